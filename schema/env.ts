@@ -1,0 +1,158 @@
+import { z } from "zod";
+import { SYMBOL_PATTERN } from "./symbol.ts";
+
+/** The data feeds a process can run. */
+export const FEEDS = ["yahoo", "massive", "synthetic", "replay"] as const;
+
+/** Symbols tracked when SYMBOLS is unset. */
+export const DEFAULT_SYMBOLS = ["AAPL", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "MSFT"] as const;
+
+const CRON_RANGES: readonly [number, number][] = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 7]];
+
+/** True when `field` is a valid cron field (`*`, `n`, `a-b`, with `/step`, comma lists) within `[min, max]`. */
+function validCronField(field: string, [min, max]: [number, number]): boolean {
+  return field.split(",").every((part) => {
+    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+    if (!m) return false;
+    const [, , lo, hi, step] = m;
+    const nums = [lo, hi].filter((n): n is string => n !== undefined).map(Number);
+    if (nums.some((n) => n < min || n > max)) return false;
+    if (nums.length === 2 && nums[0]! > nums[1]!) return false;
+    return step === undefined || Number(step) > 0;
+  });
+}
+
+/** True when `expr` is a five-field cron expression (minute hour day-of-month month day-of-week), as Deno.cron takes. */
+export function isCronExpression(expr: string): boolean {
+  const fields = expr.trim().split(/\s+/);
+  return fields.length === 5 && fields.every((f, i) => validCronField(f, CRON_RANGES[i]!));
+}
+
+function httpUrl(what: string) {
+  return z.url({ protocol: /^https?$/, error: `${what} must be an http:// or https:// URL` });
+}
+
+function wsUrl(what: string) {
+  return z.url({ protocol: /^wss?$/, error: `${what} must be a ws:// or wss:// URL` });
+}
+
+/**
+ * Every environment variable of the operator contract, parsed in one place.
+ *
+ * Input is the raw environment (empty strings count as unset). Output is the typed {@link Config}.
+ * Parse with {@link parseEnv}, which turns failures into one readable line per variable.
+ */
+export const envSchema = z.object({
+  PORT: z
+    .string()
+    .regex(/^\d{1,5}$/, { error: "PORT must be an integer from 0 to 65535" })
+    .transform(Number)
+    .refine((n) => n <= 65535, { error: "PORT must be an integer from 0 to 65535" })
+    .default(8000),
+  DATA_DIR: z.string().default("./data"),
+  CLICKHOUSE_URL: httpUrl("CLICKHOUSE_URL").optional(),
+  CLICKHOUSE_USER: z.string().default("default"),
+  CLICKHOUSE_PASSWORD: z.string().default(""),
+  CLICKHOUSE_DATABASE: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, {
+      error: "CLICKHOUSE_DATABASE must be a plain identifier (letters, digits, _; not starting with a digit)",
+    })
+    .default("breadboard"),
+  FEED: z.enum(FEEDS, { error: `FEED must be one of ${FEEDS.join(", ")}` }).default("yahoo"),
+  YAHOO_WS_URL: wsUrl("YAHOO_WS_URL").default("wss://streamer.finance.yahoo.com/?version=2"),
+  YAHOO_API_BASE: httpUrl("YAHOO_API_BASE").optional(),
+  MASSIVE_API_KEY: z.string().optional(),
+  POLYGON_API_KEY: z.string().optional(),
+  MASSIVE_WS_URL: wsUrl("MASSIVE_WS_URL").default("wss://socket.massive.com/stocks"),
+  MASSIVE_API_BASE: httpUrl("MASSIVE_API_BASE").default("https://api.massive.com"),
+  SYMBOLS: z
+    .string()
+    .transform((s) => s.split(",").map((x) => x.trim().toUpperCase()).filter((x) => x !== ""))
+    .refine((list) => list.length > 0 && list.every((x) => SYMBOL_PATTERN.test(x)), {
+      error: "SYMBOLS must be a comma-separated list of ticker symbols (A-Z, 0-9 and . - ^ =, e.g. AAPL,BRK.B,^GSPC)",
+    })
+    .transform((list) => [...new Set(list)])
+    .default([...DEFAULT_SYMBOLS]),
+  ALERT_THRESHOLD: z
+    .string()
+    .regex(/^[-+]?\d+(\.\d+)?$/, { error: "ALERT_THRESHOLD must be a percentage between -100 and 0, e.g. -5.0" })
+    .transform(Number)
+    .refine((n) => n >= -100 && n < 0, { error: "ALERT_THRESHOLD must be a percentage between -100 and 0, e.g. -5.0" })
+    .default(-5),
+  HISTORICAL_FETCH_CRON: z
+    .string()
+    .refine(isCronExpression, {
+      error: "HISTORICAL_FETCH_CRON must be a five-field cron expression in UTC, e.g. '0 0,6,12,18 * * *'",
+    })
+    .default("0 0,6,12,18 * * *"),
+});
+
+/** Typed configuration of one process. */
+export interface Config {
+  port: number;
+  dataDir: string;
+  clickhouse: { url?: string; user: string; password: string; database: string };
+  feed: (typeof FEEDS)[number];
+  yahoo: { wsUrl: string; apiBase?: string };
+  massive: { apiKey?: string; wsUrl: string; apiBase: string };
+  symbols: string[];
+  alertThreshold: number;
+  historicalFetchCron: string;
+}
+
+/** Raised by {@link parseEnv}; `message` is one line naming each bad variable and what it allows. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the process environment into a {@link Config}.
+ *
+ * Unknown variables are ignored; empty values count as unset. Throws {@link ConfigError} whose message names every
+ * invalid variable, what it allows and the value it got, all on one line.
+ */
+export function parseEnv(env: Record<string, string | undefined>): Config {
+  const keys = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
+  const input: Record<string, string> = {};
+  for (const k of keys) {
+    const v = env[k];
+    if (v !== undefined && v.trim() !== "") input[k] = v.trim();
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const seen = new Set<string>();
+    const parts: string[] = [];
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "environment");
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const got = input[name];
+      parts.push(`${issue.message}${got === undefined ? "" : ` (got ${JSON.stringify(got)})`}`);
+    }
+    throw new ConfigError(`invalid configuration: ${parts.join("; ")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    dataDir: e.DATA_DIR,
+    clickhouse: {
+      ...(e.CLICKHOUSE_URL === undefined ? {} : { url: e.CLICKHOUSE_URL }),
+      user: e.CLICKHOUSE_USER,
+      password: e.CLICKHOUSE_PASSWORD,
+      database: e.CLICKHOUSE_DATABASE,
+    },
+    feed: e.FEED,
+    yahoo: { wsUrl: e.YAHOO_WS_URL, ...(e.YAHOO_API_BASE === undefined ? {} : { apiBase: e.YAHOO_API_BASE }) },
+    massive: {
+      ...(e.MASSIVE_API_KEY ?? e.POLYGON_API_KEY) === undefined
+        ? {}
+        : { apiKey: (e.MASSIVE_API_KEY ?? e.POLYGON_API_KEY)! },
+      wsUrl: e.MASSIVE_WS_URL,
+      apiBase: e.MASSIVE_API_BASE,
+    },
+    symbols: e.SYMBOLS,
+    alertThreshold: e.ALERT_THRESHOLD,
+    historicalFetchCron: e.HISTORICAL_FETCH_CRON,
+  };
+}

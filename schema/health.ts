@@ -1,0 +1,45 @@
+import { z } from "zod";
+
+/** States a feed reports: not yet started or stopped, connecting, streaming, reconnecting after a loss, failed. */
+export const FEED_STATES = ["stopped", "connecting", "live", "reconnecting", "error"] as const;
+
+/** What a feed reports to /api/v1/health. */
+export const feedStatusSchema = z.object({
+  state: z.enum(FEED_STATES),
+  /** Epoch ms of the last tick received, null before the first. */
+  lastTickAt: z.number().int().nullable(),
+  /** Why the feed is in `error`, when it is. */
+  error: z.string().optional(),
+});
+
+/** Status of one feed. */
+export type FeedStatus = z.infer<typeof feedStatusSchema>;
+
+const componentSchema = z.object({
+  ok: z.boolean(),
+  latencyMs: z.number(),
+  error: z.string().optional(),
+});
+
+/** Body of GET /api/v1/health. */
+export const healthSchema = z.object({
+  status: z.enum(["ok", "degraded"]),
+  store: componentSchema.extend({ driver: z.enum(["embedded", "http"]) }),
+  kv: componentSchema,
+  feed: feedStatusSchema,
+});
+
+/** Body of GET /api/v1/health. */
+export type Health = z.infer<typeof healthSchema>;
+
+/** The error body every failing endpoint answers with. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+/** The error body every failing endpoint answers with. */
+export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -1,0 +1,163 @@
+import {
+  assertIdentifier,
+  bindParams,
+  type InsertOptions,
+  type Params,
+  type Row,
+  type Store,
+  StoreError,
+  toJsonEachRow,
+  toStoreError,
+} from "./store.ts";
+
+type ChdbModule = typeof import("chdb");
+type Session = InstanceType<ChdbModule["Session"]>;
+
+/**
+ * libchdb binds one data directory per process. Every embedded store in this process shares this one session;
+ * operations are serialized on it so a `USE` for one database never interleaves with another store's query.
+ */
+interface Shared {
+  path: string;
+  session: Session;
+  open: number;
+  currentDb: string | undefined;
+  tail: Promise<unknown>;
+}
+
+let shared: Shared | undefined;
+
+/** Options of {@link openEmbeddedStore}. */
+export interface EmbeddedOptions {
+  /** Directory chDB keeps its data in (created if missing). One per process. */
+  path: string;
+  /** Database to create if missing and to run every statement in. */
+  database: string;
+}
+
+/**
+ * Opens the embedded ClickHouse (chDB) store.
+ *
+ * chDB is imported here, on first use, so a process configured with CLICKHOUSE_URL (and a Deno Deploy build) never
+ * loads the native addon. Every call is async and runs off the event loop. Two stores in one process may use
+ * different databases but must share `path`; a second path throws {@link StoreError}.
+ */
+export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store> {
+  const database = assertIdentifier(options.database, "database name");
+  if (shared && shared.path !== options.path) {
+    throw new StoreError(
+      `embedded ClickHouse is already open at ${shared.path}; one process holds one data directory (asked for ${options.path})`,
+    );
+  }
+  if (!shared) {
+    await Deno.mkdir(options.path, { recursive: true });
+    let chdb: ChdbModule;
+    try {
+      chdb = await import("chdb");
+    } catch (err) {
+      throw new StoreError(
+        `cannot load embedded ClickHouse (npm package chdb): ${(err as Error).message}. Run 'deno task install'.`,
+        undefined,
+        { cause: err },
+      );
+    }
+    let session: Session;
+    try {
+      session = new chdb.Session(options.path);
+    } catch (err) {
+      throw toStoreError(err, `cannot open embedded ClickHouse at ${options.path}`);
+    }
+    shared = { path: options.path, session, open: 0, currentDb: undefined, tail: Promise.resolve() };
+  }
+  const s = shared;
+  s.open++;
+  let closed = false;
+
+  /** Runs `fn` after every earlier operation on the shared session, with `database` selected. */
+  function serialized<T>(context: string, fn: (session: Session) => Promise<T>): Promise<T> {
+    if (closed) return Promise.reject(new StoreError("store is closed"));
+    const run = async () => {
+      try {
+        if (s.currentDb !== database) {
+          await s.session.queryAsync(`USE \`${database}\``);
+          s.currentDb = database;
+        }
+        return await fn(s.session);
+      } catch (err) {
+        throw toStoreError(err, context);
+      }
+    };
+    const result = s.tail.then(run, run);
+    s.tail = result.catch(() => {});
+    return result;
+  }
+
+  // Create the database before anything selects it.
+  await new Promise<void>((resolve, reject) => {
+    const run = async () => {
+      try {
+        await s.session.queryAsync(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
+        resolve();
+      } catch (err) {
+        reject(toStoreError(err, `cannot create database ${database}`));
+      }
+    };
+    s.tail = s.tail.then(run, run);
+  });
+
+  return {
+    driver: "embedded",
+    database,
+    ping() {
+      return serialized("ping", async (session) => {
+        await session.queryAsync("SELECT 1");
+      });
+    },
+    exec(sql: string, params?: Params) {
+      const bound = bindParams(sql, params);
+      return serialized("exec failed", async (session) => {
+        if (Object.keys(bound).length === 0) await session.queryAsync(sql);
+        else await session.queryBindAsync(sql, bound);
+      });
+    },
+    query<T>(sql: string, params?: Params) {
+      const bound = bindParams(sql, params);
+      return serialized("query failed", async (session) => {
+        const result = Object.keys(bound).length === 0
+          ? await session.queryAsync(sql, { format: "JSONEachRow" })
+          : await session.queryBindAsync(sql, bound, { format: "JSONEachRow" });
+        return parseJsonEachRow<T>(result.text());
+      });
+    },
+    insert(table: string, rows: readonly Row[], options?: InsertOptions) {
+      assertIdentifier(table, "table name");
+      if (rows.length === 0) return Promise.resolve();
+      const payload = new TextEncoder().encode(toJsonEachRow(rows));
+      const settings: Record<string, string> = {};
+      if (options?.dedupToken !== undefined) settings.insert_deduplication_token = options.dedupToken;
+      return serialized(`insert into ${table} failed`, async (session) => {
+        await session.insert({ table, values: payload, format: "JSONEachRow", settings });
+      });
+    },
+    async close() {
+      if (closed) return;
+      // Wait for queued operations, then release the session when the last store using it closes.
+      await s.tail;
+      closed = true;
+      s.open--;
+      if (s.open === 0 && shared === s) {
+        s.session.close();
+        shared = undefined;
+      }
+    },
+  };
+}
+
+/** Parses JSONEachRow text into objects. */
+export function parseJsonEachRow<T>(text: string): T[] {
+  const rows: T[] = [];
+  for (const line of text.split("\n")) {
+    if (line !== "") rows.push(JSON.parse(line) as T);
+  }
+  return rows;
+}
