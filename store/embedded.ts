@@ -113,29 +113,29 @@ export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store
         await session.queryAsync("SELECT 1");
       });
     },
-    exec(sql: string, params?: Params) {
+    async exec(sql: string, params?: Params) {
       const bound = bindParams(sql, params);
-      return serialized("exec failed", async (session) => {
+      await serialized("exec failed", async (session) => {
         if (Object.keys(bound).length === 0) await session.queryAsync(sql);
         else await session.queryBindAsync(sql, bound);
       });
     },
-    query<T>(sql: string, params?: Params) {
+    async query<T>(sql: string, params?: Params) {
       const bound = bindParams(sql, params);
-      return serialized("query failed", async (session) => {
+      return await serialized("query failed", async (session) => {
         const result = Object.keys(bound).length === 0
           ? await session.queryAsync(sql, { format: "JSONEachRow" })
           : await session.queryBindAsync(sql, bound, { format: "JSONEachRow" });
         return parseJsonEachRow<T>(result.text());
       });
     },
-    insert(table: string, rows: readonly Row[], options?: InsertOptions) {
+    async insert(table: string, rows: readonly Row[], options?: InsertOptions) {
       assertIdentifier(table, "table name");
-      if (rows.length === 0) return Promise.resolve();
+      if (rows.length === 0) return;
       const payload = new TextEncoder().encode(toJsonEachRow(rows));
       const settings: Record<string, string> = {};
       if (options?.dedupToken !== undefined) settings.insert_deduplication_token = options.dedupToken;
-      return serialized(`insert into ${table} failed`, async (session) => {
+      await serialized(`insert into ${table} failed`, async (session) => {
         await session.insert({ table, values: payload, format: "JSONEachRow", settings });
       });
     },

@@ -31,7 +31,12 @@ export interface Store {
   ping(): Promise<void>;
   /** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT). */
   exec(sql: string, params?: Params): Promise<void>;
-  /** Runs a SELECT and returns its rows as objects (64-bit integers as JSON numbers). */
+  /**
+   * Runs a SELECT and returns its rows as objects (64-bit integers as JSON numbers).
+   *
+   * ClickHouse lets an alias shadow a column everywhere in the query: after `toUnixTimestamp64Milli(time) AS time`,
+   * a bare `time` in WHERE is the alias. Qualify the column (`ticks.time`) in such filters.
+   */
   query<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
   /** Inserts many rows into `table` in one block (JSONEachRow); columns left out take their defaults. */
   insert(table: string, rows: readonly Row[], options?: InsertOptions): Promise<void>;
