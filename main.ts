@@ -1,7 +1,7 @@
 /**
  * Composition root: parse config, open KV and the store, migrate, serve. Nothing else lives here.
  *
- * `deno task start` runs it. Tests import {@link createApp} and {@link start}.
+ * `deno task start` runs it. Tests import {@link createApp}, {@link start} and {@link runMain}.
  */
 import { join } from "node:path";
 import { type Config, ConfigError, parseEnv } from "./schema/env.ts";
@@ -85,10 +85,16 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   };
 }
 
-if (import.meta.main) {
+/**
+ * The process entry: parse `env`, start, shut down cleanly on SIGINT/SIGTERM.
+ *
+ * A bad configuration prints one line and exits 2; a start-up failure (store unreachable, a migration failing)
+ * prints one line naming it and exits 1. Neither prints a stack trace.
+ */
+export async function runMain(env: Record<string, string | undefined>, options: StartOptions = {}): Promise<void> {
   let config: Config;
   try {
-    config = parseEnv(Deno.env.toObject());
+    config = parseEnv(env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(err.message);
@@ -96,7 +102,7 @@ if (import.meta.main) {
   }
   let running: Running;
   try {
-    running = await start(config);
+    running = await start(config, options);
   } catch (err) {
     console.error(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     Deno.exit(1);
@@ -111,3 +117,5 @@ if (import.meta.main) {
     });
   }
 }
+
+if (import.meta.main) await runMain(Deno.env.toObject());

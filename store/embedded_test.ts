@@ -65,7 +65,10 @@ Deno.test("a failing migration stops the run with its name and later migrations 
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/001_good.sql`, "CREATE TABLE IF NOT EXISTS good (x UInt8) ENGINE = Memory;");
-    await Deno.writeTextFile(`${dir}/002_broken.sql`, "CREATE TABLE IF NOT EXISTS bad (x UInt8) ENGINE = NoSuchEngine;");
+    await Deno.writeTextFile(
+      `${dir}/002_broken.sql`,
+      "CREATE TABLE IF NOT EXISTS bad (x UInt8) ENGINE = NoSuchEngine;",
+    );
     await Deno.writeTextFile(`${dir}/003_later.sql`, "CREATE TABLE IF NOT EXISTS later (x UInt8) ENGINE = Memory;");
     await assert.rejects(migrate(store, await loadMigrations(dir)), (e: unknown) => {
       assert.ok(e instanceof MigrationError);

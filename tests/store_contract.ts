@@ -36,7 +36,16 @@ export async function storeContract(t: Deno.TestContext, store: Store): Promise<
     const [row] = await store.query<Record<string, unknown>>(
       `SELECT {s:String} AS s, {n:UInt32} AS n, {i:Int64} AS i, {f:Float64} AS f, {b:Bool} AS b,
               toUnixTimestamp64Milli({t:DateTime64(3, 'UTC')}) AS t, {a:Array(String)} AS a, {z:Nullable(String)} AS z`,
-      { s: "héllo 'q' \\ \"d\"", n: 4_000_000_000, i: -9_000_000_000n, f: 1.25, b: true, t: when, a: ["x", "y'"], z: null },
+      {
+        s: "héllo 'q' \\ \"d\"",
+        n: 4_000_000_000,
+        i: -9_000_000_000n,
+        f: 1.25,
+        b: true,
+        t: when,
+        a: ["x", "y'"],
+        z: null,
+      },
     );
     assert.deepEqual(row, {
       s: "héllo 'q' \\ \"d\"",
@@ -50,14 +59,17 @@ export async function storeContract(t: Deno.TestContext, store: Store): Promise<
     });
   });
 
-  await t.step("a placeholder without a value, or a value without a placeholder, is refused before sending", async () => {
-    await assert.rejects(store.query("SELECT {a:UInt8} AS a"), (e: unknown) => {
-      assert.ok(e instanceof StoreError);
-      assert.match(e.message, /missing parameter \{a\}/);
-      return true;
-    });
-    await assert.rejects(store.query("SELECT 1 AS a", { a: 1 }), /parameter a has no \{a:Type\} placeholder/);
-  });
+  await t.step(
+    "a placeholder without a value, or a value without a placeholder, is refused before sending",
+    async () => {
+      await assert.rejects(store.query("SELECT {a:UInt8} AS a"), (e: unknown) => {
+        assert.ok(e instanceof StoreError);
+        assert.match(e.message, /missing parameter \{a\}/);
+        return true;
+      });
+      await assert.rejects(store.query("SELECT 1 AS a", { a: 1 }), /parameter a has no \{a:Type\} placeholder/);
+    },
+  );
 
   await t.step("migrations apply in order, are recorded, and a second run applies nothing", async () => {
     const migrations = await loadMigrations();
@@ -167,7 +179,17 @@ export async function storeContract(t: Deno.TestContext, store: Store): Promise<
 
   await t.step("re-inserting a one-minute candle replaces it instead of counting it twice", async () => {
     const t0 = Date.UTC(2026, 10, 20, 15, 0);
-    const candle = { symbol: "AAPL", time: t0, open: 10, high: 12, low: 9, close: 11, volume: 500, vwap: 10.6, trades: 40 };
+    const candle = {
+      symbol: "AAPL",
+      time: t0,
+      open: 10,
+      high: 12,
+      low: 9,
+      close: 11,
+      volume: 500,
+      vwap: 10.6,
+      trades: 40,
+    };
     await store.insert("candles_1m", [{ ...candle, source: "live", version: 1 }]);
     await store.insert("candles_1m", [{ ...candle, close: 11.5, volume: 520, source: "yahoo", version: 2 }]);
     await store.insert("candles_1m", [{ ...candle, time: t0 + 60_000, source: "live", version: 1 }]);
@@ -185,7 +207,16 @@ export async function storeContract(t: Deno.TestContext, store: Store): Promise<
   });
 
   await t.step("re-inserting a daily candle replaces it too", async () => {
-    const day = { symbol: "MSFT", time: "2024-05-01", open: 1, high: 2, low: 0.5, close: 1.5, adj_close: 1.5, volume: 9 };
+    const day = {
+      symbol: "MSFT",
+      time: "2024-05-01",
+      open: 1,
+      high: 2,
+      low: 0.5,
+      close: 1.5,
+      adj_close: 1.5,
+      volume: 9,
+    };
     await store.insert("candles_1d", [{ ...day, source: "yahoo", version: 1 }]);
     await store.insert("candles_1d", [{ ...day, source: "yahoo", version: 1 }]);
     await store.insert("candles_1d", [{ ...day, volume: 10, source: "yahoo", version: 2 }]);

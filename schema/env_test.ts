@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { ConfigError, DEFAULT_SYMBOLS, isCronExpression, parseEnv } from "./env.ts";
+
+Deno.test("parseEnv gives the contract's defaults for an empty environment", () => {
+  const c = parseEnv({});
+  assert.equal(c.port, 8000);
+  assert.equal(c.dataDir, "./data");
+  assert.deepEqual(c.clickhouse, { user: "default", password: "", database: "breadboard" });
+  assert.equal(c.feed, "yahoo");
+  assert.equal(c.yahoo.wsUrl, "wss://streamer.finance.yahoo.com/?version=2");
+  assert.equal(c.yahoo.apiBase, undefined);
+  assert.equal(c.massive.apiKey, undefined);
+  assert.deepEqual(c.symbols, [...DEFAULT_SYMBOLS]);
+  assert.equal(c.alertThreshold, -5);
+  assert.equal(c.historicalFetchCron, "0 0,6,12,18 * * *");
+});
+
+Deno.test("parseEnv reads every variable of the contract", () => {
+  const c = parseEnv({
+    PORT: "9100",
+    DATA_DIR: "/var/lib/breadboard",
+    CLICKHOUSE_URL: "https://ch.example.com:8443",
+    CLICKHOUSE_USER: "bb",
+    CLICKHOUSE_PASSWORD: "s3cret",
+    CLICKHOUSE_DATABASE: "prices",
+    FEED: "synthetic",
+    YAHOO_WS_URL: "ws://127.0.0.1:9999/",
+    YAHOO_API_BASE: "http://127.0.0.1:9998",
+    MASSIVE_WS_URL: "ws://127.0.0.1:9997/stocks",
+    MASSIVE_API_BASE: "http://127.0.0.1:9996",
+    SYMBOLS: " aapl, brk.b ,^GSPC,BTC-USD,EURUSD=X,AAPL ",
+    ALERT_THRESHOLD: "-2.5",
+    HISTORICAL_FETCH_CRON: "*/15 9-16 * * 1-5",
+  });
+  assert.equal(c.port, 9100);
+  assert.equal(c.dataDir, "/var/lib/breadboard");
+  assert.deepEqual(c.clickhouse, {
+    url: "https://ch.example.com:8443",
+    user: "bb",
+    password: "s3cret",
+    database: "prices",
+  });
+  assert.equal(c.feed, "synthetic");
+  assert.deepEqual(c.yahoo, { wsUrl: "ws://127.0.0.1:9999/", apiBase: "http://127.0.0.1:9998" });
+  assert.deepEqual(c.massive, { wsUrl: "ws://127.0.0.1:9997/stocks", apiBase: "http://127.0.0.1:9996" });
+  assert.deepEqual(c.symbols, ["AAPL", "BRK.B", "^GSPC", "BTC-USD", "EURUSD=X"], "upper-cased, trimmed, de-duplicated");
+  assert.equal(c.alertThreshold, -2.5);
+  assert.equal(c.historicalFetchCron, "*/15 9-16 * * 1-5");
+});
+
+Deno.test("POLYGON_API_KEY is read as the Massive key, and MASSIVE_API_KEY wins over it", () => {
+  assert.equal(parseEnv({ POLYGON_API_KEY: "old" }).massive.apiKey, "old");
+  assert.equal(parseEnv({ POLYGON_API_KEY: "old", MASSIVE_API_KEY: "new" }).massive.apiKey, "new");
+});
+
+Deno.test("an empty variable counts as unset", () => {
+  assert.equal(parseEnv({ PORT: "", CLICKHOUSE_URL: "  " }).port, 8000);
+  assert.equal(parseEnv({ CLICKHOUSE_URL: "" }).clickhouse.url, undefined);
+});
+
+for (
+  const [name, value, allowed] of [
+    ["PORT", "abc", /PORT must be an integer from 0 to 65535 \(got "abc"\)/],
+    ["PORT", "65536", /PORT must be an integer from 0 to 65535/],
+    ["PORT", "-1", /PORT must be/],
+    ["SYMBOLS", ";DROP", /SYMBOLS must be a comma-separated list of ticker symbols .* \(got ";DROP"\)/],
+    ["SYMBOLS", "AAPL,../etc", /SYMBOLS must be/],
+    ["SYMBOLS", ",,", /SYMBOLS must be/],
+    ["CLICKHOUSE_URL", "not-a-url", /CLICKHOUSE_URL must be an http:\/\/ or https:\/\/ URL \(got "not-a-url"\)/],
+    ["CLICKHOUSE_URL", "file:///etc/passwd", /CLICKHOUSE_URL must be an http/],
+    ["CLICKHOUSE_DATABASE", "bread-board", /CLICKHOUSE_DATABASE must be a plain identifier/],
+    ["FEED", "bloomberg", /FEED must be one of yahoo, massive, synthetic, replay/],
+    ["YAHOO_WS_URL", "https://streamer.finance.yahoo.com", /YAHOO_WS_URL must be a ws:\/\/ or wss:\/\/ URL/],
+    ["YAHOO_API_BASE", "nope", /YAHOO_API_BASE must be an http/],
+    ["ALERT_THRESHOLD", "5", /ALERT_THRESHOLD must be a percentage between -100 and 0/],
+    ["ALERT_THRESHOLD", "-5%", /ALERT_THRESHOLD must be/],
+    ["HISTORICAL_FETCH_CRON", "every 6 hours", /HISTORICAL_FETCH_CRON must be a five-field cron expression/],
+  ] as const
+) {
+  Deno.test(`parseEnv rejects ${name}=${JSON.stringify(value)} in one line naming the variable`, () => {
+    assert.throws(() => parseEnv({ [name]: value }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, allowed);
+      assert.ok(e.message.startsWith("invalid configuration: "));
+      assert.doesNotMatch(e.message, /\n/);
+      return true;
+    });
+  });
+}
+
+Deno.test("parseEnv names every bad variable at once", () => {
+  assert.throws(
+    () => parseEnv({ PORT: "abc", FEED: "x" }),
+    (e: unknown) => e instanceof ConfigError && /PORT must be/.test(e.message) && /FEED must be/.test(e.message),
+  );
+});
+
+Deno.test("isCronExpression accepts five-field cron and rejects the rest", () => {
+  for (const ok of ["0 0,6,12,18 * * *", "*/5 * * * *", "0 9-16/2 * 1-12 1-5", "30 14 1 1 0", "0 0 * * 7"]) {
+    assert.ok(isCronExpression(ok), ok);
+  }
+  for (
+    const bad of [
+      "",
+      "* * * *",
+      "* * * * * *",
+      "60 * * * *",
+      "0 24 * * *",
+      "0 0 0 * *",
+      "0 0 * 13 *",
+      "5-1 * * * *",
+      "*/0 * * * *",
+      "a b c d e",
+    ]
+  ) {
+    assert.ok(!isCronExpression(bad), bad);
+  }
+});

@@ -1,0 +1,109 @@
+/** Runs the app as a real child process, the way `deno task start` does, and reads its log lines. */
+
+const ROOT = new URL("../", import.meta.url);
+
+/** Permissions of `deno task start`. */
+export const START_PERMISSIONS = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-ffi",
+  "--allow-sys",
+];
+
+/** A child process of the app. */
+export interface AppProcess {
+  child: Deno.ChildProcess;
+  /** Every stdout line so far. */
+  stdout: string[];
+  /** Resolves with the first stdout line matching `re` (rejects after `timeoutMs` or when the process exits). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** Exit status, with all stderr text. */
+  finished: Promise<{ code: number; stderr: string }>;
+}
+
+/** The environment a child gets: only what Deno needs plus `env`, so nothing from the test run leaks in. */
+function childEnv(env: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return { ...out, NO_COLOR: "1", ...env };
+}
+
+/** Spawns `script` (default main.ts) under the start task's permissions. */
+export function spawnApp(env: Record<string, string>, script = "main.ts", args: string[] = []): AppProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...START_PERMISSIONS, script, ...args],
+    cwd: ROOT,
+    env: childEnv(env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout: string[] = [];
+  const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
+  let exited = false;
+  const pump = (async () => {
+    let buf = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      buf += decoder.decode(chunk, { stream: true });
+      let nl;
+      while ((nl = buf.indexOf("\n")) !== -1) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        stdout.push(line);
+        for (const w of [...waiters]) {
+          if (w.re.test(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    }
+  })();
+  const stderrText = new Response(child.stderr).text();
+  const finished = (async () => {
+    const status = await child.status;
+    exited = true;
+    await pump;
+    return { code: status.code, stderr: await stderrText };
+  })();
+  return {
+    child,
+    stdout,
+    finished,
+    waitFor(re: RegExp, timeoutMs = 60_000) {
+      const seen = stdout.find((l) => re.test(l));
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms`)), timeoutMs);
+        const entry = {
+          re,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        waiters.push(entry);
+        finished.then(({ code, stderr }) => {
+          if (!exited || !waiters.includes(entry)) return;
+          clearTimeout(timer);
+          reject(new Error(`exited with ${code} before a line matching ${re}; stderr: ${stderr}`));
+        });
+      });
+    },
+  };
+}
+
+/** Starts the app on a free port and resolves once it logs that it listens, with the port it chose. */
+export async function startApp(env: Record<string, string>): Promise<AppProcess & { port: number }> {
+  const app = spawnApp({ PORT: "0", ...env });
+  const line = await app.waitFor(/"msg":"listening on /);
+  const port = JSON.parse(line).port as number;
+  return { ...app, port };
+}
