@@ -1,0 +1,221 @@
+import protobuf from "protobufjs";
+import { z } from "zod";
+import { SYMBOL_PATTERN } from "../schema/symbol.ts";
+import type { MarketHours, QuoteType, Tick, TickSource } from "../schema/tick.ts";
+
+// 64-bit fields (time, volumes) as plain numbers: every value Yahoo sends is far below 2^53.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
+/** Why an upstream frame was not turned into a tick; each is a /metrics label. */
+export const REJECT_REASONS = [
+  "not_json",
+  "bad_envelope",
+  "bad_base64",
+  "bad_protobuf",
+  "bad_symbol",
+  "bad_price",
+  "bad_time",
+] as const;
+/** Why an upstream frame was not turned into a tick. */
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Outcome of decoding one frame: a tick, a frame to skip quietly (heartbeats, other message types), or a reject. */
+export type DecodeResult =
+  | { kind: "tick"; tick: Tick }
+  | { kind: "skip"; what: string }
+  | { kind: "reject"; reason: RejectReason; detail: string };
+
+const QUOTE_TYPES: Record<number, QuoteType> = {
+  5: "altsymbol",
+  8: "equity",
+  9: "index",
+  11: "mutualfund",
+  12: "moneymarket",
+  13: "option",
+  14: "currency",
+  15: "warrant",
+  17: "bond",
+  18: "future",
+  20: "etf",
+  23: "commodity",
+  28: "ecnquote",
+  41: "crypto",
+  42: "indicator",
+  1000: "industry",
+};
+const HEARTBEAT = 7;
+
+const MARKET_HOURS: Record<number, MarketHours> = {
+  0: "pre",
+  1: "regular",
+  2: "post",
+  3: "extended",
+  4: "overnight",
+};
+
+const envelopeSchema = z.object({ type: z.string(), message: z.string() });
+
+/** Earliest tick time accepted (2000-01-01): anything older is a corrupt timestamp, not history. */
+const MIN_TIME = 946_684_800_000;
+
+/** Options of {@link createYahooDecoder}. */
+export interface DecoderOptions {
+  /** Source recorded on every tick (default "yahoo"; the replay feed passes "replay"). */
+  source?: TickSource;
+  /** Clock for the future-timestamp check (default Date.now). */
+  now?: () => number;
+  /** How far ahead of the clock a tick time may be (default 5 minutes); later ones are rejected as bad_time. */
+  maxFutureMs?: number;
+}
+
+/** Decodes Yahoo streamer frames into ticks. */
+export interface YahooDecoder {
+  /** Decodes one WebSocket frame (JSON envelope or bare base64). Never throws. */
+  decode(frame: string): DecodeResult;
+  /** Decodes the protobuf bytes alone into the raw message (for benchmarks and the fake server's round trip). */
+  decodeRaw(bytes: Uint8Array): Record<string, unknown>;
+  /** Encodes a PricingData message as base64 (what the upstream sends; used by the test server and recorder tools). */
+  encode(fields: Record<string, unknown>): string;
+}
+
+/** Loads schema/pricing.proto and returns a decoder. */
+export async function createYahooDecoder(options: DecoderOptions = {}): Promise<YahooDecoder> {
+  const text = await Deno.readTextFile(new URL("../schema/pricing.proto", import.meta.url));
+  const type = protobuf.parse(text, { keepCase: true }).root.lookupType("PricingData");
+  const source = options.source ?? "yahoo";
+  const now = options.now ?? Date.now;
+  const maxFuture = options.maxFutureMs ?? 5 * 60_000;
+
+  function decode(frame: string): DecodeResult {
+    let b64 = frame;
+    if (frame.startsWith("{")) {
+      let json: unknown;
+      try {
+        json = JSON.parse(frame);
+      } catch {
+        return reject("not_json", frame);
+      }
+      const env = envelopeSchema.safeParse(json);
+      if (!env.success) return reject("bad_envelope", frame);
+      if (env.data.type !== "pricing") return { kind: "skip", what: `message type ${env.data.type}` };
+      b64 = env.data.message;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = Uint8Array.fromBase64(b64.trim());
+    } catch {
+      return reject("bad_base64", b64);
+    }
+    let msg: Record<string, unknown>;
+    try {
+      msg = type.decode(bytes) as unknown as Record<string, unknown>;
+    } catch (err) {
+      return reject("bad_protobuf", (err as Error).message);
+    }
+    return normalize(msg);
+  }
+
+  function normalize(m: Record<string, unknown>): DecodeResult {
+    const has = (k: string) => Object.hasOwn(m, k);
+    const quoteTypeNum = Number(m.quoteType ?? 0);
+    if (quoteTypeNum === HEARTBEAT) return { kind: "skip", what: "heartbeat" };
+    const symbol = String(m.id ?? "").trim().toUpperCase();
+    if (!SYMBOL_PATTERN.test(symbol)) return reject("bad_symbol", symbol);
+    const raw = Number(m.price);
+    if (!has("price") || !Number.isFinite(raw) || raw <= 0) return reject("bad_price", `${symbol} ${m.price}`);
+    const time = Number(m.time);
+    if (!Number.isSafeInteger(time) || time < MIN_TIME || time > now() + maxFuture) {
+      return reject("bad_time", `${symbol} ${m.time}`);
+    }
+    const hintNum = has("priceHint") ? Number(m.priceHint) : NaN;
+    const hint = Number.isInteger(hintNum) && hintNum > 0 && hintNum <= 12 ? hintNum : undefined;
+    const money = (k: string): number | undefined => {
+      if (!has(k)) return undefined;
+      const v = Number(m[k]);
+      return Number.isFinite(v) ? roundFloat32(v, hint) : undefined;
+    };
+    const int = (k: string): number | undefined => {
+      if (!has(k)) return undefined;
+      const v = Number(m[k]);
+      return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+    };
+    const str = (k: string, max: number): string | undefined => {
+      if (!has(k)) return undefined;
+      const v = String(m[k]);
+      return v === "" ? undefined : v.slice(0, max);
+    };
+    const tick: Tick = {
+      symbol,
+      price: roundFloat32(raw, hint),
+      priceRaw: raw,
+      time,
+      source,
+      quoteType: QUOTE_TYPES[quoteTypeNum] ?? "unknown",
+      marketHours: MARKET_HOURS[Number(m.marketHours ?? 0)] ?? "extended",
+    };
+    const optional: Partial<Tick> = {
+      currency: str("currency", 16),
+      exchange: str("exchange", 32),
+      shortName: str("shortName", 200),
+      change: money("change"),
+      changePercent: has("changePercent") ? roundFloat32(Number(m.changePercent), undefined) : undefined,
+      dayVolume: int("dayVolume"),
+      dayHigh: money("dayHigh"),
+      dayLow: money("dayLow"),
+      openPrice: money("openPrice"),
+      previousClose: money("previousClose"),
+      bid: money("bid"),
+      bidSize: int("bidSize"),
+      ask: money("ask"),
+      askSize: int("askSize"),
+      lastSize: int("lastSize"),
+      priceHint: hint,
+    };
+    for (const [k, v] of Object.entries(optional)) {
+      if (v !== undefined && !(typeof v === "number" && !Number.isFinite(v))) {
+        (tick as Record<string, unknown>)[k] = v;
+      }
+    }
+    return { kind: "tick", tick };
+  }
+
+  return {
+    decode(frame: string): DecodeResult {
+      try {
+        return decode(frame);
+      } catch (err) {
+        // Nothing above should throw; if it does, the frame is bad, not the feed.
+        return reject("bad_protobuf", (err as Error).message);
+      }
+    },
+    decodeRaw: (bytes) => type.decode(bytes) as unknown as Record<string, unknown>,
+    encode(fields) {
+      const err = type.verify(fields);
+      if (err) throw new Error(`invalid PricingData: ${err}`);
+      return type.encode(type.fromObject(fields)).finish().toBase64();
+    },
+  };
+}
+
+function reject(reason: RejectReason, detail: string): DecodeResult {
+  return { kind: "reject", reason, detail: detail.length > 120 ? detail.slice(0, 120) + "…" : detail };
+}
+
+/**
+ * The decimal a float32 stands for: rounded to `decimals` when the source says how many it quotes, otherwise the
+ * shortest decimal that reads back as the same float32 (307.20001220703125 → 307.2).
+ */
+export function roundFloat32(v: number, decimals: number | undefined): number {
+  if (!Number.isFinite(v)) return v;
+  if (decimals !== undefined) {
+    const f = 10 ** decimals;
+    return Math.round(v * f) / f;
+  }
+  const target = Math.fround(v);
+  for (let p = 1; p <= 9; p++) {
+    const r = Number(v.toPrecision(p));
+    if (Math.fround(r) === target) return r;
+  }
+  return v;
+}
