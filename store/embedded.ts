@@ -105,6 +105,14 @@ export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store
     s.tail = s.tail.then(run, run);
   });
 
+  function insertPayload(table: string, payload: Uint8Array, options?: InsertOptions): Promise<void> {
+    const settings: Record<string, string> = {};
+    if (options?.dedupToken !== undefined) settings.insert_deduplication_token = options.dedupToken;
+    return serialized(`insert into ${table} failed`, async (session) => {
+      await session.insert({ table, values: payload, format: "JSONEachRow", settings });
+    });
+  }
+
   return {
     driver: "embedded",
     database,
@@ -132,12 +140,12 @@ export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store
     async insert(table: string, rows: readonly Row[], options?: InsertOptions) {
       assertIdentifier(table, "table name");
       if (rows.length === 0) return;
-      const payload = new TextEncoder().encode(toJsonEachRow(rows));
-      const settings: Record<string, string> = {};
-      if (options?.dedupToken !== undefined) settings.insert_deduplication_token = options.dedupToken;
-      await serialized(`insert into ${table} failed`, async (session) => {
-        await session.insert({ table, values: payload, format: "JSONEachRow", settings });
-      });
+      await insertPayload(table, new TextEncoder().encode(toJsonEachRow(rows)), options);
+    },
+    async insertJsonEachRow(table: string, payload: Uint8Array, options?: InsertOptions) {
+      assertIdentifier(table, "table name");
+      if (payload.length === 0) return;
+      await insertPayload(table, payload, options);
     },
     async close() {
       if (closed) return;

@@ -51,7 +51,7 @@ export async function openHttpStore(options: HttpOptions): Promise<Store> {
     if (closed) throw new StoreError("store is closed");
   };
 
-  return {
+  const store: Store = {
     driver: "http",
     database,
     async ping() {
@@ -98,12 +98,17 @@ export async function openHttpStore(options: HttpOptions): Promise<Store> {
         throw describeTransport(err, options.url, `insert into ${table} failed`);
       }
     },
+    async insertJsonEachRow(table: string, payload: Uint8Array, opts?: InsertOptions) {
+      const rows = new TextDecoder().decode(payload).split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+      await store.insert(table, rows, opts);
+    },
     async close() {
       if (closed) return;
       closed = true;
       await client.close();
     },
   };
+  return store;
 }
 
 /** Names the server when it cannot be reached at all, otherwise passes ClickHouse's own error through. */

@@ -40,6 +40,8 @@ export interface Store {
   query<T = Record<string, unknown>>(sql: string, params?: Params): Promise<T[]>;
   /** Inserts many rows into `table` in one block (JSONEachRow); columns left out take their defaults. */
   insert(table: string, rows: readonly Row[], options?: InsertOptions): Promise<void>;
+  /** Inserts rows already encoded as JSONEachRow (one object per line, newline-terminated) in one block. */
+  insertJsonEachRow(table: string, payload: Uint8Array, options?: InsertOptions): Promise<void>;
   /** Releases the connection; further calls throw. */
   close(): Promise<void>;
 }

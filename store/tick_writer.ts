@@ -1,0 +1,276 @@
+import { join } from "node:path";
+import { type Tick, tickToRow } from "../schema/tick.ts";
+import type { Store } from "./store.ts";
+import { readCheckpoint, Wal, type WalPosition, writeCheckpoint } from "./wal.ts";
+
+/** Options of {@link TickWriter.open}. Defaults follow ClickHouse's advice: large batches, about one a second. */
+export interface TickWriterOptions {
+  /** Table the rows go to (default "ticks"). */
+  table?: string;
+  /** A batch is inserted as soon as this many rows wait (default 100,000). */
+  batchRows?: number;
+  /** ...or this long after the previous insert, whichever comes first (default 1,000 ms). */
+  flushIntervalMs?: number;
+  /** Group commit: appended ticks are fsynced to the log this often (default 20 ms). */
+  syncIntervalMs?: number;
+  /** Appends are refused while this many bytes wait for their fsync (default 32 MiB). */
+  maxBufferedBytes?: number;
+  /** Appends are refused while this many logged bytes wait for the store (default 2 GiB). */
+  maxBacklogBytes?: number;
+  /** First retry delay after a failed insert; doubles up to 10 s (default 200 ms). */
+  retryMinMs?: number;
+  /** Called with each insert failure (the batch stays in the log and is retried). */
+  onError?: (err: unknown) => void;
+}
+
+/** Raised by {@link TickWriter.append} when the writer cannot take more; the caller counts it as dropped. */
+export class BackpressureError extends Error {
+  override name = "BackpressureError";
+}
+
+/** What the writer is doing, for /api/v1/health and /metrics. */
+export interface TickWriterStats {
+  /** Ticks handed to append() and accepted into the log buffer. */
+  appended: number;
+  /** Rows inserted into the store (a re-sent batch counts again; the store drops the copy). */
+  stored: number;
+  batches: number;
+  /** Insert failures since start. */
+  failures: number;
+  /** True when the last insert succeeded (or none was needed yet). */
+  storeUp: boolean;
+  /** Logged bytes not yet in the store. */
+  backlogBytes: number;
+  bufferedBytes: number;
+  lastError?: string;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Batched, loss-free tick storage.
+ *
+ * `append` encodes ticks as JSONEachRow lines into a write-ahead log under `dir`; a tick is **accepted** once the
+ * group-commit fsync covering it completes, which is when the promise `append` returned resolves (at most
+ * `syncIntervalMs` later). A flush loop inserts the log in order, one whole-line range per batch, with an insert
+ * deduplication token naming that range. Before each insert the range is recorded in `checkpoint.json`; after a
+ * crash the same range is inserted again with the same token, which ClickHouse drops if the first insert had
+ * landed. So every accepted tick is stored exactly once, and while the store is down ticks wait in the log on disk.
+ */
+export class TickWriter {
+  #store: Store;
+  #wal: Wal;
+  #id: string;
+  #table: string;
+  #opts: Required<Omit<TickWriterOptions, "onError" | "table">>;
+  #onError: (err: unknown) => void;
+  #stored: WalPosition;
+  /** The range being inserted: until it succeeds, every retry re-sends exactly it, under the same token. */
+  #pending: { start: WalPosition; end: WalPosition } | undefined;
+  #stats: TickWriterStats = {
+    appended: 0,
+    stored: 0,
+    batches: 0,
+    failures: 0,
+    storeUp: true,
+    backlogBytes: 0,
+    bufferedBytes: 0,
+  };
+  #unflushedLines = 0;
+  #ack: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  #syncTimer: ReturnType<typeof setInterval> | undefined;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushing: Promise<void> | undefined;
+  #retryMs: number;
+  #closed = false;
+
+  private constructor(store: Store, wal: Wal, id: string, stored: WalPosition, options: TickWriterOptions) {
+    this.#store = store;
+    this.#wal = wal;
+    this.#id = id;
+    this.#stored = stored;
+    this.#table = options.table ?? "ticks";
+    this.#opts = {
+      batchRows: options.batchRows ?? 100_000,
+      flushIntervalMs: options.flushIntervalMs ?? 1_000,
+      syncIntervalMs: options.syncIntervalMs ?? 20,
+      maxBufferedBytes: options.maxBufferedBytes ?? 32 * 1024 * 1024,
+      maxBacklogBytes: options.maxBacklogBytes ?? 2 * 1024 * 1024 * 1024,
+      retryMinMs: options.retryMinMs ?? 200,
+    };
+    this.#retryMs = this.#opts.retryMinMs;
+    this.#onError = options.onError ?? (() => {});
+  }
+
+  /**
+   * Opens the log in `dir` and starts the fsync and flush loops. The flush loop first re-sends the batch a previous
+   * process was inserting when it stopped (same range, same token), then whatever else the log holds. A store that
+   * is down at open is retried in the background.
+   */
+  static async open(store: Store, dir: string, options: TickWriterOptions = {}): Promise<TickWriter> {
+    const wal = await Wal.open(dir);
+    const id = await logId(dir);
+    const checkpoint = await readCheckpoint(dir);
+    const writer = new TickWriter(store, wal, id, checkpoint.stored, options);
+    writer.#pending = checkpoint.pending;
+    writer.#stats.backlogBytes = await wal.backlogBytes(writer.#stored);
+    writer.#syncTimer = setInterval(() => void writer.#sync().catch(() => {}), writer.#opts.syncIntervalMs);
+    writer.#scheduleFlush(0);
+    return writer;
+  }
+
+  /** True while an append would be taken. */
+  get writable(): boolean {
+    return !this.#closed && this.#wal.bufferedBytes < this.#opts.maxBufferedBytes &&
+      this.#stats.backlogBytes < this.#opts.maxBacklogBytes;
+  }
+
+  /**
+   * Logs `ticks`; the promise resolves once they are fsynced (accepted). Throws {@link BackpressureError}
+   * synchronously when the writer is closed or full, so a feed can count the drop without awaiting.
+   */
+  append(ticks: readonly Tick[]): Promise<void> {
+    if (!this.writable) {
+      throw new BackpressureError(this.#closed ? "tick writer is closed" : "tick writer is full: the store is behind");
+    }
+    if (ticks.length === 0) return Promise.resolve();
+    let text = "";
+    for (const t of ticks) text += JSON.stringify(tickToRow(t)) + "\n";
+    const bytes = encoder.encode(text);
+    this.#wal.append(bytes);
+    this.#stats.appended += ticks.length;
+    this.#stats.backlogBytes += bytes.length;
+    this.#unflushedLines += ticks.length;
+    if (this.#unflushedLines >= this.#opts.batchRows) this.#scheduleFlush(0);
+    if (!this.#ack) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.#ack = { promise, resolve, reject };
+    }
+    return this.#ack.promise;
+  }
+
+  async #sync(): Promise<void> {
+    const ack = this.#ack;
+    if (!ack) return;
+    this.#ack = undefined;
+    try {
+      await this.#wal.sync();
+      ack.resolve();
+    } catch (err) {
+      ack.reject(err);
+      throw err;
+    }
+  }
+
+  #scheduleFlush(delayMs: number): void {
+    if (this.#closed && delayMs > 0) return;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.#flushing ??= this.#flushAll().finally(() => {
+        this.#flushing = undefined;
+      });
+    }, delayMs);
+  }
+
+  /** Inserts everything logged so far; on failure, schedules a retry with backoff. */
+  async #flushAll(): Promise<void> {
+    try {
+      await this.#sync();
+      for (;;) {
+        const pending = this.#pending;
+        const batch = pending
+          ? await this.#wal.read(pending.start, Number.MAX_SAFE_INTEGER, pending.end.offset - pending.start.offset)
+          : await this.#wal.read(this.#stored, this.#opts.batchRows);
+        if (!batch) break;
+        if (pending && (batch.end.segment !== pending.end.segment || batch.end.offset !== pending.end.offset)) {
+          throw new Error(
+            `write-ahead log no longer holds the pending range ${JSON.stringify(pending)}; it was changed on disk`,
+          );
+        }
+        if (!pending) {
+          this.#pending = { start: batch.start, end: batch.end };
+          await writeCheckpoint(this.#wal.dir, { stored: batch.start, pending: this.#pending });
+        }
+        await this.#insert(batch.start, batch.end, batch.payload, batch.lines);
+      }
+      this.#retryMs = this.#opts.retryMinMs;
+      this.#scheduleFlush(this.#opts.flushIntervalMs);
+    } catch (err) {
+      this.#stats.failures++;
+      this.#stats.storeUp = false;
+      this.#stats.lastError = err instanceof Error ? err.message : String(err);
+      this.#onError(err);
+      this.#scheduleFlush(this.#retryMs);
+      this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
+    }
+  }
+
+  async #insert(start: WalPosition, end: WalPosition, payload: Uint8Array, lines: number): Promise<void> {
+    const token = `${this.#id}:${start.segment}:${start.offset}-${end.offset}`;
+    await this.#store.insertJsonEachRow(this.#table, payload, { dedupToken: token });
+    this.#stored = end;
+    this.#pending = undefined;
+    await writeCheckpoint(this.#wal.dir, { stored: end });
+    if (end.segment > 0) await this.#wal.removeBefore(end.segment);
+    this.#stats.stored += lines;
+    this.#stats.batches++;
+    this.#stats.storeUp = true;
+    this.#stats.lastError = undefined;
+    this.#stats.backlogBytes = Math.max(0, this.#stats.backlogBytes - payload.length);
+    this.#unflushedLines = Math.max(0, this.#unflushedLines - lines);
+  }
+
+  /** Fsyncs and inserts everything appended so far; rejects if the store refuses (the ticks stay logged). */
+  async flush(): Promise<void> {
+    await this.#flushing;
+    clearTimeout(this.#flushTimer);
+    const before = this.#stats.failures;
+    await (this.#flushing = this.#flushAll().finally(() => {
+      this.#flushing = undefined;
+    }));
+    if (this.#stats.failures !== before) throw new Error(`flush failed: ${this.#stats.lastError}`);
+  }
+
+  /** Counters and state. */
+  stats(): TickWriterStats {
+    return { ...this.#stats, bufferedBytes: this.#wal.bufferedBytes };
+  }
+
+  /**
+   * Stops taking ticks, fsyncs the log and tries one last insert. Ticks the store did not take stay in the log for
+   * the next start.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#syncTimer);
+    clearTimeout(this.#flushTimer);
+    await this.#flushing;
+    await this.#sync();
+    try {
+      await this.#flushAll();
+    } finally {
+      clearTimeout(this.#flushTimer);
+      await this.#wal.close();
+    }
+  }
+}
+
+/** A random id for this log, kept beside it, so tokens from a fresh DATA_DIR never match an older log's. */
+async function logId(dir: string): Promise<string> {
+  const path = join(dir, "id");
+  try {
+    return (await Deno.readTextFile(path)).trim();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    const id = crypto.randomUUID();
+    await Deno.writeTextFile(path, id);
+    return id;
+  }
+}
