@@ -15,7 +15,7 @@ async function until(cond: () => boolean, timeoutMs = 5_000, what = "condition")
   }
 }
 
-async function setup(opts: Partial<YahooFeedOptions> = {}) {
+function setup(opts: Partial<YahooFeedOptions> = {}) {
   const server = startFakeYahoo(decoder);
   const ticks: Tick[] = [];
   const rejects: string[] = [];
@@ -53,7 +53,7 @@ async function subscribed(server: FakeYahoo, symbols: string[]) {
 }
 
 Deno.test("YahooFeed subscribes and turns enveloped and bare frames into ticks", async () => {
-  await using s = await setup();
+  await using s = setup();
   s.feed.setSymbols(["AAPL", "MSFT"]);
   s.feed.start();
   await subscribed(s.server, ["AAPL", "MSFT"]);
@@ -71,7 +71,7 @@ Deno.test("YahooFeed subscribes and turns enveloped and bare frames into ticks",
 });
 
 Deno.test("YahooFeed reconnects after a drop mid-stream and subscribes again", async () => {
-  await using s = await setup();
+  await using s = setup();
   s.feed.setSymbols(["TSLA"]);
   s.feed.start();
   await subscribed(s.server, ["TSLA"]);
@@ -86,7 +86,7 @@ Deno.test("YahooFeed reconnects after a drop mid-stream and subscribes again", a
 });
 
 Deno.test("YahooFeed treats a silent stream during market hours as dead and reconnects", async () => {
-  await using s = await setup({ silenceMs: 150, marketActive: () => true });
+  await using s = setup({ silenceMs: 150, marketActive: () => true });
   s.feed.setSymbols(["NVDA"]);
   s.feed.start();
   await subscribed(s.server, ["NVDA"]);
@@ -95,7 +95,7 @@ Deno.test("YahooFeed treats a silent stream during market hours as dead and reco
 });
 
 Deno.test("YahooFeed leaves a quiet stream alone outside market hours", async () => {
-  await using s = await setup({ silenceMs: 100, marketActive: () => false });
+  await using s = setup({ silenceMs: 100, marketActive: () => false });
   s.feed.setSymbols(["NVDA"]);
   s.feed.start();
   await subscribed(s.server, ["NVDA"]);
@@ -104,7 +104,7 @@ Deno.test("YahooFeed leaves a quiet stream alone outside market hours", async ()
 });
 
 Deno.test("a server that closes on subscribe gets retries spaced by growing backoff, not a storm", async () => {
-  await using s = await setup({ backoffMinMs: 50, backoffMaxMs: 400 });
+  await using s = setup({ backoffMinMs: 50, backoffMaxMs: 400 });
   s.server.closeOnSubscribe = true;
   s.feed.setSymbols(["META"]);
   s.feed.start();
@@ -116,7 +116,7 @@ Deno.test("a server that closes on subscribe gets retries spaced by growing back
 });
 
 Deno.test("symbols added and removed at run time use the open connection without reconnecting", async () => {
-  await using s = await setup();
+  await using s = setup();
   s.feed.setSymbols(["AAPL"]);
   s.feed.start();
   await subscribed(s.server, ["AAPL"]);
@@ -131,7 +131,7 @@ Deno.test("symbols added and removed at run time use the open connection without
 });
 
 Deno.test("the subscription is re-sent periodically", async () => {
-  await using s = await setup({ resubscribeMs: 100 });
+  await using s = setup({ resubscribeMs: 100 });
   s.feed.setSymbols(["GOOGL"]);
   s.feed.start();
   await until(() => (s.server.clients[0]?.messages.length ?? 0) >= 3, 3_000, "resubscriptions");
@@ -139,7 +139,7 @@ Deno.test("the subscription is re-sent periodically", async () => {
 });
 
 Deno.test("2,500 symbols are spread over 25 connections of at most 100 symbols", async () => {
-  await using s = await setup();
+  await using s = setup();
   const symbols = Array.from({ length: 2_500 }, (_, i) => `S${i}`);
   s.feed.setSymbols(symbols);
   s.feed.start();
@@ -153,7 +153,7 @@ Deno.test("2,500 symbols are spread over 25 connections of at most 100 symbols",
 });
 
 Deno.test("bad frames are rejected by reason and the stream goes on", async () => {
-  await using s = await setup();
+  await using s = setup();
   s.feed.setSymbols(["AAPL"]);
   s.feed.start();
   await subscribed(s.server, ["AAPL"]);
