@@ -4,11 +4,18 @@
  * `deno task start` runs it. Tests import {@link createApp}, {@link start} and {@link runMain}.
  */
 import { join } from "node:path";
-import { type Config, ConfigError, parseEnv } from "./schema/env.ts";
-import type { FeedStatus } from "./schema/health.ts";
+import type { Feed } from "./feeds/feed.ts";
+import { createIngestSink, declareIngestMetrics } from "./feeds/ingest.ts";
+import { SyntheticFeed } from "./feeds/synthetic.ts";
+import { YahooFeed } from "./feeds/yahoo.ts";
+import { createYahooDecoder } from "./feeds/yahoo_decode.ts";
 import { createApp } from "./routes/app.ts";
+import { Metrics } from "./routes/metrics.ts";
+import { type Config, ConfigError, parseEnv } from "./schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "./store/migrate.ts";
 import { openStore } from "./store/open.ts";
+import type { Store } from "./store/store.ts";
+import { TickWriter } from "./store/tick_writer.ts";
 
 export { createApp } from "./routes/app.ts";
 
@@ -27,9 +34,9 @@ export interface Running {
   shutdown(): Promise<void>;
 }
 
-function log(level: "info" | "error", msg: string, fields: Record<string, unknown> = {}) {
+function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}) {
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
-  if (level === "error") console.error(line);
+  if (level !== "info") console.error(line);
   else console.log(line);
 }
 
@@ -39,21 +46,53 @@ function log(level: "info" | "error", msg: string, fields: Record<string, unknow
  * Throws (with KV and store closed again) when the store cannot be opened or a migration fails.
  */
 export async function start(config: Config, options: StartOptions = {}): Promise<Running> {
+  if (config.feed === "massive" || config.feed === "replay") {
+    throw new ConfigError(`FEED=${config.feed} is not available in this version; use yahoo or synthetic`);
+  }
+  // Synthetic ticks never share a database or a log with a live feed.
+  const synthetic = config.feed === "synthetic";
+  const storeConfig = synthetic
+    ? { ...config, clickhouse: { ...config.clickhouse, database: `${config.clickhouse.database}_synthetic` } }
+    : config;
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kv = await Deno.openKv(join(config.dataDir, "kv.sqlite3"));
-  let store;
+  let store: Store | undefined;
+  let writer: TickWriter;
   try {
-    store = await openStore(config);
+    store = await openStore(storeConfig);
     const result = await migrate(store, await loadMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
     log("info", "migrations", { applied: result.applied, alreadyApplied: result.skipped.length });
+    writer = await TickWriter.open(store, join(config.dataDir, synthetic ? "wal-synthetic" : "wal"), {
+      onError: (err) => log("warn", "tick insert failed; ticks stay in the write-ahead log", { error: String(err) }),
+    });
   } catch (err) {
     await store?.close();
     kv.close();
     throw err;
   }
+  const openedStore = store;
 
-  const feedStatus: FeedStatus = { state: "stopped", lastTickAt: null };
-  const app = createApp({ store, kv, feed: () => feedStatus });
+  const metrics = new Metrics();
+  declareIngestMetrics(metrics);
+  metrics
+    .gauge("breadboard_ticks_stored", "Ticks inserted into ClickHouse since start", () => writer.stats().stored)
+    .gauge(
+      "breadboard_tick_backlog_bytes",
+      "Logged tick bytes not yet in ClickHouse",
+      () => writer.stats().backlogBytes,
+    )
+    .gauge("breadboard_store_up", "1 when the last tick insert succeeded", () => writer.stats().storeUp ? 1 : 0);
+  const sink = createIngestSink({ writer, metrics, log });
+  let feed: Feed;
+  if (synthetic) {
+    feed = new SyntheticFeed({ sink, ticksPerSecond: config.syntheticRate });
+  } else {
+    feed = new YahooFeed({ url: config.yahoo.wsUrl, decoder: await createYahooDecoder(), sink });
+  }
+  feed.setSymbols(config.symbols);
+  feed.start();
+
+  const app = createApp({ store: openedStore, kv, feed: () => feed.status(), metrics });
   let port = config.port;
   const server = Deno.serve({
     port: config.port,
@@ -61,7 +100,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       port = addr.port;
       log("info", `listening on http://localhost:${addr.port}/`, {
         port: addr.port,
-        store: store.driver,
+        store: openedStore.driver,
+        database: openedStore.database,
+        feed: config.feed,
         dataDir: config.dataDir,
       });
       options.onListen?.(addr.port);
@@ -75,10 +116,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     },
     shutdown() {
       stopping ??= (async () => {
+        await feed.stop();
         await server.shutdown();
-        await store.close();
+        await writer.close();
+        await openedStore.close();
         kv.close();
-        log("info", "stopped");
+        log("info", "stopped", { ticksStored: writer.stats().stored });
       })();
       return stopping;
     },
@@ -104,6 +147,10 @@ export async function runMain(env: Record<string, string | undefined>, options: 
   try {
     running = await start(config, options);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      Deno.exit(2);
+    }
     console.error(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
     Deno.exit(1);
   }

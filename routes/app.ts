@@ -3,6 +3,7 @@ import type { FeedStatus } from "../schema/health.ts";
 import type { Store } from "../store/store.ts";
 import { healthRoutes } from "./api/health.ts";
 import { notFound, onError } from "./errors.ts";
+import { type Metrics, metricsRoutes } from "./metrics.ts";
 
 /** Everything the HTTP app reads from; passed in so tests build the app on their own KV and store. */
 export interface AppDeps {
@@ -10,6 +11,8 @@ export interface AppDeps {
   kv: Deno.Kv;
   /** Current state of the live feed. */
   feed: () => FeedStatus;
+  /** Served at /metrics when given. */
+  metrics?: Metrics;
 }
 
 /**
@@ -21,5 +24,6 @@ export function createApp(deps: AppDeps): Hono {
   app.onError(onError);
   app.notFound(notFound);
   app.route("/api/v1/health", healthRoutes(deps));
+  if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
   return app;
 }

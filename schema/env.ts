@@ -80,6 +80,14 @@ export const envSchema = z.object({
     .transform(Number)
     .refine((n) => n >= -100 && n < 0, { error: "ALERT_THRESHOLD must be a percentage between -100 and 0, e.g. -5.0" })
     .default(-5),
+  SYNTHETIC_RATE: z
+    .string()
+    .regex(/^\d+$/, { error: "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000" })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 1_000_000, {
+      error: "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000",
+    })
+    .default(50),
   HISTORICAL_FETCH_CRON: z
     .string()
     .refine(isCronExpression, {
@@ -97,6 +105,8 @@ export interface Config {
   yahoo: { wsUrl: string; apiBase?: string };
   massive: { apiKey?: string; wsUrl: string; apiBase: string };
   symbols: string[];
+  /** Ticks per second of the synthetic feed (SYNTHETIC_RATE). */
+  syntheticRate: number;
   alertThreshold: number;
   historicalFetchCron: string;
 }
@@ -152,6 +162,7 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
       apiBase: e.MASSIVE_API_BASE,
     },
     symbols: e.SYMBOLS,
+    syntheticRate: e.SYNTHETIC_RATE,
     alertThreshold: e.ALERT_THRESHOLD,
     historicalFetchCron: e.HISTORICAL_FETCH_CRON,
   };

@@ -1,0 +1,63 @@
+import type { Metrics } from "../routes/metrics.ts";
+import type { Tick } from "../schema/tick.ts";
+import { BackpressureError, type TickWriter } from "../store/tick_writer.ts";
+import type { FeedSink } from "./feed.ts";
+
+/** Options of {@link createIngestSink}. */
+export interface IngestOptions {
+  writer: TickWriter;
+  metrics: Metrics;
+  /** Structured log line writer. */
+  log: (level: "warn", msg: string, fields: Record<string, unknown>) => void;
+  /** At most one log line per reject reason per this window (default 10 s); the rest are counted. */
+  logEveryMs?: number;
+  /** Also called with every accepted tick (actors, WebSocket fan-out). */
+  onTick?: (tick: Tick) => void;
+  now?: () => number;
+}
+
+/** Declares the ingest counters on `metrics`. */
+export function declareIngestMetrics(metrics: Metrics): void {
+  metrics
+    .counter("breadboard_ticks_received_total", "Ticks decoded from a feed, by source")
+    .counter("breadboard_frames_rejected_total", "Upstream frames not turned into ticks, by reason")
+    .counter("breadboard_ticks_dropped_total", "Ticks the writer could not take (store far behind), by reason");
+}
+
+/**
+ * The sink every feed writes to: each tick goes to the write-ahead-logged writer and on to `onTick`; each rejected
+ * frame is counted by reason and logged at a bounded rate. Nothing here throws back into a feed.
+ */
+export function createIngestSink(o: IngestOptions): FeedSink {
+  const lastLog = new Map<string, { at: number; suppressed: number }>();
+  const every = o.logEveryMs ?? 10_000;
+  const now = o.now ?? Date.now;
+  const note = (reason: string, detail: string) => {
+    const t = now();
+    const seen = lastLog.get(reason);
+    if (seen && t - seen.at < every) {
+      seen.suppressed++;
+      return;
+    }
+    o.log("warn", "upstream frame rejected", { reason, detail, suppressedSinceLast: seen?.suppressed ?? 0 });
+    lastLog.set(reason, { at: t, suppressed: 0 });
+  };
+  return {
+    tick(tick) {
+      o.metrics.inc("breadboard_ticks_received_total", { source: tick.source });
+      try {
+        void o.writer.append([tick]).catch((err) => note("wal_sync_failed", String(err)));
+      } catch (err) {
+        const reason = err instanceof BackpressureError ? "backpressure" : "writer_error";
+        o.metrics.inc("breadboard_ticks_dropped_total", { reason });
+        note(reason, String(err));
+        return;
+      }
+      o.onTick?.(tick);
+    },
+    reject(reason, detail) {
+      o.metrics.inc("breadboard_frames_rejected_total", { reason });
+      note(reason, detail);
+    },
+  };
+}

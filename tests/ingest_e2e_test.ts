@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
+import { spawnApp, startApp } from "./app_process.ts";
+import { startFakeYahoo } from "./fake_yahoo.ts";
+
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = "condition") {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function metric(text: string, series: string): number {
+  const line = text.split("\n").find((l) => l.startsWith(series + " "));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
+
+async function counts(dataDir: string, database: string) {
+  const p = spawnApp({}, "tests/fixtures/count_ticks.ts", [dataDir, database]);
+  const { code, stderr } = await p.finished;
+  assert.equal(code, 0, stderr);
+  return JSON.parse(p.stdout.at(-1)!) as { source: string; n: number; distinct: number }[];
+}
+
+Deno.test("ticks from the Yahoo streamer flow through the app into ClickHouse; bad frames are counted", async () => {
+  const decoder = await createYahooDecoder();
+  const yahoo = startFakeYahoo(decoder);
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-e2e-" });
+  try {
+    const app = await startApp({ DATA_DIR: dataDir, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL,MSFT" });
+    const base = `http://127.0.0.1:${app.port}`;
+    await until(() => yahoo.open().some((c) => c.symbols.has("AAPL") && c.symbols.has("MSFT")), 20_000, "subscribe");
+    const t0 = Date.now() - 60_000;
+    for (let i = 0; i < 300; i++) {
+      yahoo.price({ id: i % 2 ? "MSFT" : "AAPL", price: 300 + i / 10, time: t0 + i, quoteType: 8, marketHours: 1 });
+    }
+    yahoo.raw("{garbage");
+    yahoo.raw("###");
+    await until(
+      async () => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return metric(text, "breadboard_ticks_stored") >= 300;
+      },
+      20_000,
+      "300 ticks stored",
+    );
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.equal(metric(text, 'breadboard_ticks_received_total{source="yahoo"}'), 300);
+    assert.equal(metric(text, 'breadboard_frames_rejected_total{reason="not_json"}'), 1);
+    assert.equal(metric(text, 'breadboard_frames_rejected_total{reason="bad_base64"}'), 1);
+    assert.equal(metric(text, "breadboard_store_up"), 1);
+    const health = await (await fetch(`${base}/api/v1/health`)).json();
+    assert.equal(health.feed.state, "live");
+    assert.ok(health.feed.lastTickAt > 0);
+    app.child.kill("SIGTERM");
+    assert.equal((await app.finished).code, 0);
+    assert.deepEqual(await counts(dataDir, "breadboard"), [{ source: "yahoo", n: 300, distinct: 300 }]);
+  } finally {
+    await yahoo.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("FEED=synthetic writes only to its own database, never the live one", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-e2e-" });
+  try {
+    const app = await startApp({ DATA_DIR: dataDir, FEED: "synthetic", SYNTHETIC_RATE: "500", SYMBOLS: "AAA,BBB" });
+    await until(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
+        return metric(text, "breadboard_ticks_stored") >= 200;
+      },
+      20_000,
+      "synthetic ticks stored",
+    );
+    app.child.kill("SIGTERM");
+    assert.equal((await app.finished).code, 0);
+    assert.deepEqual(await counts(dataDir, "breadboard"), []);
+    const synthetic = await counts(dataDir, "breadboard_synthetic");
+    assert.equal(synthetic.length, 1);
+    assert.equal(synthetic[0]!.source, "synthetic");
+    assert.ok(synthetic[0]!.n >= 200);
+  } finally {
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
