@@ -154,29 +154,28 @@ export async function createYahooDecoder(options: DecoderOptions = {}): Promise<
       quoteType: QUOTE_TYPES[quoteTypeNum] ?? "unknown",
       marketHours: MARKET_HOURS[Number(m.marketHours ?? 0)] ?? "extended",
     };
-    const optional: Partial<Tick> = {
-      currency: str("currency", 16),
-      exchange: str("exchange", 32),
-      shortName: str("shortName", 200),
-      change: money("change"),
-      changePercent: has("changePercent") ? roundFloat32(Number(m.changePercent), undefined) : undefined,
-      dayVolume: int("dayVolume"),
-      dayHigh: money("dayHigh"),
-      dayLow: money("dayLow"),
-      openPrice: money("openPrice"),
-      previousClose: money("previousClose"),
-      bid: money("bid"),
-      bidSize: int("bidSize"),
-      ask: money("ask"),
-      askSize: int("askSize"),
-      lastSize: int("lastSize"),
-      priceHint: hint,
+    const t = tick as Record<string, unknown>;
+    const set = (k: string, v: unknown) => {
+      if (v !== undefined) t[k] = v;
     };
-    for (const [k, v] of Object.entries(optional)) {
-      if (v !== undefined && !(typeof v === "number" && !Number.isFinite(v))) {
-        (tick as Record<string, unknown>)[k] = v;
-      }
+    set("currency", str("currency", 16));
+    set("exchange", str("exchange", 32));
+    set("shortName", str("shortName", 200));
+    set("change", money("change"));
+    if (has("changePercent") && Number.isFinite(Number(m.changePercent))) {
+      t.changePercent = roundFloat32(Number(m.changePercent), undefined);
     }
+    set("dayVolume", int("dayVolume"));
+    set("dayHigh", money("dayHigh"));
+    set("dayLow", money("dayLow"));
+    set("openPrice", money("openPrice"));
+    set("previousClose", money("previousClose"));
+    set("bid", money("bid"));
+    set("bidSize", int("bidSize"));
+    set("ask", money("ask"));
+    set("askSize", int("askSize"));
+    set("lastSize", int("lastSize"));
+    set("priceHint", hint);
     return { kind: "tick", tick };
   }
 
@@ -212,10 +211,14 @@ export function roundFloat32(v: number, decimals: number | undefined): number {
     const f = 10 ** decimals;
     return Math.round(v * f) / f;
   }
+  // Nine significant digits always read back as the same float32, and if p digits do, so do p + 1: binary search.
   const target = Math.fround(v);
-  for (let p = 1; p <= 9; p++) {
-    const r = Number(v.toPrecision(p));
-    if (Math.fround(r) === target) return r;
+  let lo = 1;
+  let hi = 9;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (Math.fround(Number(v.toPrecision(mid))) === target) hi = mid;
+    else lo = mid + 1;
   }
-  return v;
+  return Number(v.toPrecision(lo));
 }
