@@ -4,16 +4,9 @@ import { type FakeYahoo, startFakeYahoo } from "../tests/fake_yahoo.ts";
 import { backoffDelay } from "./feed.ts";
 import { YahooFeed, type YahooFeedOptions } from "./yahoo.ts";
 import { createYahooDecoder } from "./yahoo_decode.ts";
+import { until } from "../tests/wait.ts";
 
 const decoder = await createYahooDecoder();
-
-async function until(cond: () => boolean, timeoutMs = 5_000, what = "condition") {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function setup(opts: Partial<YahooFeedOptions> = {}) {
   const server = startFakeYahoo(decoder);

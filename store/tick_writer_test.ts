@@ -7,6 +7,7 @@ import { loadMigrations, migrate } from "./migrate.ts";
 import type { Store } from "./store.ts";
 import { BackpressureError, TickWriter } from "./tick_writer.ts";
 import { readCheckpoint, writeCheckpoint } from "./wal.ts";
+import { until } from "../tests/wait.ts";
 
 const DAY = 86_400_000;
 const BASE = Math.floor(Date.now() / DAY) * DAY - DAY;
@@ -42,14 +43,6 @@ async function withStore(fn: (store: Store, dir: string) => Promise<void>, migra
   } finally {
     await dropStore(store);
     await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

@@ -2,14 +2,7 @@ import assert from "node:assert/strict";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { spawnApp, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
-
-async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = "condition") {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from "./wait.ts";
 
 function metric(text: string, series: string): number {
   const line = text.split("\n").find((l) => l.startsWith(series + " "));
