@@ -26,7 +26,8 @@ export function declareIngestMetrics(metrics: Metrics): void {
 
 /**
  * The sink every feed writes to: each tick goes to the write-ahead-logged writer and on to `onTick`; each rejected
- * frame is counted by reason and logged at a bounded rate. Nothing here throws back into a feed.
+ * frame is counted by reason and logged at a bounded rate. Nothing here throws back into a feed. A failed log fsync
+ * reaches the writer's onError, not this sink.
  */
 export function createIngestSink(o: IngestOptions): FeedSink {
   const lastLog = new Map<string, { at: number; suppressed: number }>();
@@ -46,7 +47,7 @@ export function createIngestSink(o: IngestOptions): FeedSink {
     tick(tick) {
       o.metrics.inc("breadboard_ticks_received_total", { source: tick.source });
       try {
-        void o.writer.append([tick]).catch((err) => note("wal_sync_failed", String(err)));
+        void o.writer.append([tick]);
       } catch (err) {
         const reason = err instanceof BackpressureError ? "backpressure" : "writer_error";
         o.metrics.inc("breadboard_ticks_dropped_total", { reason });

@@ -24,6 +24,8 @@ export interface YahooFeedOptions {
   onFrame?: (frame: string) => void;
 }
 
+const utf8 = new TextDecoder();
+
 type ConnState = "connecting" | "live" | "reconnecting" | "stopped";
 
 /** One WebSocket to the streamer and the symbols it carries. */
@@ -38,7 +40,6 @@ class YahooConnection {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #resubscribe: ReturnType<typeof setInterval> | undefined;
   #watchdog: ReturnType<typeof setInterval> | undefined;
-  #openedAt = 0;
 
   constructor(private readonly o: Required<Omit<YahooFeedOptions, "onFrame">> & Pick<YahooFeedOptions, "onFrame">) {}
 
@@ -55,8 +56,7 @@ class YahooConnection {
     }
     this.#ws = ws;
     ws.onopen = () => {
-      this.#openedAt = this.o.now();
-      this.lastFrameAt = this.#openedAt;
+      this.lastFrameAt = this.o.now();
       this.#send({ subscribe: [...this.symbols] });
     };
     ws.onmessage = (ev) => {
@@ -65,7 +65,7 @@ class YahooConnection {
         this.state = "live";
         this.#attempt = 0;
       }
-      const frame = typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer);
+      const frame = typeof ev.data === "string" ? ev.data : utf8.decode(ev.data as ArrayBuffer);
       this.o.onFrame?.(frame);
       const r = this.o.decoder.decode(frame);
       if (r.kind === "tick") {
@@ -162,12 +162,12 @@ export class YahooFeed implements Feed {
     for (const c of this.#connections) c.open();
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
     this.#started = false;
     for (const c of this.#connections) c.close();
     this.#connections.length = 0;
     this.#owner.clear();
-    await Promise.resolve();
+    return Promise.resolve();
   }
 
   setSymbols(symbols: readonly string[]): void {

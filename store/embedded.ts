@@ -73,12 +73,15 @@ export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store
   s.open++;
   let closed = false;
 
-  /** Runs `fn` after every earlier operation on the shared session, with `database` selected. */
-  function serialized<T>(context: string, fn: (session: Session) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` after every earlier operation on the shared session, with `database` selected (unless `selectDb` is
+   * false: creating the database must not select it first).
+   */
+  function serialized<T>(context: string, fn: (session: Session) => Promise<T>, selectDb = true): Promise<T> {
     if (closed) return Promise.reject(new StoreError("store is closed"));
     const run = async () => {
       try {
-        if (s.currentDb !== database) {
+        if (selectDb && s.currentDb !== database) {
           await s.session.queryAsync(`USE \`${database}\``);
           s.currentDb = database;
         }
@@ -93,17 +96,14 @@ export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store
   }
 
   // Create the database before anything selects it.
-  await new Promise<void>((resolve, reject) => {
-    const run = async () => {
-      try {
-        await s.session.queryAsync(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
-        resolve();
-      } catch (err) {
-        reject(toStoreError(err, `cannot create database ${database}`));
-      }
-    };
-    s.tail = s.tail.then(run, run);
-  });
+  try {
+    await serialized(`cannot create database ${database}`, async (session) => {
+      await session.queryAsync(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
+    }, false);
+  } catch (err) {
+    s.open--;
+    throw err;
+  }
 
   function insertPayload(table: string, payload: Uint8Array, options?: InsertOptions): Promise<void> {
     const settings: Record<string, string> = {};

@@ -19,7 +19,7 @@ export interface TickWriterOptions {
   maxBacklogBytes?: number;
   /** First retry delay after a failed insert; doubles up to 10 s (default 200 ms). */
   retryMinMs?: number;
-  /** Called with each insert failure (the batch stays in the log and is retried). */
+  /** Called with each failure: an insert (the batch stays in the log and is retried) or a log fsync. */
   onError?: (err: unknown) => void;
 }
 
@@ -82,6 +82,8 @@ export class TickWriter {
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
   #retryMs: number;
+  /** Segments before this one are already deleted. */
+  #removedBefore = 0;
   #closed = false;
 
   private constructor(store: Store, wal: Wal, id: string, stored: WalPosition, options: TickWriterOptions) {
@@ -149,6 +151,8 @@ export class TickWriter {
         resolve = res;
         reject = rej;
       });
+      // Callers may ignore the promise (feeds do); a failed sync is reported through onError instead.
+      promise.catch(() => {});
       this.#ack = { promise, resolve, reject };
     }
     return this.#ack.promise;
@@ -163,6 +167,7 @@ export class TickWriter {
       ack.resolve();
     } catch (err) {
       ack.reject(err);
+      this.#onError(err);
       throw err;
     }
   }
@@ -217,7 +222,10 @@ export class TickWriter {
     this.#stored = end;
     this.#pending = undefined;
     await writeCheckpoint(this.#wal.dir, { stored: end });
-    if (end.segment > 0) await this.#wal.removeBefore(end.segment);
+    if (end.segment > this.#removedBefore) {
+      await this.#wal.removeBefore(end.segment);
+      this.#removedBefore = end.segment;
+    }
     this.#stats.stored += lines;
     this.#stats.batches++;
     this.#stats.storeUp = true;
