@@ -6,6 +6,10 @@
 import { join } from "node:path";
 import type { Feed } from "./feeds/feed.ts";
 import { createIngestSink, declareIngestMetrics } from "./feeds/ingest.ts";
+import { MassiveFeed } from "./feeds/massive.ts";
+import { createMassiveDecoder } from "./feeds/massive_decode.ts";
+import { Recorder } from "./feeds/recorder.ts";
+import { ReplayFeed } from "./feeds/replay.ts";
 import { SyntheticFeed } from "./feeds/synthetic.ts";
 import { YahooFeed } from "./feeds/yahoo.ts";
 import { createYahooDecoder } from "./feeds/yahoo_decode.ts";
@@ -46,14 +50,16 @@ function log(level: "info" | "warn" | "error", msg: string, fields: Record<strin
  * Throws (with KV and store closed again) when the store cannot be opened or a migration fails.
  */
 export async function start(config: Config, options: StartOptions = {}): Promise<Running> {
-  if (config.feed === "massive" || config.feed === "replay") {
-    throw new ConfigError(`FEED=${config.feed} is not available in this version; use yahoo or synthetic`);
-  }
-  // Synthetic ticks never share a database or a log with a live feed.
-  const synthetic = config.feed === "synthetic";
-  const storeConfig = synthetic
-    ? { ...config, clickhouse: { ...config.clickhouse, database: `${config.clickhouse.database}_synthetic` } }
+  // Synthetic and replayed ticks never share a database or a log with a live feed.
+  const isolated = config.feed === "synthetic" || config.feed === "replay" ? config.feed : undefined;
+  const storeConfig = isolated
+    ? { ...config, clickhouse: { ...config.clickhouse, database: `${config.clickhouse.database}_${isolated}` } }
     : config;
+  if (config.feed === "replay") {
+    const file = config.replay.file!;
+    const info = await Deno.stat(file).catch(() => undefined);
+    if (!info?.isFile) throw new ConfigError(`REPLAY_FILE ${file} is not a readable file`);
+  }
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kv = await Deno.openKv(join(config.dataDir, "kv.sqlite3"));
   let store: Store | undefined;
@@ -62,7 +68,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     store = await openStore(storeConfig);
     const result = await migrate(store, await loadMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
     log("info", "migrations", { applied: result.applied, alreadyApplied: result.skipped.length });
-    writer = await TickWriter.open(store, join(config.dataDir, synthetic ? "wal-synthetic" : "wal"), {
+    writer = await TickWriter.open(store, join(config.dataDir, isolated ? `wal-${isolated}` : "wal"), {
       onError: (err) => log("warn", "tick insert failed; ticks stay in the write-ahead log", { error: String(err) }),
     });
   } catch (err) {
@@ -83,11 +89,36 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     )
     .gauge("breadboard_store_up", "1 when the last tick insert succeeded", () => writer.stats().storeUp ? 1 : 0);
   const sink = createIngestSink({ writer, metrics, log });
+  const recorder = config.recordFile && (config.feed === "yahoo" || config.feed === "massive")
+    ? await Recorder.open(config.recordFile, (err) => log("error", "recording stopped", { error: String(err) }))
+    : undefined;
   let feed: Feed;
-  if (synthetic) {
+  if (config.feed === "synthetic") {
     feed = new SyntheticFeed({ sink, ticksPerSecond: config.syntheticRate });
+  } else if (config.feed === "replay") {
+    feed = new ReplayFeed({
+      path: config.replay.file!,
+      speed: config.replay.speed,
+      yahoo: await createYahooDecoder({ source: "replay", maxFutureMs: Number.MAX_SAFE_INTEGER }),
+      massive: createMassiveDecoder({ source: "replay", maxFutureMs: Number.MAX_SAFE_INTEGER }),
+      sink,
+      onEnd: (frames) => log("info", "replay finished", { frames }),
+    });
+  } else if (config.feed === "massive") {
+    feed = new MassiveFeed({
+      url: config.massive.wsUrl,
+      apiKey: config.massive.apiKey!,
+      decoder: createMassiveDecoder(),
+      sink,
+      ...(recorder ? { onFrame: recorder.hook("massive") } : {}),
+    });
   } else {
-    feed = new YahooFeed({ url: config.yahoo.wsUrl, decoder: await createYahooDecoder(), sink });
+    feed = new YahooFeed({
+      url: config.yahoo.wsUrl,
+      decoder: await createYahooDecoder(),
+      sink,
+      ...(recorder ? { onFrame: recorder.hook("yahoo") } : {}),
+    });
   }
   feed.setSymbols(config.symbols);
   feed.start();
@@ -117,6 +148,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     shutdown() {
       stopping ??= (async () => {
         await feed.stop();
+        await recorder?.close();
         await server.shutdown();
         await writer.close();
         await openedStore.close();

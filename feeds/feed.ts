@@ -40,3 +40,38 @@ export function usMarketActive(now: number): boolean {
   const hour = Number(parts.find((p) => p.type === "hour")?.value);
   return weekday !== "Sat" && weekday !== "Sun" && hour >= 4 && hour < 20;
 }
+
+const nyParts = new Intl.DateTimeFormat("en-US", {
+  timeZone: "America/New_York",
+  weekday: "short",
+  hour: "numeric",
+  minute: "numeric",
+  hourCycle: "h23",
+});
+let sessionMinute = -1;
+let sessionValue: "pre" | "regular" | "post" | "closed" = "closed";
+
+/**
+ * The US equity session a trade at `time` (epoch ms) falls in, for sources that do not say: pre 04:00-09:30,
+ * regular 09:30-16:00, post 16:00-20:00 New York time on weekdays, otherwise closed. Exchange holidays are not
+ * known here and count as their weekday. Cached per minute, so calling it for every tick is cheap.
+ */
+export function usSession(time: number): "pre" | "regular" | "post" | "closed" {
+  const minute = Math.floor(time / 60_000);
+  if (minute === sessionMinute) return sessionValue;
+  const parts = nyParts.formatToParts(new Date(time));
+  const get = (t: string) => parts.find((p) => p.type === t)?.value;
+  const weekday = get("weekday");
+  const m = Number(get("hour")) * 60 + Number(get("minute"));
+  sessionValue = weekday === "Sat" || weekday === "Sun"
+    ? "closed"
+    : m >= 240 && m < 570
+    ? "pre"
+    : m >= 570 && m < 960
+    ? "regular"
+    : m >= 960 && m < 1200
+    ? "post"
+    : "closed";
+  sessionMinute = minute;
+  return sessionValue;
+}

@@ -59,7 +59,7 @@ export const envSchema = z.object({
       error: "CLICKHOUSE_DATABASE must be a plain identifier (letters, digits, _; not starting with a digit)",
     })
     .default("breadboard"),
-  FEED: z.enum(FEEDS, { error: `FEED must be one of ${FEEDS.join(", ")}` }).default("yahoo"),
+  FEED: z.enum(FEEDS, { error: `FEED must be one of ${FEEDS.join(", ")}` }).optional(),
   YAHOO_WS_URL: wsUrl("YAHOO_WS_URL").default("wss://streamer.finance.yahoo.com/?version=2"),
   YAHOO_API_BASE: httpUrl("YAHOO_API_BASE").optional(),
   MASSIVE_API_KEY: z.string().optional(),
@@ -88,6 +88,14 @@ export const envSchema = z.object({
       error: "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000",
     })
     .default(50),
+  RECORD_FILE: z.string().optional(),
+  REPLAY_FILE: z.string().optional(),
+  REPLAY_SPEED: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { error: "REPLAY_SPEED must be a speed-up factor such as 1, 10 or 0.5 (0: no waiting)" })
+    .transform(Number)
+    .refine((n) => n <= 10_000, { error: "REPLAY_SPEED must be at most 10000 (0: no waiting)" })
+    .default(1),
   HISTORICAL_FETCH_CRON: z
     .string()
     .refine(isCronExpression, {
@@ -107,6 +115,10 @@ export interface Config {
   symbols: string[];
   /** Ticks per second of the synthetic feed (SYNTHETIC_RATE). */
   syntheticRate: number;
+  /** When set, every raw frame of a live feed is appended to this file (RECORD_FILE). */
+  recordFile?: string;
+  /** FEED=replay: the recorded file (REPLAY_FILE) and the speed-up (REPLAY_SPEED; 0 means as fast as possible). */
+  replay: { file?: string; speed: number };
   alertThreshold: number;
   historicalFetchCron: string;
 }
@@ -143,6 +155,14 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`invalid configuration: ${parts.join("; ")}`);
   }
   const e = parsed.data;
+  const massiveKey = e.MASSIVE_API_KEY ?? e.POLYGON_API_KEY;
+  const feed = e.FEED ?? (massiveKey === undefined ? "yahoo" : "massive");
+  if (feed === "massive" && massiveKey === undefined) {
+    throw new ConfigError("invalid configuration: FEED=massive needs MASSIVE_API_KEY (or POLYGON_API_KEY)");
+  }
+  if (feed === "replay" && e.REPLAY_FILE === undefined) {
+    throw new ConfigError("invalid configuration: FEED=replay needs REPLAY_FILE, a file written with RECORD_FILE");
+  }
   return {
     port: e.PORT,
     dataDir: e.DATA_DIR,
@@ -152,17 +172,17 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
       password: e.CLICKHOUSE_PASSWORD,
       database: e.CLICKHOUSE_DATABASE,
     },
-    feed: e.FEED,
+    feed,
     yahoo: { wsUrl: e.YAHOO_WS_URL, ...(e.YAHOO_API_BASE === undefined ? {} : { apiBase: e.YAHOO_API_BASE }) },
     massive: {
-      ...(e.MASSIVE_API_KEY ?? e.POLYGON_API_KEY) === undefined
-        ? {}
-        : { apiKey: (e.MASSIVE_API_KEY ?? e.POLYGON_API_KEY)! },
+      ...(massiveKey === undefined ? {} : { apiKey: massiveKey }),
       wsUrl: e.MASSIVE_WS_URL,
       apiBase: e.MASSIVE_API_BASE,
     },
     symbols: e.SYMBOLS,
     syntheticRate: e.SYNTHETIC_RATE,
+    ...(e.RECORD_FILE === undefined ? {} : { recordFile: e.RECORD_FILE }),
+    replay: { speed: e.REPLAY_SPEED, ...(e.REPLAY_FILE === undefined ? {} : { file: e.REPLAY_FILE }) },
     alertThreshold: e.ALERT_THRESHOLD,
     historicalFetchCron: e.HISTORICAL_FETCH_CRON,
   };

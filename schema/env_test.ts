@@ -53,6 +53,22 @@ Deno.test("POLYGON_API_KEY is read as the Massive key, and MASSIVE_API_KEY wins 
   assert.equal(parseEnv({ POLYGON_API_KEY: "old", MASSIVE_API_KEY: "new" }).massive.apiKey, "new");
 });
 
+Deno.test("a Massive key selects the Massive feed unless FEED says otherwise; FEED=massive needs a key", () => {
+  assert.equal(parseEnv({}).feed, "yahoo");
+  assert.equal(parseEnv({ MASSIVE_API_KEY: "k" }).feed, "massive");
+  assert.equal(parseEnv({ POLYGON_API_KEY: "k" }).feed, "massive");
+  assert.equal(parseEnv({ MASSIVE_API_KEY: "k", FEED: "yahoo" }).feed, "yahoo");
+  assert.throws(() => parseEnv({ FEED: "massive" }), /FEED=massive needs MASSIVE_API_KEY/);
+});
+
+Deno.test("FEED=replay needs REPLAY_FILE; REPLAY_SPEED and RECORD_FILE are read", () => {
+  assert.throws(() => parseEnv({ FEED: "replay" }), /FEED=replay needs REPLAY_FILE/);
+  const c = parseEnv({ FEED: "replay", REPLAY_FILE: "/tmp/f.jsonl", REPLAY_SPEED: "10", RECORD_FILE: "/tmp/r" });
+  assert.deepEqual(c.replay, { file: "/tmp/f.jsonl", speed: 10 });
+  assert.equal(c.recordFile, "/tmp/r");
+  assert.deepEqual(parseEnv({}).replay, { speed: 1 });
+});
+
 Deno.test("an empty variable counts as unset", () => {
   assert.equal(parseEnv({ PORT: "", CLICKHOUSE_URL: "  " }).port, 8000);
   assert.equal(parseEnv({ CLICKHOUSE_URL: "" }).clickhouse.url, undefined);
@@ -75,6 +91,8 @@ for (
     ["ALERT_THRESHOLD", "5", /ALERT_THRESHOLD must be a percentage between -100 and 0/],
     ["ALERT_THRESHOLD", "-5%", /ALERT_THRESHOLD must be/],
     ["HISTORICAL_FETCH_CRON", "every 6 hours", /HISTORICAL_FETCH_CRON must be a five-field cron expression/],
+    ["REPLAY_SPEED", "fast", /REPLAY_SPEED must be a speed-up factor/],
+    ["REPLAY_SPEED", "-2", /REPLAY_SPEED must be/],
   ] as const
 ) {
   Deno.test(`parseEnv rejects ${name}=${JSON.stringify(value)} in one line naming the variable`, () => {
