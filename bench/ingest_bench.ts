@@ -3,9 +3,10 @@
  *
  * "decode": 1,000 version=2 envelopes per iteration through decode + normalize, against the raw protobuf decode of
  * the same payloads (baseline).
- * "frames to ClickHouse": 100,000 frames decoded, appended to the write-ahead log (fsynced) and flushed into
- * embedded ClickHouse, against inserting the same 100,000 already-built rows directly (baseline). ticks/s is
- * 100,000 / time per iteration.
+ * "frames to ClickHouse": 100,000 frames decoded in bursts of 500 (the event loop runs between bursts, as it does
+ * between socket messages), appended to the write-ahead log (fsynced) and inserted into embedded ClickHouse in
+ * batches of 25,000 while decoding goes on, against inserting the same 100,000 already-built rows in one insert
+ * (baseline). Sustained ticks/s is 100,000 / time per iteration.
  */
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { type Tick, tickToRow } from "../schema/tick.ts";
@@ -69,15 +70,17 @@ Deno.bench(
 Deno.bench(
   { name: "100,000 frames: decode, WAL, batched insert", group: "frames to ClickHouse", n: 5, warmup: 1 },
   async (b) => {
-    const writer = await TickWriter.open(store, `${dir}/wal-${round++}`, { flushIntervalMs: 60_000 });
+    const writer = await TickWriter.open(store, `${dir}/wal-${round++}`, { batchRows: 25_000 });
     b.start();
+    // Frames arrive as socket messages do: in bursts, with the event loop (and so the flush loop) running between.
     const batch: Tick[] = [];
-    for (const f of frames) {
-      const r = decoder.decode(f);
+    for (let i = 0; i < frames.length; i++) {
+      const r = decoder.decode(frames[i]!);
       if (r.kind === "tick") batch.push(r.tick);
       if (batch.length === 500) {
         void writer.append(batch);
         batch.length = 0;
+        await macrotask();
       }
     }
     await writer.flush();
@@ -87,6 +90,23 @@ Deno.bench(
   },
 );
 
+/** Yields one macrotask, as a socket message does (a 0 ms timer would be clamped to 4 ms once nested). */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
+}
+
 globalThis.addEventListener("unload", () => {
-  Deno.removeSync(dir, { recursive: true });
+  // ClickHouse may still be merging parts in the background: a directory that changes under removal is left behind.
+  try {
+    Deno.removeSync(dir, { recursive: true });
+  } catch (err) {
+    console.error(`could not remove ${dir}: ${err}`);
+  }
 });

@@ -54,7 +54,14 @@ const MARKET_HOURS: Record<number, MarketHours> = {
   4: "overnight",
 };
 
+const ENVELOPE_HEAD = '{"type":"pricing","message":"';
+const HEAD_LEN = ENVELOPE_HEAD.length;
 const envelopeSchema = z.object({ type: z.string(), message: z.string() });
+
+const STRING_MAX: Record<string, number> = { currency: 16, exchange: 32, shortName: 200 };
+const STRING_FIELDS = Object.keys(STRING_MAX);
+const MONEY_FIELDS = ["change", "dayHigh", "dayLow", "openPrice", "previousClose", "bid", "ask"];
+const COUNT_FIELDS = ["dayVolume", "bidSize", "askSize", "lastSize"];
 
 /** Earliest tick time accepted (2000-01-01): anything older is a corrupt timestamp, not history. */
 const MIN_TIME = 946_684_800_000;
@@ -89,7 +96,10 @@ export async function createYahooDecoder(options: DecoderOptions = {}): Promise<
 
   function decode(frame: string): DecodeResult {
     let b64 = frame;
-    if (frame.startsWith("{")) {
+    if (frame.startsWith(ENVELOPE_HEAD) && frame.endsWith('"}') && frame.indexOf('"', HEAD_LEN) === frame.length - 2) {
+      // The shape Yahoo sends every time, with nothing to unescape in base64: take the message without JSON.parse.
+      b64 = frame.slice(HEAD_LEN, -2);
+    } else if (frame.startsWith("{")) {
       let json: unknown;
       try {
         json = JSON.parse(frame);
@@ -130,21 +140,6 @@ export async function createYahooDecoder(options: DecoderOptions = {}): Promise<
     }
     const hintNum = has("priceHint") ? Number(m.priceHint) : NaN;
     const hint = Number.isInteger(hintNum) && hintNum > 0 && hintNum <= 12 ? hintNum : undefined;
-    const money = (k: string): number | undefined => {
-      if (!has(k)) return undefined;
-      const v = Number(m[k]);
-      return Number.isFinite(v) ? roundFloat32(v, hint) : undefined;
-    };
-    const int = (k: string): number | undefined => {
-      if (!has(k)) return undefined;
-      const v = Number(m[k]);
-      return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
-    };
-    const str = (k: string, max: number): string | undefined => {
-      if (!has(k)) return undefined;
-      const v = String(m[k]);
-      return v === "" ? undefined : v.slice(0, max);
-    };
     const tick: Tick = {
       symbol,
       price: roundFloat32(raw, hint),
@@ -155,27 +150,23 @@ export async function createYahooDecoder(options: DecoderOptions = {}): Promise<
       marketHours: MARKET_HOURS[Number(m.marketHours ?? 0)] ?? "extended",
     };
     const t = tick as Record<string, unknown>;
-    const set = (k: string, v: unknown) => {
-      if (v !== undefined) t[k] = v;
-    };
-    set("currency", str("currency", 16));
-    set("exchange", str("exchange", 32));
-    set("shortName", str("shortName", 200));
-    set("change", money("change"));
-    if (has("changePercent") && Number.isFinite(Number(m.changePercent))) {
-      t.changePercent = roundFloat32(Number(m.changePercent), undefined);
+    for (const k of STRING_FIELDS) {
+      const v = m[k];
+      if (v !== undefined && v !== "" && has(k)) t[k] = String(v).slice(0, STRING_MAX[k]);
     }
-    set("dayVolume", int("dayVolume"));
-    set("dayHigh", money("dayHigh"));
-    set("dayLow", money("dayLow"));
-    set("openPrice", money("openPrice"));
-    set("previousClose", money("previousClose"));
-    set("bid", money("bid"));
-    set("bidSize", int("bidSize"));
-    set("ask", money("ask"));
-    set("askSize", int("askSize"));
-    set("lastSize", int("lastSize"));
-    set("priceHint", hint);
+    for (const k of MONEY_FIELDS) {
+      const v = m[k];
+      if (v !== undefined && has(k) && Number.isFinite(v)) t[k] = roundFloat32(v as number, hint);
+    }
+    for (const k of COUNT_FIELDS) {
+      const v = m[k];
+      if (v !== undefined && has(k) && Number.isSafeInteger(v) && (v as number) >= 0) t[k] = v;
+    }
+    if (has("changePercent") && Number.isFinite(m.changePercent)) {
+      // A percentage to four decimals stays within float32's seven significant digits below 1,000 %.
+      t.changePercent = Math.round((m.changePercent as number) * 1e4) / 1e4;
+    }
+    if (hint !== undefined) t.priceHint = hint;
     return { kind: "tick", tick };
   }
 

@@ -81,6 +81,7 @@ export class TickWriter {
   #syncTimer: ReturnType<typeof setInterval> | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
+  #again = false;
   #retryMs: number;
   /** Segments before this one are already deleted. */
   #removedBefore = 0;
@@ -175,12 +176,25 @@ export class TickWriter {
   #scheduleFlush(delayMs: number): void {
     if (this.#closed && delayMs > 0) return;
     clearTimeout(this.#flushTimer);
-    this.#flushTimer = setTimeout(() => {
+    this.#flushTimer = undefined;
+    const run = () => {
       this.#flushTimer = undefined;
-      this.#flushing ??= this.#flushAll().finally(() => {
+      if (this.#flushing) {
+        // The running pass may already have read past its end: it starts one more when it finishes.
+        this.#again = true;
+        return;
+      }
+      this.#flushing = this.#flushAll().finally(() => {
         this.#flushing = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#scheduleFlush(0);
+        }
       });
-    }, delayMs);
+    };
+    // A full batch starts now: a timer could wait behind a busy stream of socket messages.
+    if (delayMs === 0) queueMicrotask(run);
+    else this.#flushTimer = setTimeout(run, delayMs);
   }
 
   /** Inserts everything logged so far; on failure, schedules a retry with backoff. */
@@ -211,6 +225,7 @@ export class TickWriter {
       this.#stats.storeUp = false;
       this.#stats.lastError = err instanceof Error ? err.message : String(err);
       this.#onError(err);
+      this.#again = false; // the retry below comes first, with its backoff
       this.#scheduleFlush(this.#retryMs);
       this.#retryMs = Math.min(this.#retryMs * 2, 10_000);
     }
