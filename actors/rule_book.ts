@@ -1,0 +1,131 @@
+import { type Rule, type RuleInput, ruleSchema } from "../schema/rule.ts";
+import { keys } from "./keys.ts";
+
+/** Raised when a rule cannot be saved; `message` says why. */
+export class RuleConflictError extends Error {
+  override name = "RuleConflictError";
+}
+
+/**
+ * Alert rules in Deno KV, with an in-memory copy grouped by symbol for the actors.
+ *
+ * Each rule is written with its symbol and user index keys in one atomic operation that also bumps a version key;
+ * every process watches that key and reloads, so a rule saved through any process reaches the actor that owns the
+ * symbol. The built-in day-change rule (ALERT_THRESHOLD) applies to every symbol and is not stored.
+ */
+export class RuleBook {
+  #bySymbol = new Map<string, Rule[]>();
+  #byId = new Map<string, Rule>();
+  #defaults: Rule[] = [];
+  #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | undefined;
+  #listeners = new Set<() => void>();
+
+  private constructor(private readonly kv: Deno.Kv) {}
+
+  /** Loads every rule and starts following changes. `alertThreshold` makes the built-in rule (none when undefined). */
+  static async open(kv: Deno.Kv, alertThreshold?: number): Promise<RuleBook> {
+    const book = new RuleBook(kv);
+    if (alertThreshold !== undefined) {
+      book.#defaults = [ruleSchema.parse({
+        id: "default-day-change",
+        symbol: "X",
+        kind: "day_change",
+        percent: alertThreshold,
+        cooldownMs: 3_600_000,
+      })];
+    }
+    await book.reload();
+    book.#follow();
+    return book;
+  }
+
+  /** Re-reads all rules from KV. */
+  async reload(): Promise<void> {
+    const bySymbol = new Map<string, Rule[]>();
+    const byId = new Map<string, Rule>();
+    for await (const e of this.kv.list<unknown>({ prefix: keys.rulePrefix() })) {
+      const parsed = ruleSchema.safeParse(e.value);
+      if (!parsed.success) continue; // a rule written by a newer version; never crash the actors over it
+      const r = parsed.data;
+      byId.set(r.id, r);
+      bySymbol.set(r.symbol, [...(bySymbol.get(r.symbol) ?? []), r]);
+    }
+    this.#bySymbol = bySymbol;
+    this.#byId = byId;
+    for (const l of this.#listeners) l();
+  }
+
+  #follow(): void {
+    this.#watch = this.kv.watch([keys.rulesVersion()]);
+    let first = true;
+    void this.#watch.pipeTo(
+      new WritableStream({
+        write: async () => {
+          if (first) {
+            first = false;
+            return;
+          }
+          await this.reload();
+        },
+      }),
+    ).catch(() => {});
+  }
+
+  /** Called after every reload. */
+  onChange(fn: () => void): void {
+    this.#listeners.add(fn);
+  }
+
+  /** Rules evaluated for `symbol`: the built-in rule first, then the stored ones. */
+  forSymbol(symbol: string): Rule[] {
+    const own = this.#bySymbol.get(symbol) ?? [];
+    if (this.#defaults.length === 0) return own;
+    const d = this.#defaults.map((r) => ({ ...r, symbol }));
+    return own.length === 0 ? d : [...d, ...own];
+  }
+
+  get(id: string): Rule | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Every stored rule of `userId`. */
+  listForUser(userId: string): Rule[] {
+    return [...this.#byId.values()].filter((r) => r.userId === userId);
+  }
+
+  /** Validates and saves a rule (insert or replace); throws the zod error for bad input. */
+  async put(input: RuleInput): Promise<Rule> {
+    const rule = ruleSchema.parse(input);
+    const key = keys.rule(rule.id);
+    const old = await this.kv.get<Rule>(key);
+    const op = this.kv.atomic().check(old).set(key, rule)
+      .set(keys.ruleBySymbol(rule.symbol, rule.id), rule.id)
+      .set(keys.ruleByUser(rule.userId, rule.id), rule.id)
+      .sum(keys.rulesVersion(), 1n);
+    const prev = old.value ? ruleSchema.safeParse(old.value) : undefined;
+    if (prev?.success && prev.data.symbol !== rule.symbol) op.delete(keys.ruleBySymbol(prev.data.symbol, rule.id));
+    if (prev?.success && prev.data.userId !== rule.userId) op.delete(keys.ruleByUser(prev.data.userId, rule.id));
+    const res = await op.commit();
+    if (!res.ok) throw new RuleConflictError(`rule ${rule.id} was changed at the same time; try again`);
+    await this.reload();
+    return rule;
+  }
+
+  /** Deletes a rule; false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    const key = keys.rule(id);
+    const old = await this.kv.get<Rule>(key);
+    if (!old.value) return false;
+    const prev = ruleSchema.safeParse(old.value);
+    const op = this.kv.atomic().check(old).delete(key).sum(keys.rulesVersion(), 1n);
+    if (prev.success) op.delete(keys.ruleBySymbol(prev.data.symbol, id)).delete(keys.ruleByUser(prev.data.userId, id));
+    const res = await op.commit();
+    if (!res.ok) throw new RuleConflictError(`rule ${id} was changed at the same time; try again`);
+    await this.reload();
+    return true;
+  }
+
+  close(): void {
+    void this.#watch?.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,303 @@
+import type { Alert } from "../schema/alert.ts";
+import type { Candle } from "../schema/candle.ts";
+import { type Rule, WINDOW_MS, type WindowName, WINDOWS } from "../schema/rule.ts";
+import type { MarketHours, Tick, TickSource } from "../schema/tick.ts";
+import { closeCandle, type Ewma, foldCandle, newEwma, type OpenCandle, openCandle, updateEwma } from "./candle.ts";
+import { evaluateRule, newRuleState, type RuleContext, type RuleState } from "./rules.ts";
+import { RollingWindow, round4, type WindowSnapshot, type WindowStats } from "./window.ts";
+
+/** Weight of the newest minute in the volume and return EWMAs (about a 30-minute memory). */
+export const EWMA_ALPHA = 2 / 31;
+/** A price more than this factor away from the last one is held back as a suspected bad print. */
+export const JUMP_FACTOR = 10;
+/** Suspect ticks that agree with each other (within 10 %) this many times in a row are taken as a real move. */
+export const JUMP_CONFIRMATIONS = 3;
+
+/** The latest quote of a symbol, as the API serves it. */
+export interface Quote {
+  symbol: string;
+  price: number;
+  time: number;
+  change: number;
+  changePercent: number;
+  dayVolume: number;
+  dayHigh: number;
+  dayLow: number;
+  previousClose: number;
+  marketHours: MarketHours;
+  exchange: string;
+  currency: string;
+  source: TickSource;
+  priceHint: number;
+}
+
+/** Why a tick was not applied to the actor's state (it is still stored). */
+export type TickOutcome = "applied" | "out_of_order" | "duplicate" | "price_jump" | "jump_discarded";
+
+/** Everything an actor keeps, as a plain value for Deno KV. */
+export interface ActorSnapshot {
+  v: 1;
+  symbol: string;
+  lastTime: number;
+  lastPrice: number;
+  lastDayVolume: number;
+  quote: Quote | null;
+  c1: OpenCandle | null;
+  c5: OpenCandle | null;
+  lastClosed1m: Candle | null;
+  prevMinuteClose: number;
+  windows: Record<WindowName, WindowSnapshot>;
+  volumeEwma: Ewma;
+  returnEwma: Ewma;
+  rules: Record<string, RuleState>;
+  suspect: Tick[];
+  /** Event time when saved (the last tick's time). */
+  savedAt: number;
+}
+
+/** Where an actor puts what a tick or a clock check produced. */
+export interface ActorOutput {
+  alerts: Alert[];
+  candles: { symbol: string; candle: Candle; source: string }[];
+}
+
+/**
+ * One symbol's stream processor: last quote, 1- and 5-minute candles, rolling windows (1m, 5m, 15m, 60m), EWMAs of
+ * minute returns and volumes, and the state of each alert rule.
+ *
+ * Ticks must come in through one mailbox (the actor system's), so they are applied in arrival order. A tick older
+ * than the last applied one is out of order and skipped; the same tick twice is a duplicate and skipped; a price
+ * more than {@link JUMP_FACTOR} times away from the last is held back until {@link JUMP_CONFIRMATIONS} ticks agree
+ * on the new level (then all are applied in order) or a tick near the old level shows it was a bad print.
+ *
+ * Fields a source leaves out count as zero, the way the ticks table stores them, so replaying stored ticks after a
+ * restart gives exactly the state live ticks gave.
+ */
+export class SymbolActor {
+  readonly symbol: string;
+  lastTime = 0;
+  lastPrice = 0;
+  lastDayVolume = 0;
+  quote: Quote | null = null;
+  c1: OpenCandle | null = null;
+  c5: OpenCandle | null = null;
+  lastClosed1m: Candle | null = null;
+  prevMinuteClose = 0;
+  windows: Record<WindowName, RollingWindow>;
+  volumeEwma: Ewma = newEwma();
+  returnEwma: Ewma = newEwma();
+  ruleStates = new Map<string, RuleState>();
+  suspect: Tick[] = [];
+  /** Wall-clock time the last tick arrived, for closing candles when the stream goes quiet. */
+  lastArrival = 0;
+  /** True when a candle closed since the last snapshot. */
+  dirty = false;
+  /** KV versionstamp of the last snapshot read or written. */
+  versionstamp: string | null = null;
+  readonly #ctx: RuleContext;
+
+  constructor(symbol: string) {
+    this.symbol = symbol;
+    this.windows = {
+      "1m": new RollingWindow(WINDOW_MS["1m"]),
+      "5m": new RollingWindow(WINDOW_MS["5m"]),
+      "15m": new RollingWindow(WINDOW_MS["15m"]),
+      "60m": new RollingWindow(WINDOW_MS["60m"]),
+    };
+    const self = this;
+    this.#ctx = {
+      symbol,
+      time: 0,
+      price: 0,
+      priceHint: 2,
+      marketHours: "regular",
+      dayChangePercent: undefined,
+      windowHigh: (w) => self.windows[w as WindowName]?.high ?? NaN,
+      windowLow: (w) => self.windows[w as WindowName]?.low ?? NaN,
+      minuteVolume: 0,
+      minuteReturn: NaN,
+      volumeEwma: this.volumeEwma,
+      returnEwma: this.returnEwma,
+    };
+  }
+
+  /** Applies one tick (see the class comment for what is skipped), evaluating `rules`. */
+  onTick(t: Tick, rules: readonly Rule[], out: ActorOutput, arrival: number): TickOutcome {
+    if (t.time < this.lastTime) return "out_of_order";
+    if (t.time === this.lastTime && t.price === this.lastPrice && (t.dayVolume ?? 0) === this.lastDayVolume) {
+      return "duplicate";
+    }
+    this.lastArrival = arrival;
+    if (this.lastPrice > 0) {
+      const ratio = t.price / this.lastPrice;
+      if (ratio > JUMP_FACTOR || ratio < 1 / JUMP_FACTOR) {
+        const first = this.suspect[0];
+        if (first && Math.abs(t.price / first.price - 1) > 0.1) this.suspect = [];
+        this.suspect.push(t);
+        if (this.suspect.length < JUMP_CONFIRMATIONS) return "price_jump";
+        const confirmed = this.suspect;
+        this.suspect = [];
+        for (const s of confirmed) this.#apply(s, rules, out);
+        return "applied";
+      }
+      if (this.suspect.length > 0) {
+        this.suspect = [];
+        this.#apply(t, rules, out);
+        return "jump_discarded";
+      }
+    }
+    this.#apply(t, rules, out);
+    return "applied";
+  }
+
+  #apply(t: Tick, rules: readonly Rule[], out: ActorOutput): void {
+    const dayVolume = t.dayVolume ?? 0;
+    const lastSize = t.lastSize ?? 0;
+    const volume = dayVolume > 0 && this.lastDayVolume > 0 && dayVolume >= this.lastDayVolume
+      ? dayVolume - this.lastDayVolume
+      : lastSize;
+    if (dayVolume > 0) this.lastDayVolume = dayVolume;
+    this.lastTime = t.time;
+    this.lastPrice = t.price;
+
+    this.#closeBefore(t.time, out, t.source);
+    if (this.c1) foldCandle(this.c1, t.price, volume);
+    else this.c1 = openCandle(t.time, 60_000, t.price, volume);
+    if (this.c5) foldCandle(this.c5, t.price, volume);
+    else this.c5 = openCandle(t.time, 300_000, t.price, volume);
+    for (const w of WINDOWS) this.windows[w].add(t.time, t.price, volume);
+
+    // `||`, not `??`: a field the source left out and a stored zero must read the same.
+    const previousClose = t.previousClose || this.quote?.previousClose || 0;
+    const change = t.change || (previousClose > 0 ? t.price - previousClose : 0);
+    const changePercent = t.changePercent !== undefined && t.changePercent !== 0
+      ? t.changePercent
+      : previousClose > 0
+      ? round4((t.price - previousClose) / previousClose * 100)
+      : 0;
+    const hint = t.priceHint !== undefined && t.priceHint > 0 ? t.priceHint : 2;
+    this.quote = {
+      symbol: this.symbol,
+      price: t.price,
+      time: t.time,
+      change: Math.round(change * 10 ** hint) / 10 ** hint,
+      changePercent,
+      dayVolume: this.lastDayVolume,
+      dayHigh: t.dayHigh || Math.max(this.quote?.dayHigh ?? 0, t.price),
+      dayLow: t.dayLow || Math.min(this.quote?.dayLow || Infinity, t.price),
+      previousClose,
+      marketHours: t.marketHours,
+      exchange: t.exchange || "",
+      currency: t.currency || "",
+      source: t.source,
+      priceHint: hint,
+    };
+
+    if (rules.length === 0) return;
+    const c = this.#ctx;
+    c.time = t.time;
+    c.price = t.price;
+    c.priceHint = hint;
+    c.marketHours = t.marketHours;
+    c.dayChangePercent = changePercent;
+    c.minuteVolume = this.c1!.volume;
+    c.minuteReturn = this.prevMinuteClose > 0 ? Math.log(t.price / this.prevMinuteClose) : NaN;
+    c.volumeEwma = this.volumeEwma;
+    c.returnEwma = this.returnEwma;
+    for (const rule of rules) {
+      let st = this.ruleStates.get(rule.id);
+      if (!st) {
+        st = newRuleState(rule);
+        this.ruleStates.set(rule.id, st);
+      }
+      const alert = evaluateRule(rule, st, c);
+      if (alert) out.alerts.push(alert);
+    }
+  }
+
+  /** Closes the candles that end at or before `time`. */
+  #closeBefore(time: number, out: ActorOutput, source: string): void {
+    const c1 = this.c1;
+    if (c1 && time >= c1.time + 60_000) {
+      const done = closeCandle(c1);
+      out.candles.push({ symbol: this.symbol, candle: done, source });
+      updateEwma(this.volumeEwma, done.volume, EWMA_ALPHA);
+      if (this.prevMinuteClose > 0) {
+        updateEwma(this.returnEwma, Math.log(done.close / this.prevMinuteClose), EWMA_ALPHA);
+      }
+      this.prevMinuteClose = done.close;
+      this.lastClosed1m = done;
+      this.c1 = null;
+      this.dirty = true;
+    }
+    if (this.c5 && time >= this.c5.time + 300_000) this.c5 = null;
+  }
+
+  /**
+   * Closes candles whose interval has ended although no later tick came: the symbol's event time is taken as its
+   * last tick's time plus the wall-clock time since that tick arrived, less `graceMs` for late ticks.
+   */
+  closeDue(wallNow: number, graceMs: number, out: ActorOutput): void {
+    if (!this.c1 || this.lastArrival === 0) return;
+    const eventNow = this.lastTime + (wallNow - this.lastArrival) - graceMs;
+    this.#closeBefore(eventNow, out, this.quote?.source ?? "");
+  }
+
+  /** Rolling window figures as of the last tick. */
+  windowStats(): Record<WindowName, WindowStats | null> {
+    return {
+      "1m": this.windows["1m"].stats(),
+      "5m": this.windows["5m"].stats(),
+      "15m": this.windows["15m"].stats(),
+      "60m": this.windows["60m"].stats(),
+    };
+  }
+
+  /** The actor as a plain value; rule states of rules not in `ruleIds` are left out. */
+  snapshot(ruleIds?: ReadonlySet<string>): ActorSnapshot {
+    const rules: Record<string, RuleState> = {};
+    for (const [id, st] of this.ruleStates) if (!ruleIds || ruleIds.has(id)) rules[id] = { ...st };
+    return {
+      v: 1,
+      symbol: this.symbol,
+      lastTime: this.lastTime,
+      lastPrice: this.lastPrice,
+      lastDayVolume: this.lastDayVolume,
+      quote: this.quote,
+      c1: this.c1 && { ...this.c1 },
+      c5: this.c5 && { ...this.c5 },
+      lastClosed1m: this.lastClosed1m,
+      prevMinuteClose: this.prevMinuteClose,
+      windows: {
+        "1m": this.windows["1m"].snapshot(),
+        "5m": this.windows["5m"].snapshot(),
+        "15m": this.windows["15m"].snapshot(),
+        "60m": this.windows["60m"].snapshot(),
+      },
+      volumeEwma: { ...this.volumeEwma },
+      returnEwma: { ...this.returnEwma },
+      rules,
+      suspect: [...this.suspect],
+      savedAt: this.lastTime,
+    };
+  }
+
+  /** An actor holding what `s` holds. */
+  static restore(s: ActorSnapshot): SymbolActor {
+    const a = new SymbolActor(s.symbol);
+    a.lastTime = s.lastTime;
+    a.lastPrice = s.lastPrice;
+    a.lastDayVolume = s.lastDayVolume;
+    a.quote = s.quote;
+    a.c1 = s.c1;
+    a.c5 = s.c5;
+    a.lastClosed1m = s.lastClosed1m;
+    a.prevMinuteClose = s.prevMinuteClose;
+    for (const w of WINDOWS) a.windows[w] = RollingWindow.restore(WINDOW_MS[w], s.windows[w]);
+    a.volumeEwma = { ...s.volumeEwma };
+    a.returnEwma = { ...s.returnEwma };
+    for (const [id, st] of Object.entries(s.rules)) a.ruleStates.set(id, { ...st });
+    a.suspect = [...s.suspect];
+    return a;
+  }
+}

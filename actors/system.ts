@@ -1,0 +1,383 @@
+import { type Alert, alertToRow } from "../schema/alert.ts";
+import { candleToRow } from "../schema/candle.ts";
+import type { Tick } from "../schema/tick.ts";
+import type { Store } from "../store/store.ts";
+import type { AlertBus } from "./alert_bus.ts";
+import { keys } from "./keys.ts";
+import type { RuleBook } from "./rule_book.ts";
+import { type ActorOutput, type ActorSnapshot, SymbolActor, type TickOutcome } from "./symbol_actor.ts";
+
+/** Options of {@link ActorSystem}. */
+export interface ActorSystemOptions {
+  kv: Deno.Kv;
+  store: Store;
+  rules: RuleBook;
+  bus: AlertBus;
+  /** Separates snapshots of live, synthetic and replayed data in one KV (default "live"). */
+  namespace?: string;
+  /** Candles are closed, written and snapshotted this often (default 1,000 ms). */
+  checkpointMs?: number;
+  /** A candle closes this long after its end when no later tick came (default 2,000 ms). */
+  closeGraceMs?: number;
+  /** Actors without a tick for this long are snapshotted and dropped from memory (default 15 minutes). */
+  idleMs?: number;
+  /** A fresh actor (no snapshot) warms up from stored ticks this far back (default 60 minutes). */
+  warmupMs?: number;
+  /** Only symbols this says yes to get an actor (the lease manager's `owns`; default all). */
+  owns?: (symbol: string) => boolean;
+  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => number;
+}
+
+/** Counters for /metrics. */
+export interface ActorStats {
+  active: number;
+  loading: number;
+  ticks: Record<TickOutcome, number>;
+  alerts: number;
+  alertsReplayed: number;
+  candles: number;
+  snapshots: number;
+  passivated: number;
+  pendingRows: number;
+}
+
+interface Entry {
+  actor: SymbolActor | undefined;
+  /** Ticks waiting while the actor loads, in arrival order. */
+  mailbox: Tick[];
+  loading: Promise<void> | undefined;
+}
+
+const TICK_COLUMNS = `toUnixTimestamp64Milli(ticks.time) AS t, price, change, change_percent, day_volume, day_high,
+  day_low, open_price, previous_close, last_size, price_hint, currency, exchange, quote_type, market_hours, source`;
+
+interface TickRow {
+  t: number | string;
+  price: number;
+  change: number;
+  change_percent: number;
+  day_volume: number | string;
+  day_high: number;
+  day_low: number;
+  open_price: number;
+  previous_close: number;
+  last_size: number | string;
+  price_hint: number;
+  currency: string;
+  exchange: string;
+  quote_type: Tick["quoteType"];
+  market_hours: Tick["marketHours"];
+  source: Tick["source"];
+}
+
+/**
+ * The actor system: one {@link SymbolActor} per symbol, created on the symbol's first tick, each behind an ordered
+ * mailbox.
+ *
+ * A tick for an actor in memory is applied at once, synchronously, so ticks of one symbol are applied in order and
+ * no symbol waits for another. A tick for an actor not in memory waits in its mailbox while the actor loads: its KV
+ * snapshot is read and the ticks stored since the snapshot are replayed from ClickHouse, then the mailbox drains.
+ *
+ * Every `checkpointMs` the system closes candles whose minute has ended, writes closed candles and alerts to
+ * ClickHouse, then snapshots the actors that closed a candle (a snapshot never gets ahead of the stored candles),
+ * and passivates idle actors. Each alert is published on the bus once: its deterministic id is recorded in KV, so
+ * the same crossing replayed after a restart is stored again (ClickHouse keeps one row) but not published again.
+ */
+export class ActorSystem {
+  readonly #o: Required<Omit<ActorSystemOptions, "owns" | "log">> & Pick<ActorSystemOptions, "owns" | "log">;
+  readonly #entries = new Map<string, Entry>();
+  #out: ActorOutput = { alerts: [], candles: [] };
+  #pendingCandles: Record<string, unknown>[] = [];
+  #pendingAlerts: Record<string, unknown>[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #checkpointing: Promise<void> | undefined;
+  #stopped = false;
+  #stats: ActorStats = {
+    active: 0,
+    loading: 0,
+    ticks: { applied: 0, out_of_order: 0, duplicate: 0, price_jump: 0, jump_discarded: 0 },
+    alerts: 0,
+    alertsReplayed: 0,
+    candles: 0,
+    snapshots: 0,
+    passivated: 0,
+    pendingRows: 0,
+  };
+
+  constructor(options: ActorSystemOptions) {
+    this.#o = {
+      namespace: "live",
+      checkpointMs: 1_000,
+      closeGraceMs: 2_000,
+      idleMs: 15 * 60_000,
+      warmupMs: 60 * 60_000,
+      now: Date.now,
+      ...options,
+    };
+  }
+
+  /** Starts the checkpoint loop. */
+  start(): void {
+    this.#timer ??= setInterval(() => void this.checkpoint(), this.#o.checkpointMs);
+  }
+
+  /** Delivers one tick to its symbol's actor (creating or waking it). Never throws. */
+  tick(t: Tick): void {
+    if (this.#stopped || (this.#o.owns && !this.#o.owns(t.symbol))) return;
+    let e = this.#entries.get(t.symbol);
+    if (!e) {
+      e = { actor: undefined, mailbox: [], loading: undefined };
+      this.#entries.set(t.symbol, e);
+    }
+    if (e.actor && e.mailbox.length === 0) {
+      this.#apply(e.actor, t);
+      return;
+    }
+    e.mailbox.push(t);
+    if (!e.actor) e.loading ??= this.#load(t.symbol, e);
+  }
+
+  /** Loads the actors of `symbols` now (restore + replay) instead of on their first tick. */
+  async activate(symbols: readonly string[]): Promise<void> {
+    const loads: Promise<void>[] = [];
+    for (const s of symbols) {
+      if (this.#o.owns && !this.#o.owns(s)) continue;
+      let e = this.#entries.get(s);
+      if (!e) {
+        e = { actor: undefined, mailbox: [], loading: undefined };
+        this.#entries.set(s, e);
+      }
+      if (!e.actor) loads.push(e.loading ??= this.#load(s, e));
+    }
+    await Promise.all(loads);
+  }
+
+  #apply(actor: SymbolActor, t: Tick): void {
+    const outcome = actor.onTick(t, this.#o.rules.forSymbol(actor.symbol), this.#out, this.#o.now());
+    this.#stats.ticks[outcome]++;
+    if (this.#out.alerts.length > 0 || this.#out.candles.length > 0) this.#drainOutput();
+  }
+
+  #drainOutput(): void {
+    const version = this.#o.now();
+    for (const c of this.#out.candles) this.#pendingCandles.push(candleToRow(c.symbol, c.candle, c.source, version));
+    this.#stats.candles += this.#out.candles.length;
+    for (const a of this.#out.alerts) this.#raise(a);
+    this.#out = { alerts: [], candles: [] };
+  }
+
+  #raise(a: Alert): void {
+    this.#pendingAlerts.push(alertToRow(a));
+    // Publish once per id across restarts; the KV record outlives any replay window.
+    void this.#o.kv.atomic()
+      .check({ key: keys.alertSeen(a.id), versionstamp: null })
+      .set(keys.alertSeen(a.id), a.time, { expireIn: 7 * 86_400_000 })
+      .commit()
+      .then((res) => {
+        if (res.ok) {
+          this.#stats.alerts++;
+          this.#o.bus.publish(a);
+        } else this.#stats.alertsReplayed++;
+      }, (err) => this.#o.log?.("error", "alert not published: KV write failed", { id: a.id, error: String(err) }));
+  }
+
+  async #load(symbol: string, e: Entry): Promise<void> {
+    this.#stats.loading++;
+    try {
+      const got = await this.#o.kv.get<ActorSnapshot>(keys.actor(this.#o.namespace, symbol));
+      const actor = got.value ? SymbolActor.restore(got.value) : new SymbolActor(symbol);
+      actor.versionstamp = got.versionstamp;
+      const until = e.mailbox[0]?.time ?? this.#o.now();
+      const from = got.value ? actor.lastTime : until - this.#o.warmupMs;
+      if (from > 0 && from <= until) await this.#replay(actor, from, until, e.mailbox.length > 0);
+      e.actor = actor;
+      const queued = e.mailbox;
+      e.mailbox = [];
+      for (const t of queued) this.#apply(actor, t);
+      this.#stats.active++;
+    } catch (err) {
+      // The ticks stay in the mailbox; the next tick retries the load.
+      this.#o.log?.("warn", "actor could not load; its ticks wait", { symbol, error: String(err) });
+    } finally {
+      e.loading = undefined;
+      this.#stats.loading--;
+    }
+  }
+
+  /** Applies the stored ticks of `actor.symbol` in [from, until] (or [from, until) when live ticks start at until). */
+  async #replay(actor: SymbolActor, from: number, until: number, exclusive: boolean): Promise<void> {
+    const rows = await this.#o.store.query<TickRow>(
+      `SELECT ${TICK_COLUMNS} FROM ticks
+       WHERE symbol = {symbol:String}
+         AND ticks.time >= fromUnixTimestamp64Milli({from:Int64})
+         AND ticks.time ${exclusive ? "<" : "<="} fromUnixTimestamp64Milli({until:Int64})
+       ORDER BY ticks.time`,
+      { symbol: actor.symbol, from, until },
+    );
+    const rules = this.#o.rules.forSymbol(actor.symbol);
+    const arrival = this.#o.now();
+    for (const r of rows) {
+      const t: Tick = {
+        symbol: actor.symbol,
+        time: Number(r.t),
+        price: r.price,
+        source: r.source,
+        quoteType: r.quote_type,
+        marketHours: r.market_hours,
+        change: r.change,
+        changePercent: r.change_percent,
+        dayVolume: Number(r.day_volume),
+        dayHigh: r.day_high,
+        dayLow: r.day_low,
+        openPrice: r.open_price,
+        previousClose: r.previous_close,
+        lastSize: Number(r.last_size),
+        priceHint: r.price_hint,
+        currency: r.currency,
+        exchange: r.exchange,
+      };
+      this.#stats.ticks[actor.onTick(t, rules, this.#out, arrival)]++;
+    }
+    if (this.#out.alerts.length > 0 || this.#out.candles.length > 0) this.#drainOutput();
+  }
+
+  /**
+   * One checkpoint: close due candles, write candles and alerts, snapshot actors that closed a candle, passivate
+   * idle ones. Runs on the timer; tests and shutdown call it directly. A failed write keeps the rows for the next
+   * checkpoint and skips the snapshots, so nothing a snapshot claims is missing from the store.
+   */
+  checkpoint(): Promise<void> {
+    this.#checkpointing ??= this.#checkpoint().finally(() => {
+      this.#checkpointing = undefined;
+    });
+    return this.#checkpointing;
+  }
+
+  async #checkpoint(): Promise<void> {
+    const now = this.#o.now();
+    for (const e of this.#entries.values()) {
+      if (e.actor) e.actor.closeDue(now, this.#o.closeGraceMs, this.#out);
+    }
+    this.#drainOutput();
+    try {
+      await this.#writeRows();
+    } catch (err) {
+      this.#o.log?.("warn", "candles and alerts not written yet; retrying", { error: String(err) });
+      return;
+    }
+    const idle: string[] = [];
+    const saves: Promise<void>[] = [];
+    for (const [symbol, e] of this.#entries) {
+      const a = e.actor;
+      if (!a) continue;
+      const isIdle = e.mailbox.length === 0 && now - a.lastArrival > this.#o.idleMs;
+      if (a.dirty || isIdle) saves.push(this.#save(a));
+      if (isIdle) idle.push(symbol);
+    }
+    await Promise.all(saves);
+    for (const s of idle) {
+      const e = this.#entries.get(s);
+      if (e?.actor && e.mailbox.length === 0 && now - e.actor.lastArrival > this.#o.idleMs) {
+        this.#entries.delete(s);
+        this.#stats.active--;
+        this.#stats.passivated++;
+      }
+    }
+  }
+
+  async #writeRows(): Promise<void> {
+    if (this.#pendingCandles.length > 0) {
+      const rows = this.#pendingCandles;
+      this.#pendingCandles = [];
+      try {
+        await this.#o.store.insert("candles_1m", rows);
+      } catch (err) {
+        this.#pendingCandles = rows.concat(this.#pendingCandles);
+        throw err;
+      }
+    }
+    if (this.#pendingAlerts.length > 0) {
+      const rows = this.#pendingAlerts;
+      this.#pendingAlerts = [];
+      try {
+        await this.#o.store.insert("alerts", rows);
+      } catch (err) {
+        this.#pendingAlerts = rows.concat(this.#pendingAlerts);
+        throw err;
+      }
+    }
+  }
+
+  /** Writes the actor's snapshot if nobody else wrote one since it read or wrote its own. */
+  async #save(a: SymbolActor): Promise<void> {
+    const key = keys.actor(this.#o.namespace, a.symbol);
+    const ruleIds = new Set(this.#o.rules.forSymbol(a.symbol).map((r) => r.id));
+    a.dirty = false;
+    const res = await this.#o.kv.atomic().check({ key, versionstamp: a.versionstamp }).set(key, a.snapshot(ruleIds))
+      .commit();
+    if (res.ok) {
+      a.versionstamp = res.versionstamp;
+      this.#stats.snapshots++;
+    } else {
+      // Another process wrote this symbol's state: it owns the symbol now. Drop ours; a later tick reloads.
+      this.#o.log?.("warn", "actor snapshot superseded by another process; dropping the actor", { symbol: a.symbol });
+      if (this.#entries.get(a.symbol)?.actor === a) {
+        this.#entries.delete(a.symbol);
+        this.#stats.active--;
+      }
+    }
+  }
+
+  /** Snapshots and drops the actors of `symbols` (their lease moved elsewhere). */
+  async release(symbols: readonly string[]): Promise<void> {
+    await this.checkpoint();
+    const saves: Promise<void>[] = [];
+    for (const s of symbols) {
+      const e = this.#entries.get(s);
+      if (!e) continue;
+      await e.loading;
+      this.#entries.delete(s);
+      if (e.actor) {
+        this.#stats.active--;
+        saves.push(this.#save(e.actor));
+      }
+    }
+    await Promise.all(saves);
+  }
+
+  /** The actor of `symbol` when it is in memory. */
+  actor(symbol: string): SymbolActor | undefined {
+    return this.#entries.get(symbol)?.actor;
+  }
+
+  /** Symbols with an actor in memory. */
+  symbols(): string[] {
+    return [...this.#entries.keys()];
+  }
+
+  stats(): ActorStats {
+    return {
+      ...this.#stats,
+      ticks: { ...this.#stats.ticks },
+      pendingRows: this.#pendingCandles.length + this.#pendingAlerts.length,
+    };
+  }
+
+  /** Stops taking ticks, writes what is pending and snapshots every actor (open candles included). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#checkpointing;
+    await Promise.all([...this.#entries.values()].map((e) => e.loading));
+    this.#drainOutput();
+    try {
+      await this.#writeRows();
+    } catch (err) {
+      this.#o.log?.("error", "candles and alerts not written at shutdown", { error: String(err) });
+      return; // snapshots would get ahead of the store; the next start replays these ticks instead
+    }
+    await Promise.all([...this.#entries.values()].flatMap((e) => e.actor ? [this.#save(e.actor)] : []));
+  }
+}

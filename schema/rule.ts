@@ -1,0 +1,82 @@
+import { z } from "zod";
+import { symbolSchema } from "./symbol.ts";
+
+/** Rolling windows an actor keeps, by name. */
+export const WINDOWS = ["1m", "5m", "15m", "60m"] as const;
+/** A rolling window's name. */
+export type WindowName = (typeof WINDOWS)[number];
+/** Length of each window in ms. */
+export const WINDOW_MS: Record<WindowName, number> = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "60m": 3_600_000 };
+
+/** Every kind of alert rule. */
+export const RULE_KINDS = [
+  "price_above",
+  "price_below",
+  "pct_change",
+  "day_change",
+  "volume_spike",
+  "anomaly",
+] as const;
+/** A kind of alert rule. */
+export type RuleKind = (typeof RULE_KINDS)[number];
+
+const windowSchema = z.enum(WINDOWS, { error: `window must be one of ${WINDOWS.join(", ")}` });
+
+/** What every rule has besides its kind's parameters. */
+const common = {
+  /** Stable id: the alert id is derived from it, so it must not change while the rule lives. */
+  id: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: "id is 1-64 of A-Z, a-z, 0-9, : _ -" }),
+  symbol: symbolSchema,
+  /** Owner; empty for the built-in rule. */
+  userId: z.string().max(64).default(""),
+  /** After firing, the rule stays quiet this long (tick time; default 15 minutes). */
+  cooldownMs: z.number().int().min(0).max(7 * 86_400_000).default(900_000),
+  /** Epoch ms after which the rule no longer fires. */
+  expiresAt: z.number().int().positive().optional(),
+  /** When true, ticks outside the regular session neither fire nor move the rule. */
+  muteOutsideRegular: z.boolean().default(false),
+  /**
+   * How far back the value must move past the threshold before the rule can fire again: percent of the level for
+   * price rules, percentage points for change rules, a fraction of the factor for spike and anomaly rules.
+   */
+  rearm: z.number().min(0).max(50).default(0.5),
+  enabled: z.boolean().default(true),
+};
+
+const positive = (what: string) =>
+  z.number({ error: `${what} must be a number` }).positive({ error: `${what} must be above 0` });
+
+/**
+ * An alert rule. One crossing of its threshold gives one alert; it re-arms only after the value moves back past the
+ * `rearm` band, and after firing stays quiet for `cooldownMs`.
+ *
+ * - price_above / price_below: the last price crosses `price`.
+ * - pct_change: within `window`, the price rises `percent` from the window's low (`direction: "rise"`) or drops
+ *   `percent` from its high (`"drop"`).
+ * - day_change: the day's change is at or below `percent` (negative: the built-in rule uses ALERT_THRESHOLD).
+ * - volume_spike: this minute's volume reaches `factor` times the EWMA of minute volumes.
+ * - anomaly: the return of this minute so far is more than `zScore` standard deviations (EWMA) from the mean.
+ */
+export const ruleSchema = z.discriminatedUnion("kind", [
+  z.object({ ...common, kind: z.literal("price_above"), price: positive("price") }),
+  z.object({ ...common, kind: z.literal("price_below"), price: positive("price") }),
+  z.object({
+    ...common,
+    kind: z.literal("pct_change"),
+    direction: z.enum(["rise", "drop"], { error: "direction must be rise or drop" }),
+    percent: positive("percent").max(100, { error: "percent must be at most 100" }),
+    window: windowSchema,
+  }),
+  z.object({
+    ...common,
+    kind: z.literal("day_change"),
+    percent: z.number().min(-100).max(1000).refine((n) => n !== 0, { error: "percent must not be 0" }),
+  }),
+  z.object({ ...common, kind: z.literal("volume_spike"), factor: positive("factor").min(1.1).max(1000) }),
+  z.object({ ...common, kind: z.literal("anomaly"), zScore: positive("zScore").min(1).max(50) }),
+], { error: `kind must be one of ${RULE_KINDS.join(", ")}` });
+
+/** An alert rule after validation. */
+export type Rule = z.infer<typeof ruleSchema>;
+/** An alert rule as written by a client (defaults not yet applied). */
+export type RuleInput = z.input<typeof ruleSchema>;
