@@ -4,6 +4,10 @@
  * `deno task start` runs it. Tests import {@link createApp}, {@link start} and {@link runMain}.
  */
 import { join } from "node:path";
+import { AlertBus } from "./actors/alert_bus.ts";
+import { LeaseManager } from "./actors/lease.ts";
+import { RuleBook } from "./actors/rule_book.ts";
+import { ActorSystem } from "./actors/system.ts";
 import type { Feed } from "./feeds/feed.ts";
 import { createIngestSink, declareIngestMetrics } from "./feeds/ingest.ts";
 import { MassiveFeed } from "./feeds/massive.ts";
@@ -61,7 +65,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     if (!info?.isFile) throw new ConfigError(`REPLAY_FILE ${file} is not a readable file`);
   }
   await Deno.mkdir(config.dataDir, { recursive: true });
-  const kv = await Deno.openKv(join(config.dataDir, "kv.sqlite3"));
+  const kv = await Deno.openKv(config.kvPath);
   let store: Store | undefined;
   let writer: TickWriter;
   try {
@@ -88,7 +92,27 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       () => writer.stats().backlogBytes,
     )
     .gauge("breadboard_store_up", "1 when the last tick insert succeeded", () => writer.stats().storeUp ? 1 : 0);
-  const sink = createIngestSink({ writer, metrics, log });
+  // Ticks accepted before a crash reach ClickHouse before the actors replay from it.
+  await writer.flush().catch((err) =>
+    log("warn", "store not reachable at start; actors start from their snapshots", { error: String(err) })
+  );
+  const namespace = isolated ?? "live";
+  const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
+  bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
+  const rules = await RuleBook.open(kv, config.alertThreshold);
+  // A replay plays every symbol it recorded in one process; the other feeds split symbols by lease.
+  let leases: LeaseManager | undefined;
+  const actors = new ActorSystem({
+    kv,
+    store: openedStore,
+    rules,
+    bus,
+    namespace,
+    ...(config.feed === "replay" ? {} : { owns: (s: string) => leases?.owns(s) ?? false }),
+    log,
+  });
+  declareActorMetrics(metrics, actors, () => leases?.owned().length ?? actors.symbols().length);
+  const sink = createIngestSink({ writer, metrics, log, onTick: (t) => actors.tick(t) });
   const recorder = config.recordFile && (config.feed === "yahoo" || config.feed === "massive")
     ? await Recorder.open(config.recordFile, (err) => log("error", "recording stopped", { error: String(err) }))
     : undefined;
@@ -120,8 +144,31 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       ...(recorder ? { onFrame: recorder.hook("yahoo") } : {}),
     });
   }
-  feed.setSymbols(config.symbols);
+  let shuttingDown = false;
+  if (config.feed === "replay") {
+    await actors.activate(config.symbols);
+  } else {
+    leases = new LeaseManager({
+      kv,
+      id: await processId(config.dataDir),
+      namespace,
+      leaseMs: config.actorLeaseMs,
+      log,
+      onGain: async (symbols) => {
+        await actors.activate(symbols);
+        feed.setSymbols(leases!.owned());
+      },
+      onLose: async (symbols) => {
+        if (shuttingDown) return;
+        feed.setSymbols(leases!.owned());
+        await actors.release(symbols);
+      },
+    });
+    leases.setSymbols(config.symbols);
+  }
+  actors.start();
   feed.start();
+  await leases?.start();
 
   const app = createApp({ store: openedStore, kv, feed: () => feed.status(), metrics });
   let port = config.port;
@@ -147,9 +194,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     },
     shutdown() {
       stopping ??= (async () => {
+        shuttingDown = true;
         await feed.stop();
         await recorder?.close();
         await server.shutdown();
+        await actors.stop();
+        await leases?.stop();
+        rules.close();
         await writer.close();
         await openedStore.close();
         kv.close();
@@ -158,6 +209,38 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       return stopping;
     },
   };
+}
+
+/** This process's lease-holder id, kept in DATA_DIR so a restart keeps the leases it held. */
+async function processId(dataDir: string): Promise<string> {
+  const path = join(dataDir, "process-id");
+  try {
+    return (await Deno.readTextFile(path)).trim();
+  } catch {
+    const id = crypto.randomUUID();
+    await Deno.writeTextFile(path, id);
+    return id;
+  }
+}
+
+function declareActorMetrics(metrics: Metrics, actors: ActorSystem, owned: () => number): void {
+  metrics
+    .gauge("breadboard_actors_active", "Symbol actors in memory", () => actors.stats().active)
+    .gauge("breadboard_symbols_owned", "Symbols whose lease this process holds", owned)
+    .gauge("breadboard_actor_ticks_total", "Ticks seen by actors, by outcome", () => actors.stats().ticks, "outcome")
+    .gauge("breadboard_alerts_published_total", "Alerts published on the bus", () => actors.stats().alerts)
+    .gauge(
+      "breadboard_alerts_replayed_total",
+      "Alerts raised again by a replay and not published twice",
+      () => actors.stats().alertsReplayed,
+    )
+    .gauge("breadboard_candles_closed_total", "One-minute candles closed", () => actors.stats().candles)
+    .gauge("breadboard_actor_snapshots_total", "Actor snapshots written to KV", () => actors.stats().snapshots)
+    .gauge(
+      "breadboard_actor_pending_rows",
+      "Candle and alert rows waiting for the store",
+      () => actors.stats().pendingRows,
+    );
 }
 
 /**

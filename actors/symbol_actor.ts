@@ -104,7 +104,6 @@ export class SymbolActor {
       "15m": new RollingWindow(WINDOW_MS["15m"]),
       "60m": new RollingWindow(WINDOW_MS["60m"]),
     };
-    const self = this;
     this.#ctx = {
       symbol,
       time: 0,
@@ -112,8 +111,8 @@ export class SymbolActor {
       priceHint: 2,
       marketHours: "regular",
       dayChangePercent: undefined,
-      windowHigh: (w) => self.windows[w as WindowName]?.high ?? NaN,
-      windowLow: (w) => self.windows[w as WindowName]?.low ?? NaN,
+      windowHigh: (w) => this.windows[w as WindowName]?.high ?? NaN,
+      windowLow: (w) => this.windows[w as WindowName]?.low ?? NaN,
       minuteVolume: 0,
       minuteReturn: NaN,
       volumeEwma: this.volumeEwma,

@@ -88,6 +88,15 @@ export const envSchema = z.object({
       error: "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000",
     })
     .default(50),
+  KV_PATH: z.string().optional(),
+  ACTOR_LEASE_MS: z
+    .string()
+    .regex(/^\d+$/, { error: "ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000" })
+    .transform(Number)
+    .refine((n) => n >= 300 && n <= 600_000, {
+      error: "ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000",
+    })
+    .default(15_000),
   RECORD_FILE: z.string().optional(),
   REPLAY_FILE: z.string().optional(),
   REPLAY_SPEED: z
@@ -115,6 +124,10 @@ export interface Config {
   symbols: string[];
   /** Ticks per second of the synthetic feed (SYNTHETIC_RATE). */
   syntheticRate: number;
+  /** Deno KV file (KV_PATH; default DATA_DIR/kv.sqlite3). Processes that share it split the symbols. */
+  kvPath: string;
+  /** How long an actor lease lasts without renewal (ACTOR_LEASE_MS). */
+  actorLeaseMs: number;
   /** When set, every raw frame of a live feed is appended to this file (RECORD_FILE). */
   recordFile?: string;
   /** FEED=replay: the recorded file (REPLAY_FILE) and the speed-up (REPLAY_SPEED; 0 means as fast as possible). */
@@ -181,6 +194,8 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
     },
     symbols: e.SYMBOLS,
     syntheticRate: e.SYNTHETIC_RATE,
+    kvPath: e.KV_PATH ?? `${e.DATA_DIR.replace(/\/+$/, "")}/kv.sqlite3`,
+    actorLeaseMs: e.ACTOR_LEASE_MS,
     ...(e.RECORD_FILE === undefined ? {} : { recordFile: e.RECORD_FILE }),
     replay: { speed: e.REPLAY_SPEED, ...(e.REPLAY_FILE === undefined ? {} : { file: e.REPLAY_FILE }) },
     alertThreshold: e.ALERT_THRESHOLD,
