@@ -17,6 +17,8 @@ export class RuleBook {
   #bySymbol = new Map<string, Rule[]>();
   #byId = new Map<string, Rule>();
   #defaults: Rule[] = [];
+  /** The built-in rules for symbols without stored rules, built once per symbol. */
+  #defaultFor = new Map<string, Rule[]>();
   #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | undefined;
   #listeners = new Set<() => void>();
 
@@ -41,31 +43,53 @@ export class RuleBook {
 
   /** Re-reads all rules from KV. */
   async reload(): Promise<void> {
-    const bySymbol = new Map<string, Rule[]>();
     const byId = new Map<string, Rule>();
     for await (const e of this.kv.list<unknown>({ prefix: keys.rulePrefix() })) {
       const parsed = ruleSchema.safeParse(e.value);
       if (!parsed.success) continue; // a rule written by a newer version; never crash the actors over it
-      const r = parsed.data;
-      byId.set(r.id, r);
-      bySymbol.set(r.symbol, [...(bySymbol.get(r.symbol) ?? []), r]);
+      byId.set(parsed.data.id, parsed.data);
+    }
+    this.#byId = byId;
+    this.#index();
+  }
+
+  /** Rebuilds the per-symbol lists (built-in rule first) from the rules by id. */
+  #index(): void {
+    const bySymbol = new Map<string, Rule[]>();
+    for (const r of this.#byId.values()) {
+      let list = bySymbol.get(r.symbol);
+      if (!list) bySymbol.set(r.symbol, list = this.#defaults.map((d) => ({ ...d, symbol: r.symbol })));
+      list.push(r);
     }
     this.#bySymbol = bySymbol;
-    this.#byId = byId;
+    this.#defaultFor.clear();
     for (const l of this.#listeners) l();
+  }
+
+  /** Takes rule `id` out of the in-memory copy. */
+  #unindex(id: string): void {
+    const old = this.#byId.get(id);
+    if (!old) return;
+    this.#byId.delete(id);
+    const list = this.#bySymbol.get(old.symbol);
+    const at = list?.findIndex((r) => r.id === id) ?? -1;
+    if (list && at >= 0) list.splice(at, 1);
   }
 
   #follow(): void {
     this.#watch = this.kv.watch([keys.rulesVersion()]);
     let first = true;
+    let pending: ReturnType<typeof setTimeout> | undefined;
     void this.#watch.pipeTo(
       new WritableStream({
-        write: async () => {
+        write: () => {
           if (first) {
             first = false;
             return;
           }
-          await this.reload();
+          // Changes come in bursts (an import, a user editing many rules): one reload per burst.
+          clearTimeout(pending);
+          pending = setTimeout(() => void this.reload().catch(() => {}), 50);
         },
       }),
     ).catch(() => {});
@@ -77,11 +101,13 @@ export class RuleBook {
   }
 
   /** Rules evaluated for `symbol`: the built-in rule first, then the stored ones. */
-  forSymbol(symbol: string): Rule[] {
-    const own = this.#bySymbol.get(symbol) ?? [];
-    if (this.#defaults.length === 0) return own;
-    const d = this.#defaults.map((r) => ({ ...r, symbol }));
-    return own.length === 0 ? d : [...d, ...own];
+  forSymbol(symbol: string): readonly Rule[] {
+    const own = this.#bySymbol.get(symbol);
+    if (own) return own;
+    if (this.#defaults.length === 0) return [];
+    let d = this.#defaultFor.get(symbol);
+    if (!d) this.#defaultFor.set(symbol, d = this.#defaults.map((r) => ({ ...r, symbol })));
+    return d;
   }
 
   get(id: string): Rule | undefined {
@@ -107,7 +133,12 @@ export class RuleBook {
     if (prev?.success && prev.data.userId !== rule.userId) op.delete(keys.ruleByUser(prev.data.userId, rule.id));
     const res = await op.commit();
     if (!res.ok) throw new RuleConflictError(`rule ${rule.id} was changed at the same time; try again`);
-    await this.reload();
+    this.#unindex(rule.id);
+    this.#byId.set(rule.id, rule);
+    let list = this.#bySymbol.get(rule.symbol);
+    if (!list) this.#bySymbol.set(rule.symbol, list = this.#defaults.map((d) => ({ ...d, symbol: rule.symbol })));
+    list.push(rule);
+    for (const l of this.#listeners) l();
     return rule;
   }
 
@@ -121,7 +152,8 @@ export class RuleBook {
     if (prev.success) op.delete(keys.ruleBySymbol(prev.data.symbol, id)).delete(keys.ruleByUser(prev.data.userId, id));
     const res = await op.commit();
     if (!res.ok) throw new RuleConflictError(`rule ${id} was changed at the same time; try again`);
-    await this.reload();
+    this.#unindex(id);
+    for (const l of this.#listeners) l();
     return true;
   }
 

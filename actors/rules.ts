@@ -40,101 +40,107 @@ export function newRuleState(rule: Rule): RuleState {
   return { armed: rule.kind === "price_above" || rule.kind === "price_below" ? null : true, lastFiredAt: null };
 }
 
-/** The rule's current value, whether it is beyond the threshold, and whether it is back past the re-arm band. */
+/** The rule's reading on one tick; one object reused for every evaluation (this runs for every tick and rule). */
 interface Reading {
   crossed: boolean;
   rearmed: boolean;
+  /** The figure the alert reports: the window move, the day change, the minute's return. */
   changePercent: number;
-  message: string;
-  window: Alert["window"];
+  /** Volume ratio or z-score, for the message. */
+  figure: number;
 }
+const reading: Reading = { crossed: false, rearmed: false, changePercent: 0, figure: 0 };
 
-function read(rule: Rule, c: RuleContext): Reading | undefined {
-  const px = c.price.toFixed(c.priceHint);
-  const day = c.dayChangePercent ?? 0;
+/** Fills {@link reading}; false when the rule cannot be read yet (no window data, EWMA warming up). */
+function read(rule: Rule, c: RuleContext): boolean {
+  const r = reading;
   const band = rule.rearm;
+  r.changePercent = c.dayChangePercent ?? 0;
   switch (rule.kind) {
     case "price_above":
-      return {
-        crossed: c.price >= rule.price,
-        rearmed: c.price <= rule.price * (1 - band / 100),
-        changePercent: day,
-        message: `${c.symbol} rose above ${rule.price.toFixed(c.priceHint)} to ${px}`,
-        window: "",
-      };
+      r.crossed = c.price >= rule.price;
+      r.rearmed = c.price <= rule.price * (1 - band / 100);
+      return true;
     case "price_below":
-      return {
-        crossed: c.price <= rule.price,
-        rearmed: c.price >= rule.price * (1 + band / 100),
-        changePercent: day,
-        message: `${c.symbol} fell below ${rule.price.toFixed(c.priceHint)} to ${px}`,
-        window: "",
-      };
+      r.crossed = c.price <= rule.price;
+      r.rearmed = c.price >= rule.price * (1 + band / 100);
+      return true;
     case "pct_change": {
-      const minutes = rule.window.replace("m", " min");
       if (rule.direction === "drop") {
         const high = c.windowHigh(rule.window);
-        if (!(high > 0)) return undefined;
+        if (!(high > 0)) return false;
         const v = (c.price - high) / high * 100;
-        return {
-          crossed: v <= -rule.percent,
-          rearmed: v >= -rule.percent + band,
-          changePercent: round4(v),
-          message: `${c.symbol} fell ${(-v).toFixed(1)}% in ${minutes} to ${px}`,
-          window: rule.window,
-        };
+        r.crossed = v <= -rule.percent;
+        r.rearmed = v >= -rule.percent + band;
+        r.changePercent = v;
+        return true;
       }
       const low = c.windowLow(rule.window);
-      if (!(low > 0)) return undefined;
+      if (!(low > 0)) return false;
       const v = (c.price - low) / low * 100;
-      return {
-        crossed: v >= rule.percent,
-        rearmed: v <= rule.percent - band,
-        changePercent: round4(v),
-        message: `${c.symbol} rose ${v.toFixed(1)}% in ${minutes} to ${px}`,
-        window: rule.window,
-      };
+      r.crossed = v >= rule.percent;
+      r.rearmed = v <= rule.percent - band;
+      r.changePercent = v;
+      return true;
     }
     case "day_change": {
-      if (c.dayChangePercent === undefined) return undefined;
+      if (c.dayChangePercent === undefined) return false;
       const v = c.dayChangePercent;
       const down = rule.percent < 0;
-      return {
-        crossed: down ? v <= rule.percent : v >= rule.percent,
-        rearmed: down ? v >= rule.percent + band : v <= rule.percent - band,
-        changePercent: v,
-        message: `${c.symbol} is ${down ? "down" : "up"} ${Math.abs(v).toFixed(1)}% today at ${px}`,
-        window: "",
-      };
+      r.crossed = down ? v <= rule.percent : v >= rule.percent;
+      r.rearmed = down ? v >= rule.percent + band : v <= rule.percent - band;
+      return true;
     }
     case "volume_spike": {
       const e = c.volumeEwma;
-      if (e.n < WARMUP_MINUTES || !(e.mean > 0)) return undefined;
+      if (e.n < WARMUP_MINUTES || !(e.mean > 0)) return false;
       const ratio = c.minuteVolume / e.mean;
-      return {
-        crossed: ratio >= rule.factor,
-        rearmed: ratio <= rule.factor * (1 - band / 100),
-        changePercent: day,
-        message: `${c.symbol} traded ${ratio.toFixed(1)}x its usual minute volume at ${px}`,
-        window: "1m",
-      };
+      r.crossed = ratio >= rule.factor;
+      r.rearmed = ratio <= rule.factor * (1 - band / 100);
+      r.figure = ratio;
+      return true;
     }
     case "anomaly": {
       const e = c.returnEwma;
-      if (e.n < WARMUP_MINUTES || !(e.variance > 0) || !Number.isFinite(c.minuteReturn)) return undefined;
+      if (e.n < WARMUP_MINUTES || !(e.variance > 0) || !Number.isFinite(c.minuteReturn)) return false;
       const z = (c.minuteReturn - e.mean) / Math.sqrt(e.variance);
-      return {
-        crossed: Math.abs(z) >= rule.zScore,
-        rearmed: Math.abs(z) <= rule.zScore * (1 - band / 100),
-        changePercent: round4((Math.exp(c.minuteReturn) - 1) * 100),
-        message: `${c.symbol} moved ${Math.abs(z).toFixed(1)} standard deviations ${
-          z < 0 ? "down" : "up"
-        } this minute to ${px}`,
-        window: "1m",
-      };
+      r.crossed = Math.abs(z) >= rule.zScore;
+      r.rearmed = Math.abs(z) <= rule.zScore * (1 - band / 100);
+      r.changePercent = (Math.exp(c.minuteReturn) - 1) * 100;
+      r.figure = z;
+      return true;
     }
   }
 }
+
+/** The sentence a person reads, built only when the rule fires. */
+function describe(rule: Rule, c: RuleContext, r: Reading): string {
+  const px = c.price.toFixed(c.priceHint);
+  switch (rule.kind) {
+    case "price_above":
+      return `${c.symbol} rose above ${rule.price.toFixed(c.priceHint)} to ${px}`;
+    case "price_below":
+      return `${c.symbol} fell below ${rule.price.toFixed(c.priceHint)} to ${px}`;
+    case "pct_change": {
+      const span = rule.window.replace("m", " min");
+      return rule.direction === "drop"
+        ? `${c.symbol} fell ${(-r.changePercent).toFixed(1)}% in ${span} to ${px}`
+        : `${c.symbol} rose ${r.changePercent.toFixed(1)}% in ${span} to ${px}`;
+    }
+    case "day_change":
+      return `${c.symbol} is ${rule.percent < 0 ? "down" : "up"} ${
+        Math.abs(r.changePercent).toFixed(1)
+      }% today at ${px}`;
+    case "volume_spike":
+      return `${c.symbol} traded ${r.figure.toFixed(1)}x its usual minute volume at ${px}`;
+    case "anomaly":
+      return `${c.symbol} moved ${Math.abs(r.figure).toFixed(1)} standard deviations ${
+        r.figure < 0 ? "down" : "up"
+      } this minute to ${px}`;
+  }
+}
+
+const WINDOW_OF: Partial<Record<Rule["kind"], Alert["window"]>> = { volume_spike: "1m", anomaly: "1m" };
 
 /**
  * Moves one rule on one tick; returns the alert when this tick is the crossing.
@@ -148,8 +154,8 @@ export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Aler
   if (!rule.enabled) return undefined;
   if (rule.expiresAt !== undefined && c.time > rule.expiresAt) return undefined;
   if (rule.muteOutsideRegular && c.marketHours !== "regular") return undefined;
-  const r = read(rule, c);
-  if (!r) return undefined;
+  if (!read(rule, c)) return undefined;
+  const r = reading;
   if (state.armed === null) {
     state.armed = !r.crossed;
     return undefined;
@@ -169,10 +175,10 @@ export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Aler
     ruleId: rule.id,
     userId: rule.userId,
     kind: rule.kind,
-    window: r.window,
-    message: r.message,
+    window: rule.kind === "pct_change" ? rule.window : WINDOW_OF[rule.kind] ?? "",
+    message: describe(rule, c, r),
     price: c.price,
-    changePercent: r.changePercent,
+    changePercent: round4(r.changePercent),
   };
 }
 

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { keys } from "../actors/keys.ts";
+import type { Lease } from "../actors/lease.ts";
+import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
+import { startApp } from "./app_process.ts";
+import { startFakeYahoo } from "./fake_yahoo.ts";
+import { until } from "./wait.ts";
+
+const SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "AMD", "INTC", "NFLX", "ORCL", "IBM"];
+const LEASE_MS = 1_500;
+
+async function leases(kvPath: string): Promise<Map<string, string>> {
+  const kv = await Deno.openKv(kvPath);
+  const out = new Map<string, string>();
+  const now = Date.now();
+  for await (const e of kv.list<Lease>({ prefix: keys.leasePrefix("live") })) {
+    if (e.value.expiresAt > now) out.set(String(e.key.at(-1)), e.value.owner);
+  }
+  kv.close();
+  return out;
+}
+
+Deno.test("two processes sharing one KV split the symbols, and the survivor takes a killed one's within the lease", async () => {
+  const yahoo = startFakeYahoo(await createYahooDecoder());
+  const shared = await Deno.makeTempDir({ prefix: "breadboard-lease-" });
+  const kvPath = `${shared}/kv.sqlite3`;
+  const env = (n: number) => ({
+    DATA_DIR: `${shared}/p${n}`,
+    KV_PATH: kvPath,
+    YAHOO_WS_URL: yahoo.url,
+    SYMBOLS: SYMBOLS.join(","),
+    ACTOR_LEASE_MS: String(LEASE_MS),
+  });
+  try {
+    const p1 = await startApp(env(1));
+    const p2 = await startApp(env(2));
+    const ids = [
+      await Deno.readTextFile(`${shared}/p1/process-id`),
+      await Deno.readTextFile(`${shared}/p2/process-id`),
+    ];
+    // Both hold a share, together all, and each streams only its own symbols.
+    await until(
+      async () => {
+        const l = await leases(kvPath);
+        const owners = new Set(l.values());
+        return l.size === SYMBOLS.length && owners.size === 2;
+      },
+      20_000,
+      "symbols split between the two processes",
+    );
+    const split = await leases(kvPath);
+    const share = (id: string) => [...split].filter(([, o]) => o === id).map(([s]) => s).sort();
+    assert.ok(share(ids[0]!).length >= 2 && share(ids[1]!).length >= 2, JSON.stringify([...split]));
+    await until(
+      () => {
+        const subs = yahoo.open().map((c) => [...c.symbols].sort().join(","));
+        return subs.includes(share(ids[0]!).join(",")) && subs.includes(share(ids[1]!).join(","));
+      },
+      10_000,
+      "each process subscribed to its share only",
+    );
+
+    // A tick for a symbol of p2 reaches p2's actor (and store), not p1's.
+    const mine = share(ids[1]!)[0]!;
+    yahoo.price({ id: mine, price: 123.45, time: Date.now(), quoteType: 8, marketHours: 1, priceHint: 2 });
+    const owned = async (port: number) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^breadboard_actor_ticks_total\{outcome="applied"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    await until(async () => (await owned(p2.port)) === 1, 10_000, "p2 applied the tick");
+    assert.equal(await owned(p1.port), 0);
+
+    // p1 dies without a word; p2 takes everything within about one lease time.
+    const killedAt = Date.now();
+    p1.child.kill("SIGKILL");
+    await p1.finished;
+    await until(
+      async () => {
+        const l = await leases(kvPath);
+        return l.size === SYMBOLS.length && [...l.values()].every((o) => o === ids[1]);
+      },
+      10_000,
+      "p2 owns every symbol",
+    );
+    const took = Date.now() - killedAt;
+    assert.ok(took <= 2 * LEASE_MS + 1_000, `takeover took ${took} ms with a ${LEASE_MS} ms lease`);
+    await until(
+      () => yahoo.open().some((c) => SYMBOLS.every((s) => c.symbols.has(s))),
+      10_000,
+      "p2 streams every symbol",
+    );
+    p2.child.kill("SIGTERM");
+    assert.equal((await p2.finished).code, 0);
+    assert.equal((await leases(kvPath)).size, 0, "a clean shutdown hands its leases back");
+  } finally {
+    await yahoo.stop();
+    await Deno.remove(shared, { recursive: true });
+  }
+});
