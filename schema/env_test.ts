@@ -61,6 +61,14 @@ Deno.test("a Massive key selects the Massive feed unless FEED says otherwise; FE
   assert.throws(() => parseEnv({ FEED: "massive" }), /FEED=massive needs MASSIVE_API_KEY/);
 });
 
+Deno.test("KV_PATH defaults to the KV file in DATA_DIR; ACTOR_LEASE_MS to 15 s", () => {
+  assert.equal(parseEnv({}).kvPath, "./data/kv.sqlite3");
+  assert.equal(parseEnv({ DATA_DIR: "/srv/bb/" }).kvPath, "/srv/bb/kv.sqlite3");
+  assert.equal(parseEnv({ KV_PATH: "/shared/kv.sqlite3" }).kvPath, "/shared/kv.sqlite3");
+  assert.equal(parseEnv({}).actorLeaseMs, 15_000);
+  assert.equal(parseEnv({ ACTOR_LEASE_MS: "2000" }).actorLeaseMs, 2_000);
+});
+
 Deno.test("FEED=replay needs REPLAY_FILE; REPLAY_SPEED and RECORD_FILE are read", () => {
   assert.throws(() => parseEnv({ FEED: "replay" }), /FEED=replay needs REPLAY_FILE/);
   const c = parseEnv({ FEED: "replay", REPLAY_FILE: "/tmp/f.jsonl", REPLAY_SPEED: "10", RECORD_FILE: "/tmp/r" });
@@ -92,6 +100,7 @@ for (
     ["ALERT_THRESHOLD", "-5%", /ALERT_THRESHOLD must be/],
     ["HISTORICAL_FETCH_CRON", "every 6 hours", /HISTORICAL_FETCH_CRON must be a five-field cron expression/],
     ["REPLAY_SPEED", "fast", /REPLAY_SPEED must be a speed-up factor/],
+    ["ACTOR_LEASE_MS", "10", /ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000/],
     ["REPLAY_SPEED", "-2", /REPLAY_SPEED must be/],
   ] as const
 ) {

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import type { Alert } from "../schema/alert.ts";
+import type { Tick } from "../schema/tick.ts";
+import { loadMigrations, migrate } from "../store/migrate.ts";
+import { dropStore, openTestStore } from "../tests/embedded_store.ts";
+import { until } from "../tests/wait.ts";
+import { AlertBus } from "./alert_bus.ts";
+import { keys } from "./keys.ts";
+import { RuleBook } from "./rule_book.ts";
+import { ActorSystem } from "./system.ts";
+
+const tick = (symbol: string, time: number, price: number): Tick => ({
+  symbol,
+  time,
+  price,
+  source: "yahoo",
+  quoteType: "equity",
+  marketHours: "regular",
+  lastSize: 10,
+});
+
+async function setup(opts: { idleMs?: number; now?: () => number } = {}) {
+  const store = await openTestStore();
+  await migrate(store, await loadMigrations());
+  const kv = await Deno.openKv(":memory:");
+  const rules = await RuleBook.open(kv, -5);
+  const bus = new AlertBus();
+  const alerts: Alert[] = [];
+  bus.subscribe((a) => alerts.push(a));
+  const system = new ActorSystem({ kv, store, rules, bus, checkpointMs: 3_600_000, ...opts });
+  return {
+    store,
+    kv,
+    rules,
+    system,
+    alerts,
+    async [Symbol.asyncDispose]() {
+      await system.stop();
+      rules.close();
+      kv.close();
+      await dropStore(store);
+    },
+  };
+}
+
+Deno.test("ActorSystem keeps each symbol's ticks in order while its actor loads, and writes closed candles", async () => {
+  await using s = await setup();
+  const t0 = Math.floor((Date.now() - 10 * 60_000) / 60_000) * 60_000;
+  // The first ticks arrive while the actors are still loading (a KV read and a ClickHouse replay): they queue.
+  for (let i = 0; i < 120; i++) {
+    s.system.tick(tick("AAA", t0 + i * 1_000, 100 + i));
+    s.system.tick(tick("BBB", t0 + i * 1_000, 50 - i / 10));
+  }
+  assert.equal(s.system.stats().ticks.applied, 0);
+  await until(() => s.system.stats().ticks.applied === 240);
+  assert.equal(s.system.stats().ticks.out_of_order, 0);
+  assert.equal(s.system.actor("AAA")!.quote!.price, 219);
+  await s.system.checkpoint();
+  const rows = await s.store.query<{ symbol: string; n: number; close: number }>(
+    "SELECT symbol, count() AS n, argMax(close, time) AS close FROM candles_1m FINAL GROUP BY symbol ORDER BY symbol",
+  );
+  assert.deepEqual(rows.map((r) => [r.symbol, Number(r.n), r.close]), [["AAA", 1, 159], ["BBB", 1, 44.1]]);
+});
+
+Deno.test("ActorSystem passivates idle actors to KV and wakes them with their state on the next tick", async () => {
+  let clock = Date.now();
+  await using s = await setup({ idleMs: 60_000, now: () => clock });
+  const t0 = clock - 5 * 60_000;
+  s.system.tick(tick("IDLE", t0, 10));
+  await until(() => s.system.actor("IDLE") !== undefined);
+  s.system.tick(tick("IDLE", t0 + 1_000, 12));
+  clock += 61_000;
+  await s.system.checkpoint();
+  assert.equal(s.system.actor("IDLE"), undefined, "passivated");
+  assert.equal(s.system.stats().passivated, 1);
+  const snap = await s.kv.get<{ lastPrice: number }>(keys.actor("live", "IDLE"));
+  assert.equal(snap.value?.lastPrice, 12);
+  s.system.tick(tick("IDLE", t0 + 2_000, 11));
+  await until(() => s.system.actor("IDLE") !== undefined);
+  const w = s.system.actor("IDLE")!.windowStats()["5m"]!;
+  assert.deepEqual([w.first, w.high, w.low, w.last, w.ticks], [10, 12, 10, 11, 3], "the window survived passivation");
+});
+
+Deno.test("ActorSystem publishes an alert once and a rule saved at run time applies to the next tick", async () => {
+  await using s = await setup();
+  const t0 = Date.now() - 60_000;
+  s.system.tick({ ...tick("DROP", t0, 100), previousClose: 100 });
+  s.system.tick(tick("DROP", t0 + 1_000, 94)); // the built-in day-change rule: -6 %
+  await until(() => s.alerts.length === 1);
+  assert.equal(s.alerts[0]!.message, "DROP is down 6.0% today at 94.00");
+  await s.rules.put({ id: "above-95", symbol: "DROP", kind: "price_above", price: 95, cooldownMs: 0 });
+  s.system.tick(tick("DROP", t0 + 2_000, 96)); // first reading of the new rule: already above, no crossing
+  s.system.tick(tick("DROP", t0 + 3_000, 94));
+  s.system.tick(tick("DROP", t0 + 4_000, 95.5));
+  await until(() => s.alerts.length === 2);
+  assert.equal(s.alerts[1]!.message, "DROP rose above 95.00 to 95.50");
+  await s.system.checkpoint();
+  const stored = await s.store.query<{ id: string }>("SELECT id FROM alerts FINAL ORDER BY time");
+  assert.deepEqual(stored.map((r) => r.id), s.alerts.map((a) => a.id));
+});
