@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { AlertBus } from "./actors/alert_bus.ts";
 import { LeaseManager } from "./actors/lease.ts";
 import { RuleBook } from "./actors/rule_book.ts";
+import { closeCandle } from "./actors/candle.ts";
+import { keys } from "./actors/keys.ts";
+import type { ActorSnapshot } from "./actors/symbol_actor.ts";
 import { ActorSystem } from "./actors/system.ts";
+import { RollingWindow } from "./actors/window.ts";
+import { WINDOW_MS, WINDOWS } from "./schema/rule.ts";
+import { Hub } from "./routes/ws.ts";
 import type { Feed } from "./feeds/feed.ts";
 import { createIngestSink, declareIngestMetrics } from "./feeds/ingest.ts";
 import { MassiveFeed } from "./feeds/massive.ts";
@@ -100,6 +106,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
   bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
   const rules = await RuleBook.open(kv, config.alertThreshold);
+  let actorsRef: ActorSystem | undefined;
+  const hub = new Hub({
+    quotes: (symbols) => symbols.flatMap((s) => actorsRef?.actor(s)?.quote ?? []),
+  });
+  bus.subscribe((a) => hub.alert(a));
   // A replay plays every symbol it recorded in one process; the other feeds split symbols by lease.
   let leases: LeaseManager | undefined;
   const actors = new ActorSystem({
@@ -109,8 +120,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     bus,
     namespace,
     ...(config.feed === "replay" ? {} : { owns: (s: string) => leases?.owns(s) ?? false }),
+    onQuote: (q) => hub.quote(q),
     log,
   });
+  actorsRef = actors;
   declareActorMetrics(metrics, actors, () => leases?.owned().length ?? actors.symbols().length);
   const sink = createIngestSink({ writer, metrics, log, onTick: (t) => actors.tick(t) });
   const recorder = config.recordFile && (config.feed === "yahoo" || config.feed === "massive")
@@ -170,7 +183,45 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   feed.start();
   await leases?.start();
 
-  const app = createApp({ store: openedStore, kv, feed: () => feed.status(), metrics });
+  const app = createApp({
+    store: openedStore,
+    kv,
+    feed: () => feed.status(),
+    metrics,
+    rules,
+    hub,
+    market: {
+      async stock(symbol) {
+        const a = actors.actor(symbol);
+        if (a?.quote) return { quote: a.quote, windows: a.windowStats() };
+        // Owned by another process or passivated: its last snapshot answers.
+        const snap = (await kv.get<ActorSnapshot>(keys.actor(namespace, symbol))).value;
+        if (!snap?.quote) return undefined;
+        const windows = Object.fromEntries(
+          WINDOWS.map((w) => [w, RollingWindow.restore(WINDOW_MS[w], snap.windows[w]).stats()]),
+        );
+        return { quote: snap.quote, windows };
+      },
+      openCandle(symbol) {
+        const c1 = actors.actor(symbol)?.c1;
+        return c1 ? closeCandle(c1) : undefined;
+      },
+    },
+  });
+  metrics
+    .gauge("breadboard_ws_clients", "Open WebSocket clients", () => hub.stats().clients)
+    .gauge("breadboard_ws_frames_sent_total", "Frames sent to WebSocket clients", () => hub.stats().framesSent)
+    .gauge(
+      "breadboard_ws_ticks_conflated_total",
+      "Tick frames replaced by a newer one for a slow client",
+      () => hub.stats().ticksConflated,
+    )
+    .gauge(
+      "breadboard_ws_slow_disconnects_total",
+      "Clients disconnected for staying behind",
+      () => hub.stats().slowDisconnects,
+    )
+    .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack);
   let port = config.port;
   const server = Deno.serve({
     port: config.port,
@@ -197,6 +248,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         shuttingDown = true;
         await feed.stop();
         await recorder?.close();
+        hub.close();
         await server.shutdown();
         await actors.stop();
         await leases?.stop();

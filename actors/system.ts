@@ -5,7 +5,7 @@ import type { Store } from "../store/store.ts";
 import type { AlertBus } from "./alert_bus.ts";
 import { keys } from "./keys.ts";
 import type { RuleBook } from "./rule_book.ts";
-import { type ActorOutput, type ActorSnapshot, SymbolActor, type TickOutcome } from "./symbol_actor.ts";
+import { type ActorOutput, type ActorSnapshot, type Quote, SymbolActor, type TickOutcome } from "./symbol_actor.ts";
 
 /** Options of {@link ActorSystem}. */
 export interface ActorSystemOptions {
@@ -23,6 +23,8 @@ export interface ActorSystemOptions {
   idleMs?: number;
   /** A fresh actor (no snapshot) warms up from stored ticks this far back (default 60 minutes). */
   warmupMs?: number;
+  /** Called with the new quote after each live tick an actor applied (the WebSocket fan-out). */
+  onQuote?: (q: Quote) => void;
   /** Only symbols this says yes to get an actor (the lease manager's `owns`; default all). */
   owns?: (symbol: string) => boolean;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -85,7 +87,9 @@ interface TickRow {
  * the same crossing replayed after a restart is stored again (ClickHouse keeps one row) but not published again.
  */
 export class ActorSystem {
-  readonly #o: Required<Omit<ActorSystemOptions, "owns" | "log">> & Pick<ActorSystemOptions, "owns" | "log">;
+  readonly #o:
+    & Required<Omit<ActorSystemOptions, "owns" | "log" | "onQuote">>
+    & Pick<ActorSystemOptions, "owns" | "log" | "onQuote">;
   readonly #entries = new Map<string, Entry>();
   #out: ActorOutput = { alerts: [], candles: [] };
   #pendingCandles: Record<string, unknown>[] = [];
@@ -156,6 +160,7 @@ export class ActorSystem {
   #apply(actor: SymbolActor, t: Tick): void {
     const outcome = actor.onTick(t, this.#o.rules.forSymbol(actor.symbol), this.#out, this.#o.now());
     this.#stats.ticks[outcome]++;
+    if (outcome === "applied" && this.#o.onQuote) this.#o.onQuote(actor.quote!);
     if (this.#out.alerts.length > 0 || this.#out.candles.length > 0) this.#drainOutput();
   }
 

@@ -1,9 +1,14 @@
 import { Hono } from "hono";
+import type { RuleBook } from "../actors/rule_book.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Store } from "../store/store.ts";
 import { healthRoutes } from "./api/health.ts";
-import { notFound, onError } from "./errors.ts";
+import { type MarketDeps, marketRoutes } from "./api/market.ts";
+import { ruleRoutes } from "./api/rules.ts";
+import { ApiError, notFound, onError } from "./errors.ts";
+import { cookieKey, identity, type IdentityVars } from "./identity.ts";
 import { type Metrics, metricsRoutes } from "./metrics.ts";
+import type { Hub } from "./ws.ts";
 
 /** Everything the HTTP app reads from; passed in so tests build the app on their own KV and store. */
 export interface AppDeps {
@@ -13,6 +18,12 @@ export interface AppDeps {
   feed: () => FeedStatus;
   /** Served at /metrics when given. */
   metrics?: Metrics;
+  /** Alert rules: /api/v1/rules when given. */
+  rules?: RuleBook;
+  /** Quotes and live candles: /api/v1/stocks, /history and /alerts when given. */
+  market?: Omit<MarketDeps, "store">;
+  /** The real-time fan-out: /ws/realtime when given. */
+  hub?: Hub;
 }
 
 /**
@@ -25,5 +36,28 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound(notFound);
   app.route("/api/v1/health", healthRoutes(deps));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
+
+  const key = cookieKey(deps.kv);
+  key.catch(() => {}); // a KV failure surfaces on the first request that needs the key
+  const api = new Hono<{ Variables: IdentityVars }>();
+  api.use("*", identity(deps.kv, key));
+  if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));
+  if (deps.market) api.route("/", marketRoutes({ store: deps.store, ...deps.market }));
+  app.route("/api/v1", api);
+
+  const hub = deps.hub;
+  if (hub) {
+    const ws = new Hono<{ Variables: IdentityVars }>();
+    ws.use("*", identity(deps.kv, key));
+    ws.get("/", (c) => {
+      if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+        throw new ApiError(426, "upgrade_required", "connect with a WebSocket client");
+      }
+      const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 30 });
+      hub.accept(socket, c.get("userId"));
+      return response;
+    });
+    app.route("/ws/realtime", ws);
+  }
   return app;
 }

@@ -1,0 +1,216 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Quote } from "../../actors/symbol_actor.ts";
+import type { WindowStats } from "../../actors/window.ts";
+import { type Candle, INTERVALS } from "../../schema/candle.ts";
+import { symbolSchema } from "../../schema/symbol.ts";
+import type { ParamValue, Store } from "../../store/store.ts";
+import { ApiError } from "../errors.ts";
+import type { IdentityVars } from "../identity.ts";
+
+/** What the market routes read besides the store. */
+export interface MarketDeps {
+  store: Store;
+  /** Latest quote and windows of a symbol (from its actor or its last snapshot); undefined for one never seen. */
+  stock: (symbol: string) => Promise<{ quote: Quote; windows: Record<string, WindowStats | null> } | undefined>;
+  /** The live one-minute candle still open for a symbol, if any. */
+  openCandle: (symbol: string) => Candle | undefined;
+}
+
+/** Most candles one history request returns. */
+export const MAX_CANDLES = 20_000;
+const INTERVAL_MS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
+
+const time = (what: string) =>
+  z.string({ error: `${what} is required` }).regex(/^\d{1,15}$/, { error: `${what} must be epoch milliseconds` })
+    .transform(Number);
+
+/** Query of GET /api/v1/history. */
+export const historyQuery = z.object({
+  symbol: symbolSchema,
+  from: time("from"),
+  to: time("to"),
+  interval: z.enum(INTERVALS, { error: `interval must be one of ${INTERVALS.join(", ")}` }).default("1m"),
+}).superRefine((q, ctx) => {
+  if (q.from >= q.to) ctx.addIssue({ code: "custom", path: ["from"], message: "from must be before to" });
+  const n = Math.ceil((q.to - q.from) / INTERVAL_MS[q.interval]);
+  if (n > MAX_CANDLES) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["to"],
+      message:
+        `the range holds up to ${n} ${q.interval} candles; at most ${MAX_CANDLES} per request (narrow it or use a coarser interval)`,
+    });
+  }
+});
+
+/** Query of GET /api/v1/alerts. */
+export const alertsQuery = z.object({
+  symbol: symbolSchema.optional(),
+  rule: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: "rule is a rule id" }).optional(),
+  since: time("since").optional(),
+  until: time("until").optional(),
+  limit: z.string().regex(/^\d{1,4}$/, { error: "limit must be 1-500" }).transform(Number)
+    .refine((n) => n >= 1 && n <= 500, { error: "limit must be 1-500" }).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
+interface CandleRow {
+  t: number | string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number | string;
+}
+
+const toCandle = (r: CandleRow) => ({
+  time: Number(r.t),
+  open: r.open,
+  high: r.high,
+  low: r.low,
+  close: r.close,
+  volume: Number(r.volume),
+});
+
+/** /api/v1/stocks, /api/v1/history and /api/v1/alerts. */
+export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }> {
+  return new Hono<{ Variables: IdentityVars }>()
+    .get("/stocks/:symbol", async (c) => {
+      const symbol = symbolSchema.parse(c.req.param("symbol"));
+      const s = await deps.stock(symbol);
+      if (!s) throw new ApiError(404, "not_found", `no quote for ${symbol}: it has never ticked here`);
+      const q = s.quote;
+      return c.json({
+        symbol: q.symbol,
+        price: q.price,
+        time: q.time,
+        change: q.change,
+        changePercent: q.changePercent,
+        dayVolume: q.dayVolume,
+        dayHigh: q.dayHigh,
+        dayLow: q.dayLow,
+        marketHours: q.marketHours,
+        exchange: q.exchange,
+        source: q.source,
+        windows: s.windows,
+      });
+    })
+    .get("/history", async (c) => {
+      const q = historyQuery.parse(c.req.query());
+      const candles = q.interval === "1d" ? await daily(deps, q) : await intraday(deps, q);
+      c.header("Cache-Control", "no-store");
+      return c.json({ symbol: q.symbol, interval: q.interval, candles });
+    })
+    .get("/alerts", async (c) => {
+      const q = alertsQuery.parse(c.req.query());
+      let cursor: [number, string] | undefined;
+      if (q.cursor !== undefined) {
+        try {
+          const v = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(q.cursor, { alphabet: "base64url" })));
+          if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") cursor = [v[0], v[1]];
+        } catch { /* reported below */ }
+        if (!cursor) throw new ApiError(400, "invalid_input", "cursor: not a cursor this endpoint returned");
+      }
+      const where = ["(user_id = '' OR user_id = {user:String})"];
+      const params: Record<string, ParamValue> = { user: c.get("userId"), limit: q.limit + 1 };
+      if (q.symbol) (where.push("symbol = {symbol:String}"), params.symbol = q.symbol);
+      if (q.rule) (where.push("rule_id = {rule:String}"), params.rule = q.rule);
+      if (q.since !== undefined) {
+        (where.push("alerts.time >= fromUnixTimestamp64Milli({since:Int64})"), params.since = q.since);
+      }
+      if (q.until !== undefined) {
+        (where.push("alerts.time < fromUnixTimestamp64Milli({until:Int64})"), params.until = q.until);
+      }
+      if (cursor) {
+        where.push("(alerts.time, id) < (fromUnixTimestamp64Milli({ct:Int64}), {cid:String})");
+        params.ct = cursor[0];
+        params.cid = cursor[1];
+      }
+      const rows = await deps.store.query<Record<string, unknown>>(
+        `SELECT id, toUnixTimestamp64Milli(alerts.time) AS t, symbol, rule_id, kind, \`window\`, message, price,
+                change_percent
+         FROM alerts FINAL WHERE ${where.join(" AND ")}
+         ORDER BY alerts.time DESC, id DESC LIMIT {limit:UInt32}`,
+        params,
+      );
+      const page = rows.slice(0, q.limit).map((r) => ({
+        id: String(r.id),
+        time: Number(r.t),
+        symbol: String(r.symbol),
+        rule: String(r.rule_id),
+        kind: String(r.kind),
+        window: String(r.window),
+        message: String(r.message),
+        price: Number(r.price),
+        changePercent: Number(r.change_percent),
+      }));
+      const last = page.at(-1);
+      const next = rows.length > q.limit && last
+        ? new TextEncoder().encode(JSON.stringify([last.time, last.id])).toBase64({
+          alphabet: "base64url",
+          omitPadding: true,
+        })
+        : null;
+      return c.json({ alerts: page, nextCursor: next });
+    });
+}
+
+async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
+  const minutes = INTERVAL_MS[q.interval] / 60_000;
+  const rows = await deps.store.query<CandleRow>(
+    `SELECT toUnixTimestamp(toStartOfInterval(candles_1m.time, INTERVAL {m:UInt32} MINUTE)) * 1000 AS t,
+            argMin(open, candles_1m.time) AS open, max(high) AS high, min(low) AS low,
+            argMax(close, candles_1m.time) AS close, sum(volume) AS volume
+     FROM candles_1m FINAL
+     WHERE symbol = {symbol:String}
+       AND candles_1m.time >= fromUnixTimestamp64Milli({from:Int64})
+       AND candles_1m.time < fromUnixTimestamp64Milli({to:Int64})
+     GROUP BY t ORDER BY t`,
+    { m: minutes, symbol: q.symbol, from: q.from, to: q.to },
+  );
+  const candles = rows.map(toCandle);
+  // The minute still open lives in the actor: merge it into its bucket.
+  const live = deps.openCandle(q.symbol);
+  if (live && live.time >= q.from && live.time < q.to) {
+    const bucket = live.time - (live.time % INTERVAL_MS[q.interval]);
+    const last = candles.at(-1);
+    if (last && last.time === bucket) {
+      last.high = Math.max(last.high, live.high);
+      last.low = Math.min(last.low, live.low);
+      last.close = live.close;
+      last.volume += live.volume;
+    } else if (!last || last.time < bucket) {
+      candles.push({
+        time: bucket,
+        open: live.open,
+        high: live.high,
+        low: live.low,
+        close: live.close,
+        volume: live.volume,
+      });
+    }
+  }
+  return candles;
+}
+
+async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
+  const rows = await deps.store.query<CandleRow>(
+    `SELECT toUnixTimestamp(toDateTime(candles_1d.time, 'UTC')) * 1000 AS t, open, high, low, close, volume
+     FROM candles_1d FINAL
+     WHERE symbol = {symbol:String}
+       AND candles_1d.time >= toDate(fromUnixTimestamp64Milli({from:Int64}))
+       AND candles_1d.time < toDate(fromUnixTimestamp64Milli({to:Int64}))
+     ORDER BY t`,
+    { symbol: q.symbol, from: q.from, to: q.to },
+  );
+  const candles = rows.map(toCandle);
+  // Today is not in candles_1d until the day's fetch: build it from today's minutes and the open one.
+  const today = Date.now() - (Date.now() % 86_400_000);
+  if (today >= q.from && today < q.to && candles.at(-1)?.time !== today) {
+    const minutes = await intraday(deps, { ...q, interval: "1d", from: today, to: today + 86_400_000 });
+    const m = minutes[0];
+    if (m) candles.push({ ...m, time: today });
+  }
+  return candles;
+}

@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
+import { startApp } from "./app_process.ts";
+import { startFakeYahoo } from "./fake_yahoo.ts";
+import { until } from "./wait.ts";
+
+const decoder = await createYahooDecoder();
+
+/** A browser-like client: keeps its cookie, sends the CSRF header on writes. */
+function client(base: string) {
+  let cookie = "";
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const h: Record<string, string> = { ...headers };
+    if (cookie) h.Cookie = cookie;
+    if (body !== undefined) h["Content-Type"] ??= "application/json";
+    if (method !== "GET" && !("X-Breadboard-CSRF" in h)) h["X-Breadboard-CSRF"] = "1";
+    const res = await fetch(base + path, {
+      method,
+      headers: h,
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+    });
+    const set = res.headers.get("set-cookie");
+    if (set) cookie = set.split(";")[0]!;
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, cookie: set };
+  };
+  return {
+    call,
+    get cookie() {
+      return cookie;
+    },
+  };
+}
+
+async function withApp(fn: (base: string, yahoo: ReturnType<typeof startFakeYahoo>, port: number) => Promise<void>) {
+  const yahoo = startFakeYahoo(decoder);
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-api-" });
+  const app = await startApp({ DATA_DIR: dataDir, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL,MSFT" });
+  try {
+    await until(() => yahoo.open().some((c) => c.symbols.has("AAPL") && c.symbols.has("MSFT")), 20_000, "subscribed");
+    await fn(`http://127.0.0.1:${app.port}`, yahoo, app.port);
+  } finally {
+    app.child.kill("SIGTERM");
+    await app.finished;
+    await yahoo.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+Deno.test("users get a signed cookie and only ever see or change their own rules", async () => {
+  await withApp(async (base) => {
+    const a = client(base);
+    const b = client(base);
+    const first = await a.call("GET", "/api/v1/rules");
+    assert.equal(first.status, 200);
+    assert.match(first.cookie ?? "", /^bb_uid=u_[^;]+\.[^;]+;.*HttpOnly/i);
+    assert.match(first.cookie ?? "", /SameSite=Lax/i);
+    await b.call("GET", "/api/v1/rules");
+
+    const made = await a.call("POST", "/api/v1/rules", { symbol: "aapl", kind: "price_above", price: 250 });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal(made.body.symbol, "AAPL");
+    const id = made.body.id as string;
+    assert.equal((await a.call("GET", `/api/v1/rules/${id}`)).body.price, 250);
+
+    // B can neither read, change nor delete A's rule: the id answers as if it did not exist.
+    assert.equal((await b.call("GET", `/api/v1/rules/${id}`)).status, 404);
+    assert.equal(
+      (await b.call("PUT", `/api/v1/rules/${id}`, { symbol: "AAPL", kind: "price_above", price: 1 })).status,
+      404,
+    );
+    assert.equal((await b.call("DELETE", `/api/v1/rules/${id}`)).status, 404);
+    assert.deepEqual((await b.call("GET", "/api/v1/rules")).body.rules, []);
+    assert.equal((await a.call("GET", `/api/v1/rules/${id}`)).body.price, 250, "unchanged");
+
+    // A forged cookie is a new anonymous user, not A.
+    const forged = a.cookie.replace(/\.[^.]+$/, ".AAAA");
+    const res = await fetch(`${base}/api/v1/rules`, { headers: { Cookie: forged } });
+    assert.deepEqual((await res.json()).rules, []);
+
+    const updated = await a.call("PUT", `/api/v1/rules/${id}`, { symbol: "AAPL", kind: "price_below", price: 200 });
+    assert.equal(updated.body.kind, "price_below");
+    assert.equal((await a.call("DELETE", `/api/v1/rules/${id}`)).status, 204);
+    assert.equal((await a.call("GET", `/api/v1/rules/${id}`)).status, 404);
+  });
+});
+
+Deno.test("writes need an existing identity, the CSRF header and a same-site origin", async () => {
+  await withApp(async (base) => {
+    const rule = { symbol: "AAPL", kind: "price_above", price: 250 };
+    const stranger = await fetch(`${base}/api/v1/rules`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Breadboard-CSRF": "1" },
+      body: JSON.stringify(rule),
+    });
+    assert.equal(stranger.status, 401);
+    assert.equal((await stranger.json()).error.code, "unauthorized");
+    const a = client(base);
+    await a.call("GET", "/api/v1/rules");
+    const noHeader = await a.call("POST", "/api/v1/rules", rule, { "X-Breadboard-CSRF": "0" });
+    assert.equal(noHeader.status, 403);
+    assert.equal(noHeader.body.error.code, "csrf");
+    const crossSite = await a.call("POST", "/api/v1/rules", rule, { Origin: "https://evil.example" });
+    assert.equal(crossSite.status, 403);
+    assert.deepEqual((await a.call("GET", "/api/v1/rules")).body.rules, []);
+  });
+});
+
+Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pass)", async () => {
+  await withApp(async (base) => {
+    const a = client(base);
+    await a.call("GET", "/api/v1/rules");
+    const now = Date.now();
+    const cases: [string, string, number, RegExp][] = [
+      ["GET", `/api/v1/history?symbol=AAPL&from=${now - 1e6}&to=${now}&interval=2m`, 400, /interval must be one of/],
+      ["GET", `/api/v1/history?symbol=AAPL&from=${now}&to=${now - 1}&interval=1m`, 400, /from must be before to/],
+      ["GET", `/api/v1/history?symbol=AAPL&from=0&to=${now}&interval=1m`, 400, /at most 20000 per request/],
+      ["GET", `/api/v1/history?symbol=..%2Fetc&from=1&to=2`, 400, /ticker symbol/],
+      ["GET", `/api/v1/history?symbol=AAPL&to=2`, 400, /from is required/],
+      ["GET", "/api/v1/stocks/AA%20PL", 400, /ticker symbol/],
+      ["GET", "/api/v1/stocks/NEVERSEEN", 404, /never ticked/],
+      ["GET", "/api/v1/alerts?limit=100000", 400, /limit must be 1-500/],
+      ["GET", "/api/v1/alerts?cursor=garbage", 400, /cursor/],
+    ];
+    for (const [method, path, status, msg] of cases) {
+      const r = await a.call(method, path);
+      assert.equal(r.status, status, `${path}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.error.message, msg, path);
+    }
+    const notJson = await a.call("POST", "/api/v1/rules", "{not json");
+    assert.equal(notJson.status, 400);
+    assert.equal(notJson.body.error.code, "bad_json");
+    const big = await a.call("POST", "/api/v1/rules", JSON.stringify({ pad: "x".repeat(10 * 1024 * 1024) }));
+    assert.equal(big.status, 413);
+    const badRule = await a.call("POST", "/api/v1/rules", {
+      symbol: "AAPL",
+      kind: "pct_change",
+      direction: "drop",
+      percent: 5,
+      window: "-15m",
+    });
+    assert.equal(badRule.status, 400);
+    assert.deepEqual(badRule.body.error.issues.map((i: { path: string }) => i.path), ["window"]);
+
+    let seed = 11;
+    const rand = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const pieces = [
+      "AAPL",
+      "",
+      "-1",
+      "1e309",
+      "%00",
+      "'; DROP TABLE",
+      "NaN",
+      "1m",
+      "1d",
+      "99999999999999999",
+      "\u00e9",
+      "[]",
+    ];
+    const pick = () => encodeURIComponent(pieces[Math.floor(rand() * pieces.length)]!);
+    for (let i = 0; i < 150; i++) {
+      const path = [
+        `/api/v1/history?symbol=${pick()}&from=${pick()}&to=${pick()}&interval=${pick()}`,
+        `/api/v1/alerts?symbol=${pick()}&since=${pick()}&limit=${pick()}&cursor=${pick()}`,
+        `/api/v1/stocks/${pick() || "X"}`,
+      ][i % 3]!;
+      const r = await fetch(base + path, { headers: { Cookie: a.cookie } });
+      assert.ok(r.status < 500, `${path} gave ${r.status}`);
+      await r.body?.cancel();
+      const body = JSON.stringify({
+        symbol: pieces[i % pieces.length],
+        kind: pieces[(i * 7) % pieces.length],
+        price: rand() * 10 - 5,
+      });
+      const w = await a.call("POST", "/api/v1/rules", body);
+      assert.ok(w.status < 500, `rule ${body} gave ${w.status}`);
+    }
+  });
+});
+
+Deno.test("stocks, history and alerts serve what the actors built from live ticks", async () => {
+  await withApp(async (base, yahoo) => {
+    const a = client(base);
+    await a.call("GET", "/api/v1/rules");
+    const start = Math.floor((Date.now() - 20 * 60_000) / 300_000) * 300_000;
+    for (let i = 0; i < 10 * 60; i += 5) {
+      yahoo.price({
+        id: "AAPL",
+        price: 200 + i / 100,
+        time: start + i * 1_000,
+        quoteType: 8,
+        marketHours: 1,
+        priceHint: 2,
+        previousClose: 210,
+        lastSize: 10,
+      });
+    }
+    // A drop below the built-in threshold (-5% from 210) raises an alert.
+    yahoo.price({
+      id: "AAPL",
+      price: 198,
+      time: start + 600_000,
+      quoteType: 8,
+      marketHours: 1,
+      priceHint: 2,
+      previousClose: 210,
+      lastSize: 10,
+    });
+    await until(async () => (await a.call("GET", "/api/v1/stocks/AAPL")).body?.price === 198, 10_000, "quote");
+    const stock = (await a.call("GET", "/api/v1/stocks/AAPL")).body;
+    assert.equal(stock.changePercent, -5.7143);
+    assert.equal(stock.windows["15m"].high, 205.95);
+    assert.equal(stock.source, "yahoo");
+
+    const oneMin = await until(
+      async () => {
+        const h = await a.call("GET", `/api/v1/history?symbol=AAPL&from=${start}&to=${start + 3_600_000}&interval=1m`);
+        if (!h.body.candles) throw new Error(JSON.stringify(h.body));
+        return h.body.candles.length === 11;
+      },
+      10_000,
+      "ten closed minutes and the open one",
+    );
+    void oneMin;
+    const h1 =
+      (await a.call("GET", `/api/v1/history?symbol=AAPL&from=${start}&to=${start + 3_600_000}&interval=1m`)).body;
+    assert.deepEqual(h1.candles[0], { time: start, open: 200, high: 200.55, low: 200, close: 200.55, volume: 120 });
+    assert.deepEqual(h1.candles.at(-1), {
+      time: start + 600_000,
+      open: 198,
+      high: 198,
+      low: 198,
+      close: 198,
+      volume: 10,
+    });
+    const h5 =
+      (await a.call("GET", `/api/v1/history?symbol=AAPL&from=${start}&to=${start + 3_600_000}&interval=5m`)).body;
+    assert.equal(h5.candles.length, 3);
+    assert.deepEqual(h5.candles[0], { time: start, open: 200, high: 202.95, low: 200, close: 202.95, volume: 600 });
+
+    await until(
+      async () => (await a.call("GET", "/api/v1/alerts?symbol=AAPL")).body.alerts.length === 1,
+      10_000,
+      "alert stored",
+    );
+    const [alert] = (await a.call("GET", "/api/v1/alerts?symbol=AAPL")).body.alerts;
+    assert.equal(alert.message, "AAPL is down 5.7% today at 198.00");
+    assert.equal(alert.rule, "default-day-change");
+  });
+});
