@@ -106,9 +106,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
   bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
   const rules = await RuleBook.open(kv, config.alertThreshold);
-  let actorsRef: ActorSystem | undefined;
   const hub = new Hub({
-    quotes: (symbols) => symbols.flatMap((s) => actorsRef?.actor(s)?.quote ?? []),
+    // Called only once a client subscribes, after `actors` below exists.
+    quotes: (symbols) => symbols.flatMap((s) => actors.actor(s)?.quote ?? []),
   });
   bus.subscribe((a) => hub.alert(a));
   // A replay plays every symbol it recorded in one process; the other feeds split symbols by lease.
@@ -123,7 +123,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     onQuote: (q) => hub.quote(q),
     log,
   });
-  actorsRef = actors;
   declareActorMetrics(metrics, actors, () => leases?.owned().length ?? actors.symbols().length);
   const sink = createIngestSink({ writer, metrics, log, onTick: (t) => actors.tick(t) });
   const recorder = config.recordFile && (config.feed === "yahoo" || config.feed === "massive")
