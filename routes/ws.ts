@@ -100,7 +100,7 @@ export class Hub {
     socket.onmessage = (ev) => this.#onMessage(c, ev.data);
     socket.onclose = () => this.#drop(c);
     socket.onerror = () => this.#drop(c);
-    this.#timer ??= setInterval(() => this.#drain(), this.#o.drainMs);
+    this.#timer ??= setInterval(() => this.drain(), this.#o.drainMs);
   }
 
   #drop(c: Client): void {
@@ -204,8 +204,8 @@ export class Hub {
     this.#stats.heldBack = this.#behind.size;
   }
 
-  /** Sends held frames of clients that caught up; disconnects those behind for too long. */
-  #drain(): void {
+  /** Sends held frames of clients that caught up; disconnects those behind for too long. Runs every `drainMs`. */
+  drain(): void {
     const now = this.#o.now();
     for (const c of this.#behind) {
       if (c.closed) {
