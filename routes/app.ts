@@ -40,7 +40,9 @@ export function createApp(deps: AppDeps): Hono {
   const key = cookieKey(deps.kv);
   key.catch(() => {}); // a KV failure surfaces on the first request that needs the key
   const api = new Hono<{ Variables: IdentityVars }>();
-  api.use("*", identity(deps.kv, key));
+  // Only on the routes that exist: an unknown path stays a 404, whatever the method.
+  const who = identity(deps.kv, key);
+  for (const path of ["/rules", "/rules/*", "/stocks/*", "/history", "/alerts"]) api.use(path, who);
   if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));
   if (deps.market) api.route("/", marketRoutes({ store: deps.store, ...deps.market }));
   app.route("/api/v1", api);
