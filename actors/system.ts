@@ -292,26 +292,24 @@ export class ActorSystem {
   }
 
   async #writeRows(): Promise<void> {
-    if (this.#pendingCandles.length > 0) {
-      const rows = this.#pendingCandles;
-      this.#pendingCandles = [];
-      try {
-        await this.#o.store.insert("candles_1m", rows);
-      } catch (err) {
-        this.#pendingCandles = rows.concat(this.#pendingCandles);
-        throw err;
-      }
+    this.#pendingCandles = await this.#insertOrKeep("candles_1m", this.#pendingCandles);
+    this.#pendingAlerts = await this.#insertOrKeep("alerts", this.#pendingAlerts);
+  }
+
+  /** Inserts `rows`; on failure puts them back in front of any added meanwhile and rethrows. Returns what is left. */
+  async #insertOrKeep(table: "candles_1m" | "alerts", rows: Record<string, unknown>[]) {
+    if (rows.length === 0) return rows;
+    const isCandles = table === "candles_1m";
+    if (isCandles) this.#pendingCandles = [];
+    else this.#pendingAlerts = [];
+    try {
+      await this.#o.store.insert(table, rows);
+    } catch (err) {
+      if (isCandles) this.#pendingCandles = rows.concat(this.#pendingCandles);
+      else this.#pendingAlerts = rows.concat(this.#pendingAlerts);
+      throw err;
     }
-    if (this.#pendingAlerts.length > 0) {
-      const rows = this.#pendingAlerts;
-      this.#pendingAlerts = [];
-      try {
-        await this.#o.store.insert("alerts", rows);
-      } catch (err) {
-        this.#pendingAlerts = rows.concat(this.#pendingAlerts);
-        throw err;
-      }
-    }
+    return isCandles ? this.#pendingCandles : this.#pendingAlerts;
   }
 
   /** Writes the actor's snapshot if nobody else wrote one since it read or wrote its own. */
