@@ -28,6 +28,7 @@ import { Metrics } from "./routes/metrics.ts";
 import { type Config, ConfigError, parseEnv } from "./schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "./store/migrate.ts";
 import { openStore } from "./store/open.ts";
+import { persistentId } from "./store/persistent_id.ts";
 import type { Store } from "./store/store.ts";
 import { TickWriter } from "./store/tick_writer.ts";
 
@@ -162,7 +163,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   } else {
     leases = new LeaseManager({
       kv,
-      id: await processId(config.dataDir),
+      // Kept in DATA_DIR so a restart keeps the leases it held.
+      id: await persistentId(join(config.dataDir, "process-id")),
       namespace,
       leaseMs: config.actorLeaseMs,
       log,
@@ -260,18 +262,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       return stopping;
     },
   };
-}
-
-/** This process's lease-holder id, kept in DATA_DIR so a restart keeps the leases it held. */
-async function processId(dataDir: string): Promise<string> {
-  const path = join(dataDir, "process-id");
-  try {
-    return (await Deno.readTextFile(path)).trim();
-  } catch {
-    const id = crypto.randomUUID();
-    await Deno.writeTextFile(path, id);
-    return id;
-  }
 }
 
 function declareActorMetrics(metrics: Metrics, actors: ActorSystem, owned: () => number): void {

@@ -55,15 +55,17 @@ export class RuleBook {
 
   /** Rebuilds the per-symbol lists (built-in rule first) from the rules by id. */
   #index(): void {
-    const bySymbol = new Map<string, Rule[]>();
-    for (const r of this.#byId.values()) {
-      let list = bySymbol.get(r.symbol);
-      if (!list) bySymbol.set(r.symbol, list = this.#defaults.map((d) => ({ ...d, symbol: r.symbol })));
-      list.push(r);
-    }
-    this.#bySymbol = bySymbol;
+    this.#bySymbol = new Map();
+    for (const r of this.#byId.values()) this.#listFor(r.symbol).push(r);
     this.#defaultFor.clear();
     for (const l of this.#listeners) l();
+  }
+
+  /** The evaluated rules of `symbol` (built-in first), created when the symbol gets its first stored rule. */
+  #listFor(symbol: string): Rule[] {
+    let list = this.#bySymbol.get(symbol);
+    if (!list) this.#bySymbol.set(symbol, list = this.#defaults.map((d) => ({ ...d, symbol })));
+    return list;
   }
 
   /** Takes rule `id` out of the in-memory copy. */
@@ -135,9 +137,7 @@ export class RuleBook {
     if (!res.ok) throw new RuleConflictError(`rule ${rule.id} was changed at the same time; try again`);
     this.#unindex(rule.id);
     this.#byId.set(rule.id, rule);
-    let list = this.#bySymbol.get(rule.symbol);
-    if (!list) this.#bySymbol.set(rule.symbol, list = this.#defaults.map((d) => ({ ...d, symbol: rule.symbol })));
-    list.push(rule);
+    this.#listFor(rule.symbol).push(rule);
     for (const l of this.#listeners) l();
     return rule;
   }

@@ -175,22 +175,36 @@ export class SymbolActor {
       ? round4((t.price - previousClose) / previousClose * 100)
       : 0;
     const hint = t.priceHint !== undefined && t.priceHint > 0 ? t.priceHint : 2;
-    this.quote = {
+    // Updated in place: one quote object per actor, not one per tick. Readers copy what they keep.
+    const q = this.quote ??= {
       symbol: this.symbol,
-      price: t.price,
-      time: t.time,
-      change: Math.round(change * 10 ** hint) / 10 ** hint,
-      changePercent,
-      dayVolume: this.lastDayVolume,
-      dayHigh: t.dayHigh || Math.max(this.quote?.dayHigh ?? 0, t.price),
-      dayLow: t.dayLow || Math.min(this.quote?.dayLow || Infinity, t.price),
-      previousClose,
+      price: 0,
+      time: 0,
+      change: 0,
+      changePercent: 0,
+      dayVolume: 0,
+      dayHigh: 0,
+      dayLow: Infinity,
+      previousClose: 0,
       marketHours: t.marketHours,
-      exchange: t.exchange || "",
-      currency: t.currency || "",
+      exchange: "",
+      currency: "",
       source: t.source,
       priceHint: hint,
     };
+    q.price = t.price;
+    q.time = t.time;
+    q.change = Math.round(change * 10 ** hint) / 10 ** hint;
+    q.changePercent = changePercent;
+    q.dayVolume = this.lastDayVolume;
+    q.dayHigh = t.dayHigh || Math.max(q.dayHigh, t.price);
+    q.dayLow = t.dayLow || Math.min(q.dayLow || Infinity, t.price);
+    q.previousClose = previousClose;
+    q.marketHours = t.marketHours;
+    q.exchange = t.exchange || "";
+    q.currency = t.currency || "";
+    q.source = t.source;
+    q.priceHint = hint;
 
     if (rules.length === 0) return;
     const c = this.#ctx;
@@ -262,7 +276,7 @@ export class SymbolActor {
       lastTime: this.lastTime,
       lastPrice: this.lastPrice,
       lastDayVolume: this.lastDayVolume,
-      quote: this.quote,
+      quote: this.quote && { ...this.quote },
       c1: this.c1 && { ...this.c1 },
       c5: this.c5 && { ...this.c5 },
       lastClosed1m: this.lastClosed1m,
@@ -287,7 +301,7 @@ export class SymbolActor {
     a.lastTime = s.lastTime;
     a.lastPrice = s.lastPrice;
     a.lastDayVolume = s.lastDayVolume;
-    a.quote = s.quote;
+    a.quote = s.quote && { ...s.quote };
     a.c1 = s.c1;
     a.c5 = s.c5;
     a.lastClosed1m = s.lastClosed1m;

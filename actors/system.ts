@@ -92,8 +92,8 @@ export class ActorSystem {
     & Pick<ActorSystemOptions, "owns" | "log" | "onQuote">;
   readonly #entries = new Map<string, Entry>();
   #out: ActorOutput = { alerts: [], candles: [] };
-  #pendingCandles: Record<string, unknown>[] = [];
-  #pendingAlerts: Record<string, unknown>[] = [];
+  /** Rows waiting for the store, by table. */
+  #pending: Record<"candles_1m" | "alerts", Record<string, unknown>[]> = { candles_1m: [], alerts: [] };
   #timer: ReturnType<typeof setInterval> | undefined;
   #checkpointing: Promise<void> | undefined;
   #stopped = false;
@@ -129,11 +129,7 @@ export class ActorSystem {
   /** Delivers one tick to its symbol's actor (creating or waking it). Never throws. */
   tick(t: Tick): void {
     if (this.#stopped || (this.#o.owns && !this.#o.owns(t.symbol))) return;
-    let e = this.#entries.get(t.symbol);
-    if (!e) {
-      e = { actor: undefined, mailbox: [], loading: undefined };
-      this.#entries.set(t.symbol, e);
-    }
+    const e = this.#entry(t.symbol);
     if (e.actor && e.mailbox.length === 0) {
       this.#apply(e.actor, t);
       return;
@@ -147,14 +143,16 @@ export class ActorSystem {
     const loads: Promise<void>[] = [];
     for (const s of symbols) {
       if (this.#o.owns && !this.#o.owns(s)) continue;
-      let e = this.#entries.get(s);
-      if (!e) {
-        e = { actor: undefined, mailbox: [], loading: undefined };
-        this.#entries.set(s, e);
-      }
+      const e = this.#entry(s);
       if (!e.actor) loads.push(e.loading ??= this.#load(s, e));
     }
     await Promise.all(loads);
+  }
+
+  #entry(symbol: string): Entry {
+    let e = this.#entries.get(symbol);
+    if (!e) this.#entries.set(symbol, e = { actor: undefined, mailbox: [], loading: undefined });
+    return e;
   }
 
   #apply(actor: SymbolActor, t: Tick): void {
@@ -166,14 +164,16 @@ export class ActorSystem {
 
   #drainOutput(): void {
     const version = this.#o.now();
-    for (const c of this.#out.candles) this.#pendingCandles.push(candleToRow(c.symbol, c.candle, c.source, version));
+    for (const c of this.#out.candles) {
+      this.#pending.candles_1m.push(candleToRow(c.symbol, c.candle, c.source, version));
+    }
     this.#stats.candles += this.#out.candles.length;
     for (const a of this.#out.alerts) this.#raise(a);
     this.#out = { alerts: [], candles: [] };
   }
 
   #raise(a: Alert): void {
-    this.#pendingAlerts.push(alertToRow(a));
+    this.#pending.alerts.push(alertToRow(a));
     // Publish once per id across restarts; the KV record outlives any replay window.
     void this.#o.kv.atomic()
       .check({ key: keys.alertSeen(a.id), versionstamp: null })
@@ -292,24 +292,17 @@ export class ActorSystem {
   }
 
   async #writeRows(): Promise<void> {
-    this.#pendingCandles = await this.#insertOrKeep("candles_1m", this.#pendingCandles);
-    this.#pendingAlerts = await this.#insertOrKeep("alerts", this.#pendingAlerts);
-  }
-
-  /** Inserts `rows`; on failure puts them back in front of any added meanwhile and rethrows. Returns what is left. */
-  async #insertOrKeep(table: "candles_1m" | "alerts", rows: Record<string, unknown>[]) {
-    if (rows.length === 0) return rows;
-    const isCandles = table === "candles_1m";
-    if (isCandles) this.#pendingCandles = [];
-    else this.#pendingAlerts = [];
-    try {
-      await this.#o.store.insert(table, rows);
-    } catch (err) {
-      if (isCandles) this.#pendingCandles = rows.concat(this.#pendingCandles);
-      else this.#pendingAlerts = rows.concat(this.#pendingAlerts);
-      throw err;
+    for (const table of ["candles_1m", "alerts"] as const) {
+      const rows = this.#pending[table];
+      if (rows.length === 0) continue;
+      this.#pending[table] = [];
+      try {
+        await this.#o.store.insert(table, rows);
+      } catch (err) {
+        this.#pending[table] = rows.concat(this.#pending[table]); // in front of any added meanwhile
+        throw err;
+      }
     }
-    return isCandles ? this.#pendingCandles : this.#pendingAlerts;
   }
 
   /** Writes the actor's snapshot if nobody else wrote one since it read or wrote its own. */
@@ -363,7 +356,7 @@ export class ActorSystem {
     return {
       ...this.#stats,
       ticks: { ...this.#stats.ticks },
-      pendingRows: this.#pendingCandles.length + this.#pendingAlerts.length,
+      pendingRows: this.#pending.candles_1m.length + this.#pending.alerts.length,
     };
   }
 

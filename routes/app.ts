@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Hono {
   const hub = deps.hub;
   if (hub) {
     const ws = new Hono<{ Variables: IdentityVars }>();
-    ws.use("*", identity(deps.kv, key));
+    ws.use("*", who);
     ws.get("/", (c) => {
       if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
         throw new ApiError(426, "upgrade_required", "connect with a WebSocket client");

@@ -32,6 +32,15 @@ function httpUrl(what: string) {
   return z.url({ protocol: /^https?$/, error: `${what} must be an http:// or https:// URL` });
 }
 
+/** An integer variable within [min, max]; `message` is the one error every bad value gets. */
+function intVar(min: number, max: number, message: string) {
+  return z
+    .string()
+    .regex(/^\d{1,15}$/, { error: message })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: message });
+}
+
 function wsUrl(what: string) {
   return z.url({ protocol: /^wss?$/, error: `${what} must be a ws:// or wss:// URL` });
 }
@@ -43,12 +52,7 @@ function wsUrl(what: string) {
  * Parse with {@link parseEnv}, which turns failures into one readable line per variable.
  */
 export const envSchema = z.object({
-  PORT: z
-    .string()
-    .regex(/^\d{1,5}$/, { error: "PORT must be an integer from 0 to 65535" })
-    .transform(Number)
-    .refine((n) => n <= 65535, { error: "PORT must be an integer from 0 to 65535" })
-    .default(8000),
+  PORT: intVar(0, 65535, "PORT must be an integer from 0 to 65535").default(8000),
   DATA_DIR: z.string().default("./data"),
   CLICKHOUSE_URL: httpUrl("CLICKHOUSE_URL").optional(),
   CLICKHOUSE_USER: z.string().default("default"),
@@ -80,22 +84,10 @@ export const envSchema = z.object({
     .transform(Number)
     .refine((n) => n >= -100 && n < 0, { error: "ALERT_THRESHOLD must be a percentage between -100 and 0, e.g. -5.0" })
     .default(-5),
-  SYNTHETIC_RATE: z
-    .string()
-    .regex(/^\d+$/, { error: "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000" })
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 1_000_000, {
-      error: "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000",
-    })
+  SYNTHETIC_RATE: intVar(1, 1_000_000, "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000")
     .default(50),
   KV_PATH: z.string().optional(),
-  ACTOR_LEASE_MS: z
-    .string()
-    .regex(/^\d+$/, { error: "ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000" })
-    .transform(Number)
-    .refine((n) => n >= 300 && n <= 600_000, {
-      error: "ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000",
-    })
+  ACTOR_LEASE_MS: intVar(300, 600_000, "ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000")
     .default(15_000),
   RECORD_FILE: z.string().optional(),
   REPLAY_FILE: z.string().optional(),

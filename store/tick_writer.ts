@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { type Tick, tickToRow } from "../schema/tick.ts";
 import type { Store } from "./store.ts";
+import { persistentId } from "./persistent_id.ts";
 import { readCheckpoint, Wal, type WalPosition, writeCheckpoint } from "./wal.ts";
 
 /** Options of {@link TickWriter.open}. Defaults follow ClickHouse's advice: large batches, about one a second. */
@@ -112,7 +113,8 @@ export class TickWriter {
    */
   static async open(store: Store, dir: string, options: TickWriterOptions = {}): Promise<TickWriter> {
     const wal = await Wal.open(dir);
-    const id = await logId(dir);
+    // A random id kept beside the log, so tokens from a fresh DATA_DIR never match an older log's.
+    const id = await persistentId(join(dir, "id"));
     const checkpoint = await readCheckpoint(dir);
     const writer = new TickWriter(store, wal, id, checkpoint.stored, options);
     writer.#pending = checkpoint.pending;
@@ -282,18 +284,5 @@ export class TickWriter {
       clearTimeout(this.#flushTimer);
       await this.#wal.close();
     }
-  }
-}
-
-/** A random id for this log, kept beside it, so tokens from a fresh DATA_DIR never match an older log's. */
-async function logId(dir: string): Promise<string> {
-  const path = join(dir, "id");
-  try {
-    return (await Deno.readTextFile(path)).trim();
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-    const id = crypto.randomUUID();
-    await Deno.writeTextFile(path, id);
-    return id;
   }
 }
