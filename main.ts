@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { AlertBus } from "./actors/alert_bus.ts";
 import { LeaseManager } from "./actors/lease.ts";
 import { RuleBook } from "./actors/rule_book.ts";
+import { WatchlistBook } from "./actors/watchlist_book.ts";
 import { closeCandle } from "./actors/candle.ts";
 import { keys } from "./actors/keys.ts";
 import type { ActorSnapshot } from "./actors/symbol_actor.ts";
@@ -23,8 +24,11 @@ import { ReplayFeed } from "./feeds/replay.ts";
 import { SyntheticFeed } from "./feeds/synthetic.ts";
 import { YahooFeed } from "./feeds/yahoo.ts";
 import { createYahooDecoder } from "./feeds/yahoo_decode.ts";
+import { createYahooRest } from "./feeds/yahoo_rest.ts";
 import { createApp } from "./routes/app.ts";
+import { SymbolSearch } from "./routes/api/search.ts";
 import { Metrics } from "./routes/metrics.ts";
+import { timedStore } from "./store/timed_store.ts";
 import { type Config, ConfigError, parseEnv } from "./schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "./store/migrate.ts";
 import { openStore } from "./store/open.ts";
@@ -73,10 +77,19 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   }
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kv = await Deno.openKv(config.kvPath);
+  const metrics = new Metrics().histogram(
+    "breadboard_store_seconds",
+    "ClickHouse call latency by operation and outcome",
+    [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  );
   let store: Store | undefined;
   let writer: TickWriter;
   try {
-    store = await openStore(storeConfig);
+    // Every store call is timed, the tick writer's inserts included.
+    store = timedStore(
+      await openStore(storeConfig),
+      (op, seconds, ok) => metrics.observe("breadboard_store_seconds", seconds, { op, outcome: ok ? "ok" : "error" }),
+    );
     const result = await migrate(store, await loadMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
     log("info", "migrations", { applied: result.applied, alreadyApplied: result.skipped.length });
     writer = await TickWriter.open(store, join(config.dataDir, isolated ? `wal-${isolated}` : "wal"), {
@@ -88,8 +101,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     throw err;
   }
   const openedStore = store;
-
-  const metrics = new Metrics();
   declareIngestMetrics(metrics);
   metrics
     .gauge("breadboard_ticks_stored", "Ticks inserted into ClickHouse since start", () => writer.stats().stored)
@@ -107,6 +118,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
   bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
   const rules = await RuleBook.open(kv, config.alertThreshold);
+  const watchlists = await WatchlistBook.open(kv);
+  /** Always-tracked symbols, every watchlist's symbols, and every symbol a rule watches. */
+  const tracked = () => [...new Set([...config.symbols, ...watchlists.symbols(), ...rules.symbols()])];
   const hub = new Hub({
     // Called only once a client subscribes, after `actors` below exists.
     quotes: (symbols) => symbols.flatMap((s) => actors.actor(s)?.quote ?? []),
@@ -178,7 +192,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         await actors.release(symbols);
       },
     });
-    leases.setSymbols(config.symbols);
+    leases.setSymbols(tracked());
+    const retrack = () => leases?.setSymbols(tracked());
+    watchlists.onChange(retrack);
+    rules.onChange(retrack);
   }
   actors.start();
   feed.start();
@@ -191,6 +208,16 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     metrics,
     rules,
     hub,
+    watchlists,
+    search: new SymbolSearch({
+      yahoo: createYahooRest({
+        ...(config.yahoo.apiBase ? { apiBase: config.yahoo.apiBase } : {}),
+        timeoutMs: 3_000,
+        log: (level, msg) => log(level, "yahoo-finance2", { msg }),
+      }),
+      known: () => [...tracked(), ...actors.symbols()],
+      log: (msg, fields) => log("warn", msg, fields),
+    }),
     market: {
       async stock(symbol) {
         const a = actors.actor(symbol);
@@ -254,6 +281,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         await actors.stop();
         await leases?.stop();
         rules.close();
+        watchlists.close();
         await writer.close();
         await openedStore.close();
         kv.close();

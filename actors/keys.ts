@@ -1,5 +1,5 @@
 /**
- * Every Deno KV key the actors and rules use, built in one place.
+ * Every Deno KV key the app uses, built in one place.
  *
  * `ns` separates the data of the live feeds from synthetic and replayed data that share one KV file.
  */
@@ -23,4 +23,15 @@ export const keys = {
   ruleByUserPrefix: (userId: string): Deno.KvKey => ["rule_by_user", userId],
   /** Bumped on every rule change, so other processes reload. */
   rulesVersion: (): Deno.KvKey => ["rules_version"],
+  /** A watchlist by id, its user index, and the version bumped on every change. */
+  watchlist: (id: string): Deno.KvKey => ["watchlist", id],
+  watchlistPrefix: (): Deno.KvKey => ["watchlist"],
+  watchlistByUser: (userId: string, id: string): Deno.KvKey => ["watchlist_by_user", userId, id],
+  watchlistsVersion: (): Deno.KvKey => ["watchlists_version"],
+  /** An API token by the SHA-256 of its secret, and a user's tokens by id (value: that hash). */
+  token: (hash: string): Deno.KvKey => ["token", hash],
+  tokenByUser: (userId: string, id: string): Deno.KvKey => ["token_by_user", userId, id],
+  tokenByUserPrefix: (userId: string): Deno.KvKey => ["token_by_user", userId],
+  /** The HMAC key that signs user cookies. */
+  cookieSecret: (): Deno.KvKey => ["secret", "cookie"],
 };

@@ -1,10 +1,6 @@
 import { type Rule, type RuleInput, ruleSchema } from "../schema/rule.ts";
 import { keys } from "./keys.ts";
-
-/** Raised when a rule cannot be saved; `message` says why. */
-export class RuleConflictError extends Error {
-  override name = "RuleConflictError";
-}
+import { followVersion, WriteConflictError } from "./kv_versioned.ts";
 
 /**
  * Alert rules in Deno KV, with an in-memory copy grouped by symbol for the actors.
@@ -19,7 +15,7 @@ export class RuleBook {
   #defaults: Rule[] = [];
   /** The built-in rules for symbols without stored rules, built once per symbol. */
   #defaultFor = new Map<string, Rule[]>();
-  #watch: ReadableStream<Deno.KvEntryMaybe<unknown>[]> | undefined;
+  #unfollow: (() => void) | undefined;
   #listeners = new Set<() => void>();
 
   private constructor(private readonly kv: Deno.Kv) {}
@@ -37,7 +33,8 @@ export class RuleBook {
       })];
     }
     await book.reload();
-    book.#follow();
+    // Changes come in bursts (an import, a user editing many rules): one reload per burst.
+    book.#unfollow = followVersion(kv, keys.rulesVersion(), () => void book.reload().catch(() => {}));
     return book;
   }
 
@@ -78,25 +75,6 @@ export class RuleBook {
     if (list && at >= 0) list.splice(at, 1);
   }
 
-  #follow(): void {
-    this.#watch = this.kv.watch([keys.rulesVersion()]);
-    let first = true;
-    let pending: ReturnType<typeof setTimeout> | undefined;
-    void this.#watch.pipeTo(
-      new WritableStream({
-        write: () => {
-          if (first) {
-            first = false;
-            return;
-          }
-          // Changes come in bursts (an import, a user editing many rules): one reload per burst.
-          clearTimeout(pending);
-          pending = setTimeout(() => void this.reload().catch(() => {}), 50);
-        },
-      }),
-    ).catch(() => {});
-  }
-
   /** Called after every reload. */
   onChange(fn: () => void): void {
     this.#listeners.add(fn);
@@ -114,6 +92,11 @@ export class RuleBook {
 
   get(id: string): Rule | undefined {
     return this.#byId.get(id);
+  }
+
+  /** Every symbol a stored rule watches. */
+  symbols(): Set<string> {
+    return new Set([...this.#byId.values()].map((r) => r.symbol));
   }
 
   /** Every stored rule of `userId`. */
@@ -134,7 +117,7 @@ export class RuleBook {
     if (prev?.success && prev.data.symbol !== rule.symbol) op.delete(keys.ruleBySymbol(prev.data.symbol, rule.id));
     if (prev?.success && prev.data.userId !== rule.userId) op.delete(keys.ruleByUser(prev.data.userId, rule.id));
     const res = await op.commit();
-    if (!res.ok) throw new RuleConflictError(`rule ${rule.id} was changed at the same time; try again`);
+    if (!res.ok) throw new WriteConflictError(`rule ${rule.id} was changed at the same time; try again`);
     this.#unindex(rule.id);
     this.#byId.set(rule.id, rule);
     this.#listFor(rule.symbol).push(rule);
@@ -151,13 +134,13 @@ export class RuleBook {
     const op = this.kv.atomic().check(old).delete(key).sum(keys.rulesVersion(), 1n);
     if (prev.success) op.delete(keys.ruleBySymbol(prev.data.symbol, id)).delete(keys.ruleByUser(prev.data.userId, id));
     const res = await op.commit();
-    if (!res.ok) throw new RuleConflictError(`rule ${id} was changed at the same time; try again`);
+    if (!res.ok) throw new WriteConflictError(`rule ${id} was changed at the same time; try again`);
     this.#unindex(id);
     for (const l of this.#listeners) l();
     return true;
   }
 
   close(): void {
-    void this.#watch?.cancel().catch(() => {});
+    this.#unfollow?.();
   }
 }

@@ -1,10 +1,16 @@
 import { Hono } from "hono";
 import type { RuleBook } from "../actors/rule_book.ts";
+import type { WatchlistBook } from "../actors/watchlist_book.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Store } from "../store/store.ts";
 import { healthRoutes } from "./api/health.ts";
 import { type MarketDeps, marketRoutes } from "./api/market.ts";
 import { ruleRoutes } from "./api/rules.ts";
+import { searchRoutes, type SymbolSearch } from "./api/search.ts";
+import { tokenRoutes } from "./api/tokens.ts";
+import { watchlistRoutes } from "./api/watchlists.ts";
+import { docsPage } from "./docs.ts";
+import { openApiDocument } from "./openapi.ts";
 import { ApiError, notFound, onError } from "./errors.ts";
 import { cookieKey, identity, type IdentityVars } from "./identity.ts";
 import { type Metrics, metricsRoutes } from "./metrics.ts";
@@ -24,6 +30,10 @@ export interface AppDeps {
   market?: Omit<MarketDeps, "store">;
   /** The real-time fan-out: /ws/realtime when given. */
   hub?: Hub;
+  /** Users' watchlists: /api/v1/watchlists when given. */
+  watchlists?: WatchlistBook;
+  /** Symbol search: /api/v1/symbols/search when given. */
+  search?: SymbolSearch;
 }
 
 /**
@@ -42,10 +52,18 @@ export function createApp(deps: AppDeps): Hono {
   const api = new Hono<{ Variables: IdentityVars }>();
   // Only on the routes that exist: an unknown path stays a 404, whatever the method.
   const who = identity(deps.kv, key);
-  for (const path of ["/rules", "/rules/*", "/stocks/*", "/history", "/alerts"]) api.use(path, who);
+  const guarded = ["/rules", "/watchlists", "/tokens"].flatMap((p) => [p, `${p}/*`]);
+  for (const path of [...guarded, "/stocks/*", "/history", "/alerts", "/symbols/*"]) api.use(path, who);
   if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));
+  if (deps.watchlists) api.route("/watchlists", watchlistRoutes(deps.watchlists));
+  api.route("/tokens", tokenRoutes(deps.kv));
+  if (deps.search) api.route("/symbols", searchRoutes(deps.search));
   if (deps.market) api.route("/", marketRoutes({ store: deps.store, ...deps.market }));
+  let doc: Record<string, unknown> | undefined;
+  const openApi = () => doc ??= openApiDocument();
+  api.get("/openapi.json", (c) => c.json(openApi()));
   app.route("/api/v1", api);
+  app.get("/docs", (c) => c.html(docsPage(openApi())));
 
   const hub = deps.hub;
   if (hub) {

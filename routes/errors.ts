@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
+import { WriteConflictError } from "../actors/kv_versioned.ts";
 import type { ErrorBody } from "../schema/health.ts";
 
 /** An HTTP failure with a machine-readable code and, for validation failures, the fields at fault. */
@@ -37,7 +38,8 @@ export function errorBody(code: string, message: string, issues?: ErrorBody["err
 
 /**
  * The one place errors become responses: {@link ApiError} and Hono's HTTPException keep their status, a ZodError is
- * a 400 naming each field, anything else is a 500 whose detail goes to the log, not to the client.
+ * a 400 naming each field, a lost KV write race a 409; anything else is a 500 whose detail goes to the log, not to
+ * the client.
  */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
@@ -47,6 +49,7 @@ export function onError(err: Error, c: Context): Response {
     const status = err.status as ContentfulStatusCode;
     return c.json(errorBody(CODES[status] ?? "error", err.message || "request failed"), status);
   }
+  if (err instanceof WriteConflictError) return c.json(errorBody("conflict", err.message), 409);
   if (err instanceof z.ZodError) {
     const issues = err.issues.map((i) => ({ path: i.path.join(".") || "(root)", message: i.message }));
     return c.json(errorBody("invalid_input", issues.map((i) => `${i.path}: ${i.message}`).join("; "), issues), 400);

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { keys } from "../actors/keys.ts";
 import { ApiError } from "./errors.ts";
 
 /** The cookie that carries an anonymous user's signed id. */
@@ -23,7 +24,7 @@ export type IdentityVars = {
  * signs and checks with the same key.
  */
 export async function cookieKey(kv: Deno.Kv): Promise<CryptoKey> {
-  const key = ["secret", "cookie"];
+  const key = keys.cookieSecret();
   let got = await kv.get<Uint8Array>(key);
   if (!got.value) {
     const raw = crypto.getRandomValues(new Uint8Array(32));
@@ -76,7 +77,7 @@ export function identity(kv: Deno.Kv, key: Promise<CryptoKey>): MiddlewareHandle
     if (authz !== undefined) {
       const m = /^Bearer\s+(bbt_[A-Za-z0-9_-]{20,100})$/.exec(authz);
       if (!m) throw new ApiError(401, "unauthorized", "Authorization must be 'Bearer bbt_…' with an API token");
-      const got = await kv.get<{ userId: string }>(["token", await tokenHash(m[1]!)]);
+      const got = await kv.get<{ userId: string }>(keys.token(await tokenHash(m[1]!)));
       if (!got.value) throw new ApiError(401, "unauthorized", "unknown or revoked API token");
       c.set("userId", got.value.userId);
       c.set("auth", "token");

@@ -14,6 +14,10 @@ function key(labels: Labels): string {
 export class Metrics {
   #counters = new Map<string, { help: string; values: Map<string, number> }>();
   #gauges = new Map<string, { help: string; read: () => number | Record<string, number>; label?: string }>();
+  #histograms = new Map<
+    string,
+    { help: string; buckets: readonly number[]; series: Map<string, { counts: number[]; sum: number; n: number }> }
+  >();
 
   /** Adds `by` (default 1) to counter `name` with `labels`. */
   inc(name: string, labels: Labels = {}, by = 1): void {
@@ -35,6 +39,29 @@ export class Metrics {
     return this;
   }
 
+  /** Declares histogram `name` with upper bounds `buckets` (ascending; +Inf is implied). */
+  histogram(name: string, help: string, buckets: readonly number[]): this {
+    this.#histograms.set(name, { help, buckets, series: new Map() });
+    return this;
+  }
+
+  /** Records one observation `value` of histogram `name` with `labels`. */
+  observe(name: string, value: number, labels: Labels = {}): void {
+    const h = this.#histograms.get(name);
+    if (!h) throw new Error(`histogram ${name} is not declared`);
+    const k = key(labels);
+    let s = h.series.get(k);
+    if (!s) h.series.set(k, s = { counts: h.buckets.map(() => 0), sum: 0, n: 0 });
+    for (let i = 0; i < h.buckets.length; i++) if (value <= h.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.n++;
+  }
+
+  /** Observations so far of a histogram series (tests). */
+  count(name: string, labels: Labels = {}): number {
+    return this.#histograms.get(name)?.series.get(key(labels))?.n ?? 0;
+  }
+
   /** Current value of a counter series (tests, health). */
   value(name: string, labels: Labels = {}): number {
     return this.#counters.get(name)?.values.get(key(labels)) ?? 0;
@@ -52,6 +79,16 @@ export class Metrics {
       const v = g.read();
       if (typeof v === "number") out += `${name} ${v}\n`;
       else for (const [lv, n] of Object.entries(v)) out += `${name}{${key({ [g.label ?? "label"]: lv })}} ${n}\n`;
+    }
+    for (const [name, h] of this.#histograms) {
+      out += `# HELP ${name} ${h.help}\n# TYPE ${name} histogram\n`;
+      for (const [k, s] of h.series) {
+        const pre = k ? `${k},` : "";
+        h.buckets.forEach((b, i) => out += `${name}_bucket{${pre}le="${b}"} ${s.counts[i]}\n`);
+        out += `${name}_bucket{${pre}le="+Inf"} ${s.n}\n`;
+        const lab = k ? `{${k}}` : "";
+        out += `${name}_sum${lab} ${s.sum}\n${name}_count${lab} ${s.n}\n`;
+      }
     }
     return out;
   }

@@ -1,51 +1,6 @@
 import assert from "node:assert/strict";
-import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
-import { startApp } from "./app_process.ts";
-import { startFakeYahoo } from "./fake_yahoo.ts";
+import { client, withApp } from "./api_client.ts";
 import { until } from "./wait.ts";
-
-const decoder = await createYahooDecoder();
-
-/** A browser-like client: keeps its cookie, sends the CSRF header on writes. */
-function client(base: string) {
-  let cookie = "";
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const h: Record<string, string> = { ...headers };
-    if (cookie) h.Cookie = cookie;
-    if (body !== undefined) h["Content-Type"] ??= "application/json";
-    if (method !== "GET" && !("X-Breadboard-CSRF" in h)) h["X-Breadboard-CSRF"] = "1";
-    const res = await fetch(base + path, {
-      method,
-      headers: h,
-      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
-    });
-    const set = res.headers.get("set-cookie");
-    if (set) cookie = set.split(";")[0]!;
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null, cookie: set };
-  };
-  return {
-    call,
-    get cookie() {
-      return cookie;
-    },
-  };
-}
-
-async function withApp(fn: (base: string, yahoo: ReturnType<typeof startFakeYahoo>, port: number) => Promise<void>) {
-  const yahoo = startFakeYahoo(decoder);
-  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-api-" });
-  const app = await startApp({ DATA_DIR: dataDir, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL,MSFT" });
-  try {
-    await until(() => yahoo.open().some((c) => c.symbols.has("AAPL") && c.symbols.has("MSFT")), 20_000, "subscribed");
-    await fn(`http://127.0.0.1:${app.port}`, yahoo, app.port);
-  } finally {
-    app.child.kill("SIGTERM");
-    await app.finished;
-    await yahoo.stop();
-    await Deno.remove(dataDir, { recursive: true });
-  }
-}
 
 Deno.test("users get a signed cookie and only ever see or change their own rules", async () => {
   await withApp(async (base) => {
@@ -164,7 +119,9 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
         `/api/v1/history?symbol=${pick()}&from=${pick()}&to=${pick()}&interval=${pick()}`,
         `/api/v1/alerts?symbol=${pick()}&since=${pick()}&limit=${pick()}&cursor=${pick()}`,
         `/api/v1/stocks/${pick() || "X"}`,
-      ][i % 3]!;
+        `/api/v1/symbols/search?q=${pick()}`,
+        `/api/v1/watchlists/${pick() || "X"}`,
+      ][i % 5]!;
       const r = await fetch(base + path, { headers: { Cookie: a.cookie } });
       assert.ok(r.status < 500, `${path} gave ${r.status}`);
       await r.body?.cancel();
@@ -175,6 +132,10 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
       });
       const w = await a.call("POST", "/api/v1/rules", body);
       assert.ok(w.status < 500, `rule ${body} gave ${w.status}`);
+      const list = JSON.stringify({ name: pieces[(i * 3) % pieces.length], symbols: [pieces[i % pieces.length]] });
+      const l = await a.call(i % 2 ? "POST" : "PUT", i % 2 ? "/api/v1/watchlists" : "/api/v1/watchlists/w_x", list);
+      assert.ok(l.status < 500, `watchlist ${list} gave ${l.status}`);
+      if (l.status === 201) await a.call("DELETE", `/api/v1/watchlists/${l.body.id}`);
     }
   });
 });

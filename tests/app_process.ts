@@ -30,8 +30,8 @@ function childEnv(env: Record<string, string>): Record<string, string> {
     const v = Deno.env.get(k);
     if (v !== undefined) out[k] = v;
   }
-  // Tests never reach outside hosts: unless a test names a streamer, point the default feed at a closed local port.
-  return { ...out, NO_COLOR: "1", YAHOO_WS_URL: "ws://127.0.0.1:9/", ...env };
+  // Tests never reach outside hosts: unless a test names its own, Yahoo's hosts are a closed local port.
+  return { ...out, NO_COLOR: "1", YAHOO_WS_URL: "ws://127.0.0.1:9/", YAHOO_API_BASE: "http://127.0.0.1:9", ...env };
 }
 
 /** Spawns `script` (default main.ts) under the start task's permissions. */

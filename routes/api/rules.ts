@@ -5,6 +5,10 @@ import { type Rule, ruleSchema } from "../../schema/rule.ts";
 import { ApiError } from "../errors.ts";
 import type { IdentityVars } from "../identity.ts";
 import { readJson } from "./body.ts";
+import { idParam, newId } from "./ids.ts";
+
+/** Most alert rules one user keeps. */
+export const MAX_RULES = 200;
 
 /** A rule as a client writes it: the server assigns `id` and `userId`. */
 const ruleBody = z.unknown().transform((v, ctx) => {
@@ -15,8 +19,6 @@ const ruleBody = z.unknown().transform((v, ctx) => {
   const { id: _id, userId: _user, ...rest } = v as Record<string, unknown>;
   return rest;
 });
-
-const idParam = z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: "id is 1-64 of A-Z, a-z, 0-9, : _ -" });
 
 /**
  * /api/v1/rules: a user's alert rules. Each user sees and changes only their own; someone else's rule id answers 404,
@@ -31,9 +33,12 @@ export function ruleRoutes(book: RuleBook): Hono<{ Variables: IdentityVars }> {
   return new Hono<{ Variables: IdentityVars }>()
     .get("/", (c) => c.json({ rules: book.listForUser(c.get("userId")) }))
     .post("/", async (c) => {
+      const userId = c.get("userId");
       const input = ruleBody.parse(await readJson(c));
-      const id = `r_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-      const rule = await book.put(ruleSchema.parse({ ...input, id, userId: c.get("userId") }));
+      if (book.listForUser(userId).length >= MAX_RULES) {
+        throw new ApiError(409, "limit_reached", `at most ${MAX_RULES} alert rules per user`);
+      }
+      const rule = await book.put(ruleSchema.parse({ ...input, id: newId("r"), userId }));
       return c.json(rule, 201);
     })
     .get("/:id", (c) => c.json(mine(c.get("userId"), c.req.param("id"))))

@@ -1,0 +1,69 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { keys } from "../../actors/keys.ts";
+import { ApiError } from "../errors.ts";
+import { type IdentityVars, tokenHash } from "../identity.ts";
+import { readJson } from "./body.ts";
+import { idParam, newId } from "./ids.ts";
+
+/** Most API tokens one user holds. */
+export const MAX_TOKENS = 20;
+
+/** Body of POST /api/v1/tokens. */
+export const tokenInputSchema = z.object({
+  name: z.string({ error: "name is required" }).trim().min(1, { error: "name must not be empty" })
+    .max(64, { error: "name is at most 64 characters" }),
+}).strict();
+
+/** What is stored for a token, under the hash of its secret. The secret itself is never stored. */
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  createdAt: number;
+}
+
+/**
+ * /api/v1/tokens: API tokens for scripts. Creating one needs the browser identity (cookie + CSRF header) or another
+ * token; the secret (`bbt_…`) is in the creation response only, and only its SHA-256 is kept. Revoking deletes it,
+ * and the next request that presents it gets 401.
+ */
+export function tokenRoutes(kv: Deno.Kv, now: () => number = Date.now): Hono<{ Variables: IdentityVars }> {
+  const list = async (userId: string): Promise<TokenRecord[]> => {
+    const out: TokenRecord[] = [];
+    for await (const e of kv.list<string>({ prefix: keys.tokenByUserPrefix(userId) })) {
+      const rec = (await kv.get<TokenRecord>(keys.token(e.value))).value;
+      if (rec) out.push(rec);
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  };
+  return new Hono<{ Variables: IdentityVars }>()
+    .get("/", async (c) => c.json({ tokens: await list(c.get("userId")) }))
+    .post("/", async (c) => {
+      const userId = c.get("userId");
+      const { name } = tokenInputSchema.parse(await readJson(c));
+      if ((await list(userId)).length >= MAX_TOKENS) {
+        throw new ApiError(409, "limit_reached", `at most ${MAX_TOKENS} API tokens per user; revoke one first`);
+      }
+      const token = `bbt_${
+        crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url", omitPadding: true })
+      }`;
+      const hash = await tokenHash(token);
+      const rec: TokenRecord = { id: newId("t"), userId, name, createdAt: now() };
+      const res = await kv.atomic()
+        .check({ key: keys.token(hash), versionstamp: null })
+        .set(keys.token(hash), rec)
+        .set(keys.tokenByUser(userId, rec.id), hash)
+        .commit();
+      if (!res.ok) throw new ApiError(409, "conflict", "token collision; try again");
+      return c.json({ ...rec, token }, 201);
+    })
+    .delete("/:id", async (c) => {
+      const userId = c.get("userId");
+      const id = idParam.parse(c.req.param("id"));
+      const idx = await kv.get<string>(keys.tokenByUser(userId, id));
+      if (!idx.value) throw new ApiError(404, "not_found", `no token ${id}`);
+      await kv.atomic().check(idx).delete(keys.tokenByUser(userId, id)).delete(keys.token(idx.value)).commit();
+      return c.body(null, 204);
+    });
+}

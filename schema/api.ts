@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { INTERVALS } from "./candle.ts";
+import { RULE_KINDS, WINDOWS } from "./rule.ts";
+import { MARKET_HOURS, TICK_SOURCES } from "./tick.ts";
+
+/** Response bodies of the REST API: the OpenAPI document describes them from these schemas. */
+
+/** One rolling window of an actor; null until the window has a tick. */
+export const windowStatsSchema = z.object({
+  first: z.number(),
+  last: z.number(),
+  high: z.number(),
+  low: z.number(),
+  changePercent: z.number(),
+  volume: z.number(),
+  ticks: z.number().int(),
+}).nullable();
+
+/** Body of GET /api/v1/stocks/{symbol}. */
+export const stockSchema = z.object({
+  symbol: z.string(),
+  price: z.number(),
+  time: z.number().int().meta({ description: "epoch ms of the last tick" }),
+  change: z.number(),
+  changePercent: z.number(),
+  dayVolume: z.number(),
+  dayHigh: z.number(),
+  dayLow: z.number(),
+  marketHours: z.enum(MARKET_HOURS),
+  exchange: z.string(),
+  source: z.enum(TICK_SOURCES),
+  windows: z.partialRecord(z.enum(WINDOWS), windowStatsSchema),
+});
+
+/** Body of GET /api/v1/history. */
+export const historySchema = z.object({
+  symbol: z.string(),
+  interval: z.enum(INTERVALS),
+  candles: z.array(z.object({
+    time: z.number().int().meta({ description: "start of the interval, epoch ms" }),
+    open: z.number(),
+    high: z.number(),
+    low: z.number(),
+    close: z.number(),
+    volume: z.number(),
+  })),
+});
+
+/** Body of GET /api/v1/alerts. */
+export const alertListSchema = z.object({
+  alerts: z.array(z.object({
+    id: z.string(),
+    time: z.number().int(),
+    symbol: z.string(),
+    rule: z.string().meta({ description: "id of the rule that fired" }),
+    kind: z.enum(RULE_KINDS),
+    window: z.string(),
+    message: z.string(),
+    price: z.number(),
+    changePercent: z.number(),
+  })),
+  nextCursor: z.string().nullable().meta({ description: "pass as cursor for the next (older) page; null at the end" }),
+});
+
+/** Body of GET /api/v1/symbols/search. */
+export const searchResultSchema = z.object({
+  query: z.string(),
+  source: z.enum(["yahoo", "local"]).meta({ description: "local: Yahoo did not answer, known symbols were matched" }),
+  results: z.array(z.object({ symbol: z.string(), name: z.string(), exchange: z.string(), type: z.string() })),
+});
+
+/** An API token as listed (the secret is never listed). */
+export const tokenSchema = z.object({
+  id: z.string(),
+  userId: z.string(),
+  name: z.string(),
+  createdAt: z.number().int(),
+});
+
+/** Body of POST /api/v1/tokens: the token plus its secret, shown this once. */
+export const createdTokenSchema = tokenSchema.extend({
+  token: z.string().meta({ description: "bbt_…; store it now" }),
+});
