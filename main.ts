@@ -25,6 +25,10 @@ import { SyntheticFeed } from "./feeds/synthetic.ts";
 import { YahooFeed } from "./feeds/yahoo.ts";
 import { createYahooDecoder } from "./feeds/yahoo_decode.ts";
 import { createYahooRest } from "./feeds/yahoo_rest.ts";
+import { runOhlcvFetch } from "./jobs/ohlcv_job.ts";
+import { politeFetch } from "./jobs/polite_fetch.ts";
+import { historyProvider } from "./jobs/providers.ts";
+import { OHLCV_JOB, scheduleJob } from "./jobs/schedule.ts";
 import { createApp } from "./routes/app.ts";
 import { SymbolSearch } from "./routes/api/search.ts";
 import { Metrics } from "./routes/metrics.ts";
@@ -201,6 +205,38 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   feed.start();
   await leases?.start();
 
+  // History: the OHLCV fetch on its schedule, and once at start when it has never completed. Synthetic and replayed
+  // data have no real history to fetch.
+  const jobAbort = new AbortController();
+  let historyRun: Promise<unknown> | undefined;
+  if (!isolated) {
+    const history = scheduleJob({
+      kv,
+      name: OHLCV_JOB,
+      schedule: config.historicalFetchCron,
+      log,
+      run: async () => {
+        const fetch = politeFetch({
+          signal: jobAbort.signal,
+          onRetry: (url, attempt, reason) =>
+            log("warn", "history fetch retry", { url: redactKey(url), attempt, reason }),
+        });
+        await (historyRun = runOhlcvFetch({
+          store: openedStore,
+          provider: historyProvider(config, fetch),
+          symbols: tracked(),
+          signal: jobAbort.signal,
+          log,
+        }));
+      },
+    });
+    void openedStore.query<{ n: number }>(
+      "SELECT count() AS n FROM job_runs FINAL WHERE job = {job:String} AND status IN ('ok', 'partial')",
+      { job: OHLCV_JOB },
+    ).then((r) => Number(r[0]?.n ?? 0) === 0 && !jobAbort.signal.aborted ? history.trigger() : false)
+      .catch((err) => log("warn", "first history fetch did not run", { error: String(err) }));
+  }
+
   const app = createApp({
     store: openedStore,
     kv,
@@ -274,11 +310,14 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     shutdown() {
       stopping ??= (async () => {
         shuttingDown = true;
+        jobAbort.abort();
         await feed.stop();
         await recorder?.close();
         hub.close();
         await server.shutdown();
         await actors.stop();
+        // An aborted history run stops between units and records itself as cancelled.
+        await historyRun?.catch(() => {});
         await leases?.stop();
         rules.close();
         watchlists.close();
@@ -290,6 +329,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       return stopping;
     },
   };
+}
+
+/** `url` with its apiKey parameter masked, for logs. */
+function redactKey(url: string): string {
+  return url.replace(/([?&]apiKey=)[^&]+/, "$1***");
 }
 
 function declareActorMetrics(metrics: Metrics, actors: ActorSystem, owned: () => number): void {

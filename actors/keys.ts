@@ -32,6 +32,10 @@ export const keys = {
   token: (hash: string): Deno.KvKey => ["token", hash],
   tokenByUser: (userId: string, id: string): Deno.KvKey => ["token_by_user", userId, id],
   tokenByUserPrefix: (userId: string): Deno.KvKey => ["token_by_user", userId],
+  /** Held by the one process running a scheduled job, with an expiry. */
+  jobLock: (job: string): Deno.KvKey => ["job_lock", job],
+  /** A finished unit of a backfill, so a rerun resumes after it. */
+  backfillDone: (unit: string): Deno.KvKey => ["backfill_done", unit],
   /** The HMAC key that signs user cookies. */
   cookieSecret: (): Deno.KvKey => ["secret", "cookie"],
 };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { YahooRest } from "../feeds/yahoo_rest.ts";
+import { createYahooRest, type YahooRest } from "../feeds/yahoo_rest.ts";
 
 /** Intervals the history jobs fetch. */
 export const FETCH_INTERVALS = ["1d", "1m"] as const;
@@ -172,4 +172,23 @@ export class MassiveAggsProvider implements OhlcvProvider {
     }
     return out;
   }
+}
+
+/** What {@link historyProvider} reads from the configuration. */
+export interface ProviderConfig {
+  yahoo: { apiBase?: string };
+  massive: { apiKey?: string; apiBase: string };
+}
+
+/**
+ * The provider the history jobs use: Massive's aggregates when a Massive key is configured, Yahoo's chart API
+ * otherwise. `fetch` is the rate-limited, retrying fetch every request goes through.
+ */
+export function historyProvider(config: ProviderConfig, fetch: typeof globalThis.fetch): OhlcvProvider {
+  if (config.massive.apiKey) {
+    return new MassiveAggsProvider({ apiBase: config.massive.apiBase, apiKey: config.massive.apiKey, fetch });
+  }
+  return new YahooChartProvider(
+    createYahooRest({ ...(config.yahoo.apiBase ? { apiBase: config.yahoo.apiBase } : {}), fetch }),
+  );
 }

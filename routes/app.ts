@@ -4,6 +4,7 @@ import type { WatchlistBook } from "../actors/watchlist_book.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Store } from "../store/store.ts";
 import { healthRoutes } from "./api/health.ts";
+import { jobRoutes } from "./api/jobs.ts";
 import { type MarketDeps, marketRoutes } from "./api/market.ts";
 import { ruleRoutes } from "./api/rules.ts";
 import { searchRoutes, type SymbolSearch } from "./api/search.ts";
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps): Hono {
   app.onError(onError);
   app.notFound(notFound);
   app.route("/api/v1/health", healthRoutes(deps));
+  app.route("/api/v1/jobs", jobRoutes(deps.store));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
 
   const key = cookieKey(deps.kv);

@@ -3,6 +3,7 @@ import {
   alertListSchema,
   createdTokenSchema,
   historySchema,
+  jobsSchema,
   searchResultSchema,
   stockSchema,
   tokenSchema,
@@ -12,6 +13,7 @@ import { ruleSchema } from "../schema/rule.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { watchlistInputSchema, watchlistSchema } from "../schema/watchlist.ts";
 import { idParam } from "./api/ids.ts";
+import { jobsQuery } from "./api/jobs.ts";
 import { alertsQuery, historyQuery } from "./api/market.ts";
 import { searchQuery } from "./api/search.ts";
 import { tokenInputSchema } from "./api/tokens.ts";
@@ -69,6 +71,12 @@ function operations(): Operation[] {
   ): Operation => ({ method, path, tag, summary, ok, write: method !== "get", ...more });
   return [
     op("get", "/api/v1/health", "operations", "Store, KV and feed health", [200, healthSchema]),
+    op("get", "/api/v1/jobs", "operations", "Latest history-job runs with their data-quality findings", [
+      200,
+      jobsSchema,
+    ], {
+      query: jobsQuery,
+    }),
     op("get", "/api/v1/stocks/{symbol}", "market", "Latest quote and rolling windows of a symbol", [200, stockSchema], {
       params: symbol,
     }),

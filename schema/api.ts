@@ -81,3 +81,28 @@ export const tokenSchema = z.object({
 export const createdTokenSchema = tokenSchema.extend({
   token: z.string().meta({ description: "bbt_…; store it now" }),
 });
+
+const check = z.object({ count: z.number().int(), examples: z.array(z.record(z.string(), z.unknown())) });
+
+/** Body of GET /api/v1/jobs. */
+export const jobsSchema = z.object({
+  runs: z.array(z.object({
+    id: z.string(),
+    job: z.string(),
+    status: z.enum(["running", "ok", "partial", "failed", "cancelled"]),
+    startedAt: z.number().int(),
+    finishedAt: z.number().int().nullable(),
+    symbols: z.number().int(),
+    rowsWritten: z.number().int(),
+    findings: z.object({
+      ohlc: check,
+      gaps: check,
+      duplicates: check,
+      jumps: check,
+      incomplete: check,
+      unknownSymbols: check,
+      errors: check,
+    }).nullable(),
+    error: z.string().optional(),
+  })),
+});
