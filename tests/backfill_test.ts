@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { spawnApp } from "./app_process.ts";
+import { yahooChartHandler } from "./fake_chart.ts";
+import { startFakeYahooRest } from "./fake_yahoo_rest.ts";
+
+const SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "NFLX"];
+const ARGS = ["--symbols", SYMBOLS.join(","), "--from", "2021-01-01", "--to", "2024-01-01"];
+
+function dailyRequests(requests: string[]): string[] {
+  return requests.filter((r) => r.includes("interval=1d")).map((r) => r.split("?")[0]!.split("/").at(-1)!);
+}
+
+Deno.test("backfill prints progress lines, stops cleanly on Ctrl-C, and a rerun resumes where it stopped", async () => {
+  const handler = yahooChartHandler();
+  const rest = startFakeYahooRest({
+    chart: async (symbol, q) => {
+      await new Promise((r) => setTimeout(r, 250));
+      return handler(symbol, q);
+    },
+  });
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-backfill-" });
+  const env = { DATA_DIR: dataDir, YAHOO_API_BASE: rest.url };
+  try {
+    const first = spawnApp(env, "jobs/backfill.ts", ARGS);
+    await first.waitFor(/^backfill: 1\/8 symbols, \d+ candles, \d+ candles\/s, ETA \d+:\d\d$/);
+    first.child.kill("SIGINT");
+    const stopped = await first.finished;
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.ok(first.stdout.some((l) => l === "backfill stopped; run the same command again to resume"));
+    assert.match(first.stdout.find((l) => l.startsWith("backfill cancelled:"))!, /candles written for 8 symbols/);
+    const doneFirst = new Set(dailyRequests(rest.requests));
+    const requestsFirst = rest.requests.length;
+    assert.ok(doneFirst.size < SYMBOLS.length, "stopped before the end");
+
+    const second = spawnApp(env, "jobs/backfill.ts", ARGS);
+    const end = await second.finished;
+    assert.equal(end.code, 0, end.stderr);
+    const summary = second.stdout.find((l) => l.startsWith("backfill ok:"))!;
+    assert.match(summary, /findings: 0 OHLC, 0 gaps, 0 duplicates, 0 jumps, 0 unknown symbols, 0 failed/);
+    const rerun = dailyRequests(rest.requests.slice(requestsFirst));
+    // Symbols finished before the stop are not fetched again; the ones cut off in flight are.
+    const finishedFirst = Number(
+      /^backfill: (\d+)\/8/.exec(first.stdout.filter((l) => l.startsWith("backfill: ")).at(-1)!)![1],
+    );
+    assert.equal(rerun.length, SYMBOLS.length - finishedFirst, `rerun fetched ${rerun}`);
+
+    // A third run has nothing left to do and writes nothing.
+    const third = spawnApp(env, "jobs/backfill.ts", ARGS);
+    assert.equal((await third.finished).code, 0);
+    assert.match(third.stdout.find((l) => l.startsWith("backfill ok:"))!, /^backfill ok: 0 candles written/);
+  } finally {
+    await rest.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("backfill refuses bad arguments with a usage line and exit code 2", async () => {
+  for (
+    const [args, msg] of [
+      [["--from", "2021-01-01"], /--symbols is required/],
+      [["--symbols", "AAPL", "--from", "2021-13-45"], /not a calendar date/],
+      [["--symbols", "AAPL", "--from", "2022-01-01", "--to", "2021-01-01"], /--from must be before --to/],
+      [["--symbols", "AA PL", "--from", "2021-01-01"], /ticker symbol/],
+      [["--symbols", "AAPL", "--from", "2021-01-01", "--interval", "5m"], /--interval must be 1d or 1m/],
+      [["--symbols", "AAPL", "--from", "2021-01-01", "--bogus"], /Unknown option '--bogus'/],
+    ] as const
+  ) {
+    const run = spawnApp({ DATA_DIR: "/nonexistent/never-created" }, "jobs/backfill.ts", [...args]);
+    const end = await run.finished;
+    assert.equal(end.code, 2, `${args.join(" ")}: ${end.stderr}`);
+    assert.match(end.stderr, msg);
+    assert.match(end.stderr, /usage: deno task backfill/);
+  }
+});
