@@ -8,7 +8,7 @@
  *   (read at 1h, since one request returns at most 20,000 candles), against the same endpoint returning one candle.
  */
 import { createYahooRest } from "../feeds/yahoo_rest.ts";
-import { runOhlcvFetch } from "../jobs/ohlcv_job.ts";
+import { dailyRow, minuteRow, runOhlcvFetch } from "../jobs/ohlcv_job.ts";
 import { politeFetch } from "../jobs/polite_fetch.ts";
 import { YahooChartProvider } from "../jobs/providers.ts";
 import { createApp } from "../routes/app.ts";
@@ -43,18 +43,7 @@ Deno.bench({
 }, async (b) => {
   const s = await freshDatabase();
   const rows = SYMBOLS.flatMap((symbol) =>
-    dailyBars(symbol, now - 5 * 365.25 * DAY, now).map((c) => ({
-      symbol,
-      time: new Date(c.time).toISOString().slice(0, 10),
-      open: c.open,
-      high: c.high,
-      low: c.low,
-      close: c.close,
-      adj_close: c.close,
-      volume: c.volume,
-      source: "yahoo",
-      version: 1,
-    }))
+    dailyBars(symbol, now - 5 * 365.25 * DAY, now).map((c) => dailyRow(symbol, c, "yahoo", 1))
   );
   b.start();
   for (let i = 0; i < rows.length; i += 1_300) await s.insert("candles_1d", rows.slice(i, i + 1_300));
@@ -87,38 +76,12 @@ Deno.bench(
 // One symbol with five years of daily and one year of minute candles.
 const Q = "HIST";
 const daily = dailyBars(Q, now - 5 * 365.25 * DAY, now);
-await store.insert(
-  "candles_1d",
-  daily.map((c) => ({
-    symbol: Q,
-    time: new Date(c.time).toISOString().slice(0, 10),
-    open: c.open,
-    high: c.high,
-    low: c.low,
-    close: c.close,
-    adj_close: c.close,
-    volume: c.volume,
-    source: "yahoo",
-    version: 1,
-  })),
-);
+await store.insert("candles_1d", daily.map((c) => dailyRow(Q, c, "yahoo", 1)));
 const minutes = minuteBars(Q, now - 365 * DAY, now);
 for (let i = 0; i < minutes.length; i += 25_000) {
   await store.insert(
     "candles_1m",
-    minutes.slice(i, i + 25_000).map((c) => ({
-      symbol: Q,
-      time: c.time,
-      open: c.open,
-      high: c.high,
-      low: c.low,
-      close: c.close,
-      volume: c.volume,
-      vwap: c.close,
-      trades: 1,
-      source: "yahoo",
-      version: 1,
-    })),
+    minutes.slice(i, i + 25_000).map((c) => minuteRow(Q, c, "yahoo", 1)),
   );
 }
 const kv = await Deno.openKv(":memory:");

@@ -94,6 +94,39 @@ async function lastStored(store: Store, symbol: string, interval: FetchInterval)
   return Number(rows[0]?.n ?? 0) > 0 ? Number(rows[0]!.t) : undefined;
 }
 
+/** The candles_1d row of a provider's daily bar. */
+export function dailyRow(symbol: string, b: Bar, source: string, version: number): Record<string, unknown> {
+  return {
+    symbol,
+    time: new Date(b.time).toISOString().slice(0, 10),
+    open: b.open,
+    high: b.high,
+    low: b.low,
+    close: b.close,
+    adj_close: b.adjClose ?? 0,
+    volume: b.volume,
+    source,
+    version,
+  };
+}
+
+/** The candles_1m row of a provider's minute bar; without a VWAP from the provider, the typical price stands in. */
+export function minuteRow(symbol: string, b: Bar, source: string, version: number): Record<string, unknown> {
+  return {
+    symbol,
+    time: b.time,
+    open: b.open,
+    high: b.high,
+    low: b.low,
+    close: b.close,
+    volume: b.volume,
+    vwap: b.vwap ?? (b.high + b.low + b.close) / 3,
+    trades: b.trades ?? 0,
+    source,
+    version,
+  };
+}
+
 const same = (b: Bar, r: StoredRow) =>
   b.open === r.open && b.high === r.high && b.low === r.low && b.close === r.close && b.volume === Number(r.volume);
 
@@ -158,32 +191,8 @@ export async function runOhlcvFetch(o: OhlcvFetchOptions): Promise<RunResult> {
     });
     if (fresh.length > 0) {
       const version = now();
-      const rows = interval === "1d"
-        ? fresh.map((b) => ({
-          symbol,
-          time: new Date(b.time).toISOString().slice(0, 10),
-          open: b.open,
-          high: b.high,
-          low: b.low,
-          close: b.close,
-          adj_close: b.adjClose ?? 0,
-          volume: b.volume,
-          source: o.provider.name,
-          version,
-        }))
-        : fresh.map((b) => ({
-          symbol,
-          time: b.time,
-          open: b.open,
-          high: b.high,
-          low: b.low,
-          close: b.close,
-          volume: b.volume,
-          vwap: b.vwap ?? (b.high + b.low + b.close) / 3,
-          trades: b.trades ?? 0,
-          source: o.provider.name,
-          version,
-        }));
+      const toRow = interval === "1d" ? dailyRow : minuteRow;
+      const rows = fresh.map((b) => toRow(symbol, b, o.provider.name, version));
       await o.store.insert(TABLE[interval], rows);
       rowsWritten += rows.length;
     }
