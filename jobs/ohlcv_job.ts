@@ -1,3 +1,4 @@
+import { candleFromRow, type StoredCandleRow } from "../schema/candle.ts";
 import type { Store } from "../store/store.ts";
 import type { Bar, FetchInterval, OhlcvProvider } from "./providers.ts";
 import { UnknownSymbolError } from "./providers.ts";
@@ -57,15 +58,6 @@ export interface OhlcvFetchOptions {
   log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
 }
 
-interface StoredRow {
-  t: number | string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number | string;
-}
-
 const TABLE = { "1d": "candles_1d", "1m": "candles_1m" } as const;
 
 async function storedBars(store: Store, symbol: string, interval: FetchInterval, from: number, to: number) {
@@ -75,7 +67,7 @@ async function storedBars(store: Store, symbol: string, interval: FetchInterval,
   const cond = interval === "1d"
     ? "candles_1d.time >= toDate(fromUnixTimestamp64Milli({from:Int64})) AND candles_1d.time <= toDate(fromUnixTimestamp64Milli({to:Int64}))"
     : "candles_1m.time >= fromUnixTimestamp64Milli({from:Int64}) AND candles_1m.time <= fromUnixTimestamp64Milli({to:Int64})";
-  const rows = await store.query<StoredRow>(
+  const rows = await store.query<StoredCandleRow>(
     `SELECT ${t} AS t, open, high, low, close, volume FROM ${TABLE[interval]} FINAL
      WHERE symbol = {symbol:String} AND ${cond} ORDER BY t`,
     { symbol, from, to },
@@ -127,7 +119,7 @@ export function minuteRow(symbol: string, b: Bar, source: string, version: numbe
   };
 }
 
-const same = (b: Bar, r: StoredRow) =>
+const same = (b: Bar, r: StoredCandleRow) =>
   b.open === r.open && b.high === r.high && b.low === r.low && b.close === r.close && b.volume === Number(r.volume);
 
 /**
@@ -198,7 +190,7 @@ export async function runOhlcvFetch(o: OhlcvFetchOptions): Promise<RunResult> {
     }
     // Checks see the stored series with this run's bars over it: a gap the run filled is not reported.
     const merged = new Map<number, Bar>();
-    for (const [t, r] of stored) merged.set(t, { ...r, time: t, volume: Number(r.volume) });
+    for (const [t, r] of stored) merged.set(t, candleFromRow(r));
     for (const b of bars) merged.set(b.time, b);
     checkBars(findings, symbol, interval, [...merged.values()].sort((a, b) => a.time - b.time), got.splits);
     await o.checkpoint?.mark(key);

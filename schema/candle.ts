@@ -38,3 +38,18 @@ export function candleToRow(symbol: string, c: Candle, source: string, version: 
     version,
   };
 }
+
+/** A candle as read back from candles_1m or candles_1d: `t` is epoch ms, 64-bit values may arrive as strings. */
+export interface StoredCandleRow {
+  t: number | string;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number | string;
+}
+
+/** The OHLCV candle (numbers only) of a stored row. */
+export function candleFromRow(r: StoredCandleRow) {
+  return { time: Number(r.t), open: r.open, high: r.high, low: r.low, close: r.close, volume: Number(r.volume) };
+}

@@ -121,28 +121,22 @@ Deno.test("with a Massive key the job reads Massive's aggregates, following next
   const store = await migrated();
   try {
     const provider = new MassiveAggsProvider({ apiBase: massive.url, apiKey: "k-123", fetch: politeFetch() });
-    const run = await runOhlcvFetch({
+    const twoYears = {
       store,
       provider,
       symbols: ["AAPL"],
-      intervals: ["1d"],
+      intervals: ["1d"] as const,
       from: now - 2 * 365 * DAY,
       now: () => now,
-    });
+    };
+    const run = await runOhlcvFetch(twoYears);
     assert.equal(run.status, "ok");
     const c = await counts(store);
     assert.ok(c.daily > 490 && c.daily < 510, `two years of days: ${c.daily}`);
     assert.ok(massive.requests.length >= 2, "more than one page");
     assert.ok(massive.requests.slice(1).every((r) => r.includes("cursor=") && r.includes("apiKey=k-123")));
     assert.equal(run.findings.gaps.count, 0, "Massive's day stamps map to the right trading days");
-    const again = await runOhlcvFetch({
-      store,
-      provider,
-      symbols: ["AAPL"],
-      intervals: ["1d"],
-      from: now - 2 * 365 * DAY,
-      now: () => now,
-    });
+    const again = await runOhlcvFetch(twoYears);
     assert.equal(again.rowsWritten, 0);
   } finally {
     await dropStore(store);

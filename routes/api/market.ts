@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Quote } from "../../actors/symbol_actor.ts";
 import type { WindowStats } from "../../actors/window.ts";
-import { type Candle, INTERVALS } from "../../schema/candle.ts";
+import { type Candle, candleFromRow, INTERVALS, type StoredCandleRow } from "../../schema/candle.ts";
 import { symbolSchema } from "../../schema/symbol.ts";
 import type { ParamValue, Store } from "../../store/store.ts";
 import { ApiError } from "../errors.ts";
@@ -53,24 +53,6 @@ export const alertsQuery = z.object({
   limit: z.string().regex(/^\d{1,4}$/, { error: "limit must be 1-500" }).transform(Number)
     .refine((n) => n >= 1 && n <= 500, { error: "limit must be 1-500" }).default(100),
   cursor: z.string().max(200).optional(),
-});
-
-interface CandleRow {
-  t: number | string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number | string;
-}
-
-const toCandle = (r: CandleRow) => ({
-  time: Number(r.t),
-  open: r.open,
-  high: r.high,
-  low: r.low,
-  close: r.close,
-  volume: Number(r.volume),
 });
 
 /** /api/v1/stocks, /api/v1/history and /api/v1/alerts. */
@@ -158,7 +140,7 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
 
 async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
   const minutes = INTERVAL_MS[q.interval] / 60_000;
-  const rows = await deps.store.query<CandleRow>(
+  const rows = await deps.store.query<StoredCandleRow>(
     `SELECT toUnixTimestamp(toStartOfInterval(candles_1m.time, INTERVAL {m:UInt32} MINUTE)) * 1000 AS t,
             argMin(open, candles_1m.time) AS open, max(high) AS high, min(low) AS low,
             argMax(close, candles_1m.time) AS close, sum(volume) AS volume
@@ -169,7 +151,7 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
      GROUP BY t ORDER BY t`,
     { m: minutes, symbol: q.symbol, from: q.from, to: q.to },
   );
-  const candles = rows.map(toCandle);
+  const candles = rows.map(candleFromRow);
   // The minute still open lives in the actor: merge it into its bucket.
   const live = deps.openCandle(q.symbol);
   if (live && live.time >= q.from && live.time < q.to) {
@@ -195,7 +177,7 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
 }
 
 async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
-  const rows = await deps.store.query<CandleRow>(
+  const rows = await deps.store.query<StoredCandleRow>(
     `SELECT toUnixTimestamp(toDateTime(candles_1d.time, 'UTC')) * 1000 AS t, open, high, low, close, volume
      FROM candles_1d FINAL
      WHERE symbol = {symbol:String}
@@ -204,7 +186,7 @@ async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
      ORDER BY t`,
     { symbol: q.symbol, from: q.from, to: q.to },
   );
-  const candles = rows.map(toCandle);
+  const candles = rows.map(candleFromRow);
   // Today is not in candles_1d until the day's fetch: build it from today's minutes and the open one.
   const today = Date.now() - (Date.now() % 86_400_000);
   if (today >= q.from && today < q.to && candles.at(-1)?.time !== today) {
