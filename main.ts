@@ -30,6 +30,11 @@ import { politeFetch } from "./jobs/polite_fetch.ts";
 import { historyProvider } from "./jobs/providers.ts";
 import { OHLCV_JOB, scheduleJob } from "./jobs/schedule.ts";
 import { createApp } from "./routes/app.ts";
+import { ChannelBook } from "./notify/channel_book.ts";
+import { smtpMailer } from "./notify/email.ts";
+import { natsPublisher } from "./notify/nats.ts";
+import { Outbox } from "./notify/outbox.ts";
+import { loadVapidKeys } from "./notify/web_push.ts";
 import { SymbolSearch } from "./routes/api/search.ts";
 import { Metrics } from "./routes/metrics.ts";
 import { timedStore } from "./store/timed_store.ts";
@@ -121,6 +126,22 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const namespace = isolated ?? "live";
   const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
   bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
+  const guard = { allowPrivate: config.notify.allowPrivate };
+  const channels = new ChannelBook(kv, { ...guard, emailEnabled: config.notify.smtpUrl !== undefined });
+  const vapid = await loadVapidKeys(config.dataDir);
+  const mailer = config.notify.smtpUrl ? smtpMailer(config.notify.smtpUrl, config.notify.smtpFrom) : undefined;
+  const nats = config.notify.natsUrl ? natsPublisher(config.notify.natsUrl) : undefined;
+  const outbox = new Outbox({
+    kv,
+    channels,
+    guard,
+    maxAttempts: config.notify.maxAttempts,
+    retryMs: config.notify.retryMs,
+    ...(mailer ? { mailer } : {}),
+    ...(nats ? { nats } : {}),
+    push: { vapid, subject: config.notify.vapidSubject },
+    log,
+  });
   const rules = await RuleBook.open(kv, config.alertThreshold);
   const watchlists = await WatchlistBook.open(kv);
   /** Always-tracked symbols, every watchlist's symbols, and every symbol a rule watches. */
@@ -140,6 +161,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     namespace,
     ...(config.feed === "replay" ? {} : { owns: (s: string) => leases?.owns(s) ?? false }),
     onQuote: (q) => hub.quote(q),
+    stageAlert: (op, a) => outbox.stage(op, a),
     log,
   });
   declareActorMetrics(metrics, actors, () => leases?.owned().length ?? actors.symbols().length);
@@ -202,6 +224,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     rules.onChange(retrack);
   }
   actors.start();
+  outbox.listen();
   feed.start();
   await leases?.start();
 
@@ -254,6 +277,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       known: () => [...tracked(), ...actors.symbols()],
       log: (msg, fields) => log("warn", msg, fields),
     }),
+    notify: {
+      channels,
+      outbox,
+      vapidPublicKey: vapid.publicKey,
+      available: { webhook: true, email: mailer !== undefined, push: true, nats: nats !== undefined },
+    },
     market: {
       async stock(symbol) {
         const a = actors.actor(symbol);
@@ -285,7 +314,16 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       "Clients disconnected for staying behind",
       () => hub.stats().slowDisconnects,
     )
-    .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack);
+    .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack)
+    .gauge(
+      "breadboard_notifications_total",
+      "Notification deliveries by outcome (retried: attempts that failed and were queued again)",
+      () => {
+        const { delivered, retried, dead, invalid } = outbox.stats();
+        return { delivered, retried, dead, invalid };
+      },
+      "outcome",
+    );
   let port = config.port;
   const server = Deno.serve({
     port: config.port,
@@ -323,6 +361,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         watchlists.close();
         await writer.close();
         await openedStore.close();
+        mailer?.close();
+        await nats?.close();
         kv.close();
         log("info", "stopped", { ticksStored: writer.stats().stored });
       })();

@@ -36,6 +36,17 @@ export const keys = {
   jobLock: (job: string): Deno.KvKey => ["job_lock", job],
   /** A finished unit of a backfill, so a rerun resumes after it. */
   backfillDone: (unit: string): Deno.KvKey => ["backfill_done", unit],
+  /** A user's notification channel. */
+  channel: (userId: string, id: string): Deno.KvKey => ["channel", userId, id],
+  channelPrefix: (userId: string): Deno.KvKey => ["channel", userId],
+  /** The record of one delivery (idempotency key) to one of a user's channels ("_system" for NATS). */
+  delivery: (userId: string, key: string): Deno.KvKey => ["delivery", userId, key],
+  deliveryPrefix: (userId: string): Deno.KvKey => ["delivery", userId],
+  /** Set when an alert's outbox message has fanned out to its channels, so a redelivery does not repeat it. */
+  outboxFanout: (alertId: string): Deno.KvKey => ["outbox_fanout", alertId],
+  /** Where the KV queue leaves an outbox message it could not hand to the listener at all. */
+  outboxUndelivered: (userId: string, key: string): Deno.KvKey => ["outbox_undelivered", userId, key],
+  outboxUndeliveredPrefix: (userId: string): Deno.KvKey => ["outbox_undelivered", userId],
   /** The HMAC key that signs user cookies. */
   cookieSecret: (): Deno.KvKey => ["secret", "cookie"],
 };

@@ -25,6 +25,11 @@ export interface ActorSystemOptions {
   warmupMs?: number;
   /** Called with the new quote after each live tick an actor applied (the WebSocket fan-out). */
   onQuote?: (q: Quote) => void;
+  /**
+   * Adds to the KV commit that marks an alert raised (the notification outbox enqueues there), so an alert is
+   * recorded as raised exactly when its notifications are queued.
+   */
+  stageAlert?: (op: Deno.AtomicOperation, a: Alert) => void;
   /** Only symbols this says yes to get an actor (the lease manager's `owns`; default all). */
   owns?: (symbol: string) => boolean;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -88,8 +93,8 @@ interface TickRow {
  */
 export class ActorSystem {
   readonly #o:
-    & Required<Omit<ActorSystemOptions, "owns" | "log" | "onQuote">>
-    & Pick<ActorSystemOptions, "owns" | "log" | "onQuote">;
+    & Required<Omit<ActorSystemOptions, "owns" | "log" | "onQuote" | "stageAlert">>
+    & Pick<ActorSystemOptions, "owns" | "log" | "onQuote" | "stageAlert">;
   readonly #entries = new Map<string, Entry>();
   #out: ActorOutput = { alerts: [], candles: [] };
   /** Rows waiting for the store, by table. */
@@ -175,10 +180,11 @@ export class ActorSystem {
   #raise(a: Alert): void {
     this.#pending.alerts.push(alertToRow(a));
     // Publish once per id across restarts; the KV record outlives any replay window.
-    void this.#o.kv.atomic()
+    const op = this.#o.kv.atomic()
       .check({ key: keys.alertSeen(a.id), versionstamp: null })
-      .set(keys.alertSeen(a.id), a.time, { expireIn: 7 * 86_400_000 })
-      .commit()
+      .set(keys.alertSeen(a.id), a.time, { expireIn: 7 * 86_400_000 });
+    this.#o.stageAlert?.(op, a);
+    void op.commit()
       .then((res) => {
         if (res.ok) {
           this.#stats.alerts++;

@@ -5,6 +5,7 @@ import type { FeedStatus } from "../schema/health.ts";
 import type { Store } from "../store/store.ts";
 import { healthRoutes } from "./api/health.ts";
 import { jobRoutes } from "./api/jobs.ts";
+import { type NotificationDeps, notificationRoutes } from "./api/notifications.ts";
 import { type MarketDeps, marketRoutes } from "./api/market.ts";
 import { ruleRoutes } from "./api/rules.ts";
 import { searchRoutes, type SymbolSearch } from "./api/search.ts";
@@ -35,6 +36,8 @@ export interface AppDeps {
   watchlists?: WatchlistBook;
   /** Symbol search: /api/v1/symbols/search when given. */
   search?: SymbolSearch;
+  /** Notification channels and delivery records: /api/v1/channels and /api/v1/notifications when given. */
+  notify?: NotificationDeps;
 }
 
 /**
@@ -54,12 +57,17 @@ export function createApp(deps: AppDeps): Hono {
   const api = new Hono<{ Variables: IdentityVars }>();
   // Only on the routes that exist: an unknown path stays a 404, whatever the method.
   const who = identity(deps.kv, key);
-  const guarded = ["/rules", "/watchlists", "/tokens"].flatMap((p) => [p, `${p}/*`]);
+  const guarded = ["/rules", "/watchlists", "/tokens", "/channels", "/notifications"].flatMap((p) => [p, `${p}/*`]);
   for (const path of [...guarded, "/stocks/*", "/history", "/alerts", "/symbols/*"]) api.use(path, who);
   if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));
   if (deps.watchlists) api.route("/watchlists", watchlistRoutes(deps.watchlists));
   api.route("/tokens", tokenRoutes(deps.kv));
   if (deps.search) api.route("/symbols", searchRoutes(deps.search));
+  if (deps.notify) {
+    const n = notificationRoutes(deps.notify);
+    api.route("/channels", n.channels);
+    api.route("/notifications", n.notifications);
+  }
   if (deps.market) api.route("/", marketRoutes({ store: deps.store, ...deps.market }));
   let doc: Record<string, unknown> | undefined;
   const openApi = () => doc ??= openApiDocument();

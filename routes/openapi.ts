@@ -14,6 +14,8 @@ import { symbolSchema } from "../schema/symbol.ts";
 import { watchlistInputSchema, watchlistSchema } from "../schema/watchlist.ts";
 import { idParam } from "./api/ids.ts";
 import { jobsQuery } from "./api/jobs.ts";
+import { notificationQuerySchema } from "./api/notifications.ts";
+import { channelInputSchema, channelListSchema, channelViewSchema, deliveryListSchema } from "../schema/notify.ts";
 import { alertsQuery, historyQuery } from "./api/market.ts";
 import { searchQuery } from "./api/search.ts";
 import { tokenInputSchema } from "./api/tokens.ts";
@@ -61,6 +63,7 @@ function operations(): Operation[] {
   const rule = ruleBody();
   const list = jsonSchema(watchlistInputSchema, "input");
   const token = jsonSchema(tokenInputSchema, "input");
+  const channel = jsonSchema(channelInputSchema, "input");
   const op = (
     method: Operation["method"],
     path: string,
@@ -114,6 +117,23 @@ function operations(): Operation[] {
       createdTokenSchema,
     ], { body: token }),
     op("delete", "/api/v1/tokens/{id}", "identity", "Revoke an API token", [204], { params: id }),
+    op("get", "/api/v1/channels", "notifications", "The caller's notification channels and what the server offers", [
+      200,
+      channelListSchema,
+    ]),
+    op("post", "/api/v1/channels", "notifications", "Add a webhook, email or push channel (webhook secret shown once)", [
+      201,
+      channelViewSchema,
+    ], { body: channel }),
+    op("delete", "/api/v1/channels/{id}", "notifications", "Remove a channel", [204], { params: id }),
+    op("post", "/api/v1/channels/{id}/test", "notifications", "Queue a test notification to a channel", [
+      202,
+      z.object({ key: z.string() }),
+    ], { params: id }),
+    op("get", "/api/v1/notifications", "notifications", "Delivery records, newest first: dead letters with reasons", [
+      200,
+      deliveryListSchema,
+    ], { query: notificationQuerySchema }),
   ];
 }
 

@@ -103,6 +103,22 @@ export const envSchema = z.object({
       error: "HISTORICAL_FETCH_CRON must be a five-field cron expression in UTC, e.g. '0 0,6,12,18 * * *'",
     })
     .default("0 0,6,12,18 * * *"),
+  SMTP_URL: z.url({
+    protocol: /^smtps?$/,
+    error: "SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587",
+  }).optional(),
+  SMTP_FROM: z.string().max(200).default("Breadboard <breadboard@localhost>"),
+  NATS_URL: z.string().regex(/^((nats|tls|wss?):\/\/)?[^\s,]+(,((nats|tls|wss?):\/\/)?[^\s,]+)*$/, {
+    error: "NATS_URL must be a NATS server address such as nats://127.0.0.1:4222 (comma-separated for a cluster)",
+  }).optional(),
+  NOTIFY_ALLOW_PRIVATE: z.enum(["true", "false"], { error: "NOTIFY_ALLOW_PRIVATE must be true or false" })
+    .transform((v) => v === "true").default(false),
+  NOTIFY_MAX_ATTEMPTS: intVar(1, 20, "NOTIFY_MAX_ATTEMPTS must be an integer from 1 to 20").default(6),
+  NOTIFY_RETRY_MS: intVar(10, 3_600_000, "NOTIFY_RETRY_MS must be milliseconds, an integer from 10 to 3600000")
+    .default(2_000),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, {
+    error: "VAPID_SUBJECT must be a mailto: address or an https:// URL that push services can contact",
+  }).default("mailto:breadboard@localhost"),
 });
 
 /** Typed configuration of one process. */
@@ -126,6 +142,19 @@ export interface Config {
   replay: { file?: string; speed: number };
   alertThreshold: number;
   historicalFetchCron: string;
+  /** Notification delivery: SMTP, NATS, the private-target switch, retries and the VAPID contact. */
+  notify: {
+    smtpUrl?: string;
+    smtpFrom: string;
+    natsUrl?: string;
+    /** NOTIFY_ALLOW_PRIVATE: let webhooks and push reach loopback and private addresses (self-hosted use). */
+    allowPrivate: boolean;
+    /** Delivery attempts per channel before the message is dead-lettered. */
+    maxAttempts: number;
+    /** First retry delay; each later one is four times longer, at most an hour. */
+    retryMs: number;
+    vapidSubject: string;
+  };
 }
 
 /** Raised by {@link parseEnv}; `message` is one line naming each bad variable and what it allows. */
@@ -192,5 +221,14 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
     replay: { speed: e.REPLAY_SPEED, ...(e.REPLAY_FILE === undefined ? {} : { file: e.REPLAY_FILE }) },
     alertThreshold: e.ALERT_THRESHOLD,
     historicalFetchCron: e.HISTORICAL_FETCH_CRON,
+    notify: {
+      ...(e.SMTP_URL === undefined ? {} : { smtpUrl: e.SMTP_URL }),
+      smtpFrom: e.SMTP_FROM,
+      ...(e.NATS_URL === undefined ? {} : { natsUrl: e.NATS_URL }),
+      allowPrivate: e.NOTIFY_ALLOW_PRIVATE,
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      retryMs: e.NOTIFY_RETRY_MS,
+      vapidSubject: e.VAPID_SUBJECT,
+    },
   };
 }
