@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import { checkTarget, type GuardOptions, guardedLookup } from "./net_guard.ts";
+import { checkTarget, guardedLookup, type GuardOptions } from "./net_guard.ts";
 
 /** What came back from a POST. */
 export interface PostResult {

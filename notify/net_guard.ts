@@ -132,7 +132,11 @@ async function resolveSafe(host: string, opts: GuardOptions): Promise<string[]> 
   return addrs;
 }
 
-type LookupCallback = (err: Error | null, address: string | { address: string; family: number }[], family?: number) => void;
+type LookupCallback = (
+  err: Error | null,
+  address: string | { address: string; family: number }[],
+  family?: number,
+) => void;
 
 /**
  * A `lookup` for node:http(s) that resolves, checks every address and connects only to a checked one, so a name that

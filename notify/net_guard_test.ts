@@ -35,7 +35,13 @@ Deno.test("isBlockedAddress refuses loopback, private, link-local, metadata and 
 
 Deno.test("checkTarget refuses private targets by literal and by name, and allows them when told to", async () => {
   const resolve = (host: string) =>
-    Promise.resolve(host === "metadata.internal" ? ["169.254.169.254"] : host === "mixed.example" ? ["8.8.8.8", "10.0.0.5"] : ["93.184.216.34"]);
+    Promise.resolve(
+      host === "metadata.internal"
+        ? ["169.254.169.254"]
+        : host === "mixed.example"
+        ? ["8.8.8.8", "10.0.0.5"]
+        : ["93.184.216.34"],
+    );
   for (
     const url of [
       "http://127.0.0.1:8080/hook",
@@ -45,7 +51,11 @@ Deno.test("checkTarget refuses private targets by literal and by name, and allow
       "https://mixed.example/x",
     ]
   ) {
-    await assert.rejects(checkTarget(url, { allowPrivate: false, resolve }), (e) => e instanceof UnsafeTargetError, url);
+    await assert.rejects(
+      checkTarget(url, { allowPrivate: false, resolve }),
+      (e) => e instanceof UnsafeTargetError,
+      url,
+    );
   }
   await assert.rejects(checkTarget("ftp://example.com/x", { allowPrivate: true, resolve }), /only http and https/);
   await assert.rejects(checkTarget("http://u:p@example.com/x", { allowPrivate: true, resolve }), /credentials/);
@@ -56,5 +66,8 @@ Deno.test("checkTarget refuses private targets by literal and by name, and allow
 });
 
 Deno.test("checkTarget resolves names with the system resolver: localhost is loopback", async () => {
-  await assert.rejects(checkTarget("http://localhost:8080/", { allowPrivate: false }), /resolves to (127\.0\.0\.1|::1)/);
+  await assert.rejects(
+    checkTarget("http://localhost:8080/", { allowPrivate: false }),
+    /resolves to (127\.0\.0\.1|::1)/,
+  );
 });

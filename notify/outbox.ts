@@ -186,7 +186,15 @@ export class Outbox {
       .set(marker, this.#now(), { expireIn: 7 * 86_400_000 });
     for (const t of targets) {
       const key = `${alert.id}.${t.channelId}`;
-      const msg: OutboxMessage = { v: 1, type: "deliver", key, userId: t.owner, channelId: t.channelId, attempt: 1, alert };
+      const msg: OutboxMessage = {
+        v: 1,
+        type: "deliver",
+        key,
+        userId: t.owner,
+        channelId: t.channelId,
+        attempt: 1,
+        alert,
+      };
       op.set(keys.delivery(t.owner, key), this.#record(key, alert, t.channelId, "pending", 0, t.kind), {
         expireIn: RECORD_TTL_MS,
       });
@@ -241,13 +249,17 @@ export class Outbox {
       this.o.log?.("warn", "notification dead-lettered", { key: msg.key, kind, reason: why });
       return;
     }
-    await this.o.kv.set(recKey, {
-      ...base,
-      kind,
-      status: "delivered",
-      attempts: msg.attempt,
-      updatedAt: this.#now(),
-    } satisfies Delivery, { expireIn: RECORD_TTL_MS });
+    await this.o.kv.set(
+      recKey,
+      {
+        ...base,
+        kind,
+        status: "delivered",
+        attempts: msg.attempt,
+        updatedAt: this.#now(),
+      } satisfies Delivery,
+      { expireIn: RECORD_TTL_MS },
+    );
     this.#stats.delivered++;
   }
 

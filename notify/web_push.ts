@@ -101,7 +101,13 @@ export async function encryptPushPayload(
 ): Promise<Uint8Array> {
   const uaPublic = fromB64u(subscription.p256dh);
   const authSecret = fromB64u(subscription.auth);
-  const ua = await crypto.subtle.importKey("raw", uaPublic as BufferSource, { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const ua = await crypto.subtle.importKey(
+    "raw",
+    uaPublic as BufferSource,
+    { name: "ECDH", namedCurve: "P-256" },
+    false,
+    [],
+  );
   const local = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
   const asPublic = new Uint8Array(await crypto.subtle.exportKey("raw", local.publicKey));
   const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: ua }, local.privateKey, 256));
@@ -151,7 +157,12 @@ export async function sendPush(
       "Content-Encoding": "aes128gcm",
       TTL: String(opts.ttlSeconds ?? 86_400),
       Urgency: "high",
-      Authorization: await vapidAuthorization(opts.vapid, subscription.endpoint, opts.subject, (opts.now ?? Date.now)()),
+      Authorization: await vapidAuthorization(
+        opts.vapid,
+        subscription.endpoint,
+        opts.subject,
+        (opts.now ?? Date.now)(),
+      ),
     },
   });
   if (res.status === 404 || res.status === 410) {

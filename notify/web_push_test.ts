@@ -25,7 +25,12 @@ Deno.test("VAPID keys are generated once under DATA_DIR and sign a header a push
     assert.equal(Uint8Array.fromBase64(first.publicKey, { alphabet: "base64url" }).length, 65);
     assert.equal((await Deno.stat(`${dir}/vapid.json`)).mode! & 0o777, 0o600);
     const now = Date.UTC(2026, 10, 21, 12);
-    const header = await vapidAuthorization(again, "https://push.example.net:8443/send/abc", "mailto:ops@example.com", now);
+    const header = await vapidAuthorization(
+      again,
+      "https://push.example.net:8443/send/abc",
+      "mailto:ops@example.com",
+      now,
+    );
     const claims = await verifyVapid(header);
     assert.equal(claims.aud, "https://push.example.net:8443");
     assert.equal(claims.sub, "mailto:ops@example.com");

@@ -39,7 +39,10 @@ Deno.test("sendWebhook posts signed JSON with the idempotency key and treats a r
     assert.equal(got.headers["idempotency-key"], "a1.c1");
     assert.deepEqual(JSON.parse(got.text), payload);
     assert.equal(got.headers[SIGNATURE_HEADER.toLowerCase()], await signPayload("whsec_test", 1_700_000_000, got.text));
-    await assert.rejects(sendWebhook(target, payload, { allowPrivate: true }), (e) => e instanceof DeliveryError && /answered 302/.test(e.message));
+    await assert.rejects(
+      sendWebhook(target, payload, { allowPrivate: true }),
+      (e) => e instanceof DeliveryError && /answered 302/.test(e.message),
+    );
     assert.equal(rx.got.length, 2, "the redirect was not followed");
   } finally {
     await rx.stop();

@@ -121,10 +121,17 @@ function operations(): Operation[] {
       200,
       channelListSchema,
     ]),
-    op("post", "/api/v1/channels", "notifications", "Add a webhook, email or push channel (webhook secret shown once)", [
-      201,
-      channelViewSchema,
-    ], { body: channel }),
+    op(
+      "post",
+      "/api/v1/channels",
+      "notifications",
+      "Add a webhook, email or push channel (webhook secret shown once)",
+      [
+        201,
+        channelViewSchema,
+      ],
+      { body: channel },
+    ),
     op("delete", "/api/v1/channels/{id}", "notifications", "Remove a channel", [204], { params: id }),
     op("post", "/api/v1/channels/{id}/test", "notifications", "Queue a test notification to a channel", [
       202,

@@ -13,6 +13,34 @@ Deno.test("parseEnv gives the contract's defaults for an empty environment", () 
   assert.deepEqual(c.symbols, [...DEFAULT_SYMBOLS]);
   assert.equal(c.alertThreshold, -5);
   assert.equal(c.historicalFetchCron, "0 0,6,12,18 * * *");
+  assert.deepEqual(c.notify, {
+    smtpFrom: "Breadboard <breadboard@localhost>",
+    allowPrivate: false,
+    maxAttempts: 6,
+    retryMs: 2_000,
+    vapidSubject: "mailto:breadboard@localhost",
+  });
+});
+
+Deno.test("parseEnv reads the notification settings", () => {
+  const c = parseEnv({
+    SMTP_URL: "smtps://bb:pw@mail.example.com:465",
+    SMTP_FROM: "Alerts <alerts@example.com>",
+    NATS_URL: "nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+    NOTIFY_ALLOW_PRIVATE: "true",
+    NOTIFY_MAX_ATTEMPTS: "3",
+    NOTIFY_RETRY_MS: "500",
+    VAPID_SUBJECT: "https://breadboard.example.com/contact",
+  });
+  assert.deepEqual(c.notify, {
+    smtpUrl: "smtps://bb:pw@mail.example.com:465",
+    smtpFrom: "Alerts <alerts@example.com>",
+    natsUrl: "nats://10.0.0.1:4222,nats://10.0.0.2:4222",
+    allowPrivate: true,
+    maxAttempts: 3,
+    retryMs: 500,
+    vapidSubject: "https://breadboard.example.com/contact",
+  });
 });
 
 Deno.test("parseEnv reads every variable of the contract", () => {
@@ -102,6 +130,11 @@ for (
     ["REPLAY_SPEED", "fast", /REPLAY_SPEED must be a speed-up factor/],
     ["ACTOR_LEASE_MS", "10", /ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000/],
     ["REPLAY_SPEED", "-2", /REPLAY_SPEED must be/],
+    ["SMTP_URL", "http://mail.example.com", /SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/],
+    ["NATS_URL", "nats://a b", /NATS_URL must be a NATS server address/],
+    ["NOTIFY_ALLOW_PRIVATE", "yes", /NOTIFY_ALLOW_PRIVATE must be true or false/],
+    ["NOTIFY_MAX_ATTEMPTS", "0", /NOTIFY_MAX_ATTEMPTS must be an integer from 1 to 20/],
+    ["VAPID_SUBJECT", "ops", /VAPID_SUBJECT must be a mailto: address or an https:\/\/ URL/],
   ] as const
 ) {
   Deno.test(`parseEnv rejects ${name}=${JSON.stringify(value)} in one line naming the variable`, () => {

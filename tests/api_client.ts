@@ -5,9 +5,8 @@ import { until } from "./wait.ts";
 
 const decoder = await createYahooDecoder();
 
-/** A browser-like client against `base`: keeps its cookie, sends the CSRF header on writes. */
-export function client(base: string) {
-  let cookie = "";
+/** A browser-like client against `base`: keeps its cookie (`cookie` to start with one), sends the CSRF header on writes. */
+export function client(base: string, cookie = "") {
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const h: Record<string, string> = { ...headers };
     if (cookie) h.Cookie = cookie;
