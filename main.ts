@@ -283,6 +283,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       vapidPublicKey: vapid.publicKey,
       available: { webhook: true, email: mailer !== undefined, push: true, nats: nats !== undefined },
     },
+    pages: {
+      defaultSymbols: config.symbols,
+      tracked,
+      quotes: (symbols) => Promise.resolve(symbols.flatMap((s) => actors.actor(s)?.quote ?? [])),
+    },
     market: {
       async stock(symbol) {
         const a = actors.actor(symbol);

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { compress } from "hono/compress";
 import type { RuleBook } from "../actors/rule_book.ts";
 import type { WatchlistBook } from "../actors/watchlist_book.ts";
 import type { FeedStatus } from "../schema/health.ts";
@@ -12,6 +13,8 @@ import { searchRoutes, type SymbolSearch } from "./api/search.ts";
 import { tokenRoutes } from "./api/tokens.ts";
 import { watchlistRoutes } from "./api/watchlists.ts";
 import { docsPage } from "./docs.ts";
+import { type PageDeps, pageRoutes } from "./pages/mod.tsx";
+import { staticRoutes } from "./static.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiError, notFound, onError } from "./errors.ts";
 import { cookieKey, identity, type IdentityVars } from "./identity.ts";
@@ -38,6 +41,8 @@ export interface AppDeps {
   search?: SymbolSearch;
   /** Notification channels and delivery records: /api/v1/channels and /api/v1/notifications when given. */
   notify?: NotificationDeps;
+  /** The dashboard pages (/, /history, /alerts, /settings) and their static files, when given. */
+  pages?: Pick<PageDeps, "defaultSymbols" | "tracked" | "quotes">;
 }
 
 /**
@@ -74,6 +79,25 @@ export function createApp(deps: AppDeps): Hono {
   api.get("/openapi.json", (c) => c.json(openApi()));
   app.route("/api/v1", api);
   app.get("/docs", (c) => c.html(docsPage(openApi())));
+
+  if (deps.pages) {
+    // Pages and bundles go out compressed (gzip or deflate, as the browser accepts).
+    for (const path of ["/", "/history", "/alerts", "/settings", "/static/*", "/sw.js"]) app.use(path, compress());
+    app.route("/", staticRoutes());
+    const pages = new Hono<{ Variables: IdentityVars }>();
+    for (const path of ["/", "/history", "/alerts", "/settings"]) pages.use(path, who);
+    pages.route(
+      "/",
+      pageRoutes({
+        ...deps.pages,
+        ...(deps.rules ? { rules: deps.rules } : {}),
+        ...(deps.watchlists ? { watchlists: deps.watchlists } : {}),
+        ...(deps.notify ? { notify: deps.notify } : {}),
+        api: async (c, path) => await app.fetch(new Request(new URL(path, c.req.url), { headers: c.req.raw.headers })),
+      }),
+    );
+    app.route("/", pages);
+  }
 
   const hub = deps.hub;
   if (hub) {

@@ -1,0 +1,256 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import {
+  CandlestickSeries,
+  createChart,
+  HistogramSeries,
+  type IChartApi,
+  type ISeriesApi,
+  LineSeries,
+  type UTCTimestamp,
+} from "lightweight-charts";
+import { api, ApiCallError } from "./lib/api.ts";
+import { fmtPrice, fmtVolume } from "./lib/format.ts";
+import { mount } from "./lib/hydrate.ts";
+import { chartColors } from "./lib/theme.ts";
+
+/** A candle as /api/v1/history returns it. */
+export interface Candle {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** Props the server renders the page with. */
+export interface HistoryProps {
+  symbols: string[];
+  symbol: string;
+  interval: string;
+  /** yyyy-mm-dd, UTC. */
+  from: string;
+  to: string;
+}
+
+const INTERVALS = ["1m", "5m", "15m", "1h", "1d"] as const;
+
+/** Simple moving average of closes over `n` candles (from the n-th candle on). */
+export function sma(candles: Candle[], n: number): { time: number; value: number }[] {
+  const out: { time: number; value: number }[] = [];
+  let sum = 0;
+  candles.forEach((c, i) => {
+    sum += c.close;
+    if (i >= n) sum -= candles[i - n]!.close;
+    if (i >= n - 1) out.push({ time: c.time, value: sum / n });
+  });
+  return out;
+}
+
+/** Exponential moving average of closes, seeded with the SMA of the first `n`. */
+export function ema(candles: Candle[], n: number): { time: number; value: number }[] {
+  if (candles.length < n) return [];
+  const k = 2 / (n + 1);
+  let value = candles.slice(0, n).reduce((s, c) => s + c.close, 0) / n;
+  const out = [{ time: candles[n - 1]!.time, value }];
+  for (let i = n; i < candles.length; i++) {
+    value = candles[i]!.close * k + value * (1 - k);
+    out.push({ time: candles[i]!.time, value });
+  }
+  return out;
+}
+
+/** The CSV of the candles shown, one row per candle, ISO times in UTC. */
+export function toCsv(symbol: string, candles: Candle[]): string {
+  const rows = candles.map((c) =>
+    [symbol, new Date(c.time).toISOString(), c.open, c.high, c.low, c.close, c.volume].join(",")
+  );
+  return ["symbol,time,open,high,low,close,volume", ...rows].join("\n") + "\n";
+}
+
+const day = (s: string) => Date.parse(`${s}T00:00:00Z`);
+const sec = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
+
+/** Historical Analysis: pickers, candlesticks with volume, SMA/EMA overlays, crosshair readout and CSV download. */
+export default function History(props: HistoryProps) {
+  const [form, setForm] = useState({ symbol: props.symbol, interval: props.interval, from: props.from, to: props.to });
+  const [candles, setCandles] = useState<Candle[]>([]);
+  const [status, setStatus] = useState<{ loading: boolean; error?: string }>({ loading: false });
+  const [overlay, setOverlay] = useState({ sma: true, smaN: 20, ema: false, emaN: 50 });
+  const [readout, setReadout] = useState<Candle | undefined>();
+  const box = useRef<HTMLDivElement>(null);
+  const parts = useRef<
+    {
+      chart: IChartApi;
+      candles: ISeriesApi<"Candlestick">;
+      volume: ISeriesApi<"Histogram">;
+      sma: ISeriesApi<"Line">;
+      ema: ISeriesApi<"Line">;
+    } | null
+  >(null);
+  const byTime = useRef(new Map<number, Candle>());
+
+  useEffect(() => {
+    const chart = createChart(box.current!, {
+      autoSize: true,
+      ...chartColors(),
+      timeScale: { timeVisible: true, secondsVisible: false },
+      crosshair: { mode: 0 },
+    });
+    const c = chart.addSeries(CandlestickSeries, {
+      upColor: "#16a34a",
+      downColor: "#dc2626",
+      wickUpColor: "#16a34a",
+      wickDownColor: "#dc2626",
+      borderVisible: false,
+    });
+    const volume = chart.addSeries(HistogramSeries, { priceScaleId: "", priceFormat: { type: "volume" } });
+    volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    c.priceScale().applyOptions({ scaleMargins: { top: 0.05, bottom: 0.25 } });
+    const smaLine = chart.addSeries(LineSeries, { color: "#f59e0b", lineWidth: 2, priceLineVisible: false });
+    const emaLine = chart.addSeries(LineSeries, { color: "#8b5cf6", lineWidth: 2, priceLineVisible: false });
+    chart.subscribeCrosshairMove((p) => {
+      setReadout(p.time === undefined ? undefined : byTime.current.get((p.time as number) * 1000));
+    });
+    parts.current = { chart, candles: c, volume, sma: smaLine, ema: emaLine };
+    const onTheme = () => chart.applyOptions(chartColors());
+    globalThis.addEventListener("themechange", onTheme);
+    return () => {
+      globalThis.removeEventListener("themechange", onTheme);
+      chart.remove();
+      parts.current = null;
+    };
+  }, []);
+
+  const load = async (f = form) => {
+    const from = day(f.from);
+    const to = day(f.to) + 86_400_000 - 1;
+    if (!f.symbol.trim()) return setStatus({ loading: false, error: "Enter a symbol." });
+    if (!(from <= to)) return setStatus({ loading: false, error: "The start date must be on or before the end date." });
+    setStatus({ loading: true });
+    try {
+      const h = await api<{ candles: Candle[] }>(
+        "GET",
+        `/api/v1/history?symbol=${encodeURIComponent(f.symbol.trim().toUpperCase())}&interval=${f.interval}` +
+          `&from=${from}&to=${to}`,
+      );
+      setCandles(h.candles);
+      setStatus({ loading: false, ...(h.candles.length === 0 ? { error: "No candles in this range." } : {}) });
+      const q = new URLSearchParams({ symbol: f.symbol.toUpperCase(), interval: f.interval, from: f.from, to: f.to });
+      history.replaceState(null, "", `?${q}`);
+    } catch (err) {
+      setCandles([]);
+      setStatus({ loading: false, error: err instanceof ApiCallError ? err.message : String(err) });
+    }
+  };
+  useEffect(() => void load(), []);
+
+  useEffect(() => {
+    const p = parts.current;
+    if (!p) return;
+    byTime.current = new Map(candles.map((c) => [c.time, c]));
+    p.candles.setData(
+      candles.map((c) => ({ time: sec(c.time), open: c.open, high: c.high, low: c.low, close: c.close })),
+    );
+    p.volume.setData(candles.map((c) => ({
+      time: sec(c.time),
+      value: c.volume,
+      color: c.close >= c.open ? "rgba(22,163,74,0.45)" : "rgba(220,38,38,0.45)",
+    })));
+    p.sma.setData(overlay.sma ? sma(candles, overlay.smaN).map((x) => ({ time: sec(x.time), value: x.value })) : []);
+    p.ema.setData(overlay.ema ? ema(candles, overlay.emaN).map((x) => ({ time: sec(x.time), value: x.value })) : []);
+    p.chart.timeScale().fitContent();
+  }, [candles, overlay]);
+
+  const download = () => {
+    const blob = new Blob([toCsv(form.symbol.toUpperCase(), candles)], { type: "text/csv" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${form.symbol.toUpperCase()}_${form.interval}_${form.from}_${form.to}.csv`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1_000);
+  };
+  const shown = readout ?? candles.at(-1);
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
+  return (
+    <section class="history">
+      <form
+        class="toolbar"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void load();
+        }}
+      >
+        <label>
+          Symbol
+          <input name="symbol" list="known-symbols" value={form.symbol} onInput={set("symbol")} required size={8} />
+          <datalist id="known-symbols">{props.symbols.map((s) => <option key={s} value={s} />)}</datalist>
+        </label>
+        <label>
+          From <input type="date" name="from" value={form.from} onInput={set("from")} required />
+        </label>
+        <label>
+          To <input type="date" name="to" value={form.to} onInput={set("to")} required />
+        </label>
+        <label>
+          Interval
+          <select name="interval" value={form.interval} onChange={set("interval")}>
+            {INTERVALS.map((i) => <option key={i} value={i}>{i}</option>)}
+          </select>
+        </label>
+        <button type="submit" disabled={status.loading}>{status.loading ? "Loading…" : "Show"}</button>
+        <button type="button" onClick={download} disabled={candles.length === 0} data-testid="csv">
+          Download CSV
+        </button>
+      </form>
+      <div class="toolbar overlays">
+        <label>
+          <input
+            type="checkbox"
+            checked={overlay.sma}
+            onChange={(e) => setOverlay({ ...overlay, sma: (e.target as HTMLInputElement).checked })}
+          />{" "}
+          SMA
+        </label>
+        <input
+          type="number"
+          min={2}
+          max={400}
+          aria-label="SMA period"
+          value={overlay.smaN}
+          onChange={(e) =>
+            setOverlay({ ...overlay, smaN: Math.max(2, Number((e.target as HTMLInputElement).value) || 20) })}
+        />
+        <label>
+          <input
+            type="checkbox"
+            checked={overlay.ema}
+            onChange={(e) => setOverlay({ ...overlay, ema: (e.target as HTMLInputElement).checked })}
+          />{" "}
+          EMA
+        </label>
+        <input
+          type="number"
+          min={2}
+          max={400}
+          aria-label="EMA period"
+          value={overlay.emaN}
+          onChange={(e) =>
+            setOverlay({ ...overlay, emaN: Math.max(2, Number((e.target as HTMLInputElement).value) || 50) })}
+        />
+        <span class="readout num" data-testid="readout" aria-live="polite">
+          {shown
+            ? `${new Date(shown.time).toISOString().slice(0, 16).replace("T", " ")}  O ${fmtPrice(shown.open)}  H ${
+              fmtPrice(shown.high)
+            }  L ${fmtPrice(shown.low)}  C ${fmtPrice(shown.close)}  V ${fmtVolume(shown.volume)}`
+            : "\u00a0"}
+        </span>
+      </div>
+      {status.error && <p class="error" role="alert">{status.error}</p>}
+      <div class="chart tall" ref={box} role="img" aria-label={`candlestick chart of ${form.symbol}`} />
+      <p class="muted num" data-testid="count">{candles.length} candles</p>
+    </section>
+  );
+}
+
+mount("History", History);

@@ -1,0 +1,222 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { AreaSeries, createChart, type IChartApi, type ISeriesApi, type UTCTimestamp } from "lightweight-charts";
+import { api } from "./lib/api.ts";
+import { fmtChange, fmtPercent, fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
+import { mount } from "./lib/hydrate.ts";
+import { connectLive, type LiveQuote, type LiveState } from "./lib/live.ts";
+import { chartColors } from "./lib/theme.ts";
+
+/** Props the server renders the Monitor with. */
+export interface MonitorProps {
+  symbols: string[];
+  /** Latest known quotes, so the first paint already shows prices. */
+  quotes: LiveQuote[];
+}
+
+const MARKET_LABEL: Record<string, string> = {
+  pre: "Pre-market",
+  regular: "Market open",
+  post: "After hours",
+  extended: "Extended hours",
+  overnight: "Overnight",
+  closed: "Market closed",
+};
+
+/** How long a symbol may go without a tick before it is marked stale, by session. */
+export function staleAfterMs(marketHours: string): number | undefined {
+  if (marketHours === "regular") return 60_000;
+  if (marketHours === "closed") return undefined;
+  return 300_000;
+}
+
+interface TileState {
+  quote?: LiveQuote;
+  /** When the last update arrived (ms). */
+  seenAt: number;
+  flash?: "up" | "down";
+  /** Flips on each flash so the animation restarts. */
+  flip: 0 | 1;
+}
+
+function Tile(
+  { symbol, t, now, selected, onSelect }: {
+    symbol: string;
+    t: TileState | undefined;
+    now: number;
+    selected: boolean;
+    onSelect: () => void;
+  },
+) {
+  const q = t?.quote;
+  const limit = q ? staleAfterMs(q.marketHours) : undefined;
+  const stale = q !== undefined && limit !== undefined && now - t!.seenAt > limit;
+  const dir = !q || q.change === 0 ? "flat" : q.change > 0 ? "up" : "down";
+  return (
+    <button
+      type="button"
+      class={`tile ${selected ? "selected" : ""}`}
+      aria-pressed={selected}
+      onClick={onSelect}
+      data-symbol={symbol}
+    >
+      <span class="tile-head">
+        <span class="tile-symbol">{symbol}</span>
+        {stale && <span class="badge stale" title={`no tick since ${fmtTime(t!.seenAt)}`}>stale</span>}
+      </span>
+      <span class="tile-price num" data-testid="price">{q ? fmtPrice(q.price, q.priceHint) : "—"}</span>
+      <span class={`tile-change num ${dir} ${t?.flash ? `flash-${t.flash}-${t.flip}` : ""}`}>
+        {q ? `${fmtChange(q.change, q.priceHint)} (${fmtPercent(q.changePercent)})` : "waiting for a tick"}
+      </span>
+      <span class="tile-meta num">
+        {q ? `vol ${fmtVolume(q.dayVolume)} · ${MARKET_LABEL[q.marketHours] ?? ""}` : ""}
+      </span>
+    </button>
+  );
+}
+
+/** A live line of one symbol's price: today's minute closes, then every tick (one point per second). */
+function LiveChart({ symbol, latest }: { symbol: string; latest: LiveQuote | undefined }) {
+  const box = useRef<HTMLDivElement>(null);
+  const series = useRef<ISeriesApi<"Area"> | null>(null);
+  /** Tick points since the chart opened, kept to merge behind history that loads later. */
+  const ticks = useRef<{ time: UTCTimestamp; value: number }[]>([]);
+  useEffect(() => {
+    const c: IChartApi = createChart(box.current!, {
+      autoSize: true,
+      ...chartColors(),
+      timeScale: { timeVisible: true, secondsVisible: true },
+      rightPriceScale: { autoScale: true },
+    });
+    const s = c.addSeries(AreaSeries, { lineWidth: 2, priceLineVisible: true });
+    series.current = s;
+    ticks.current = [];
+    let cancelled = false;
+    const to = Date.now();
+    api<{ candles: { time: number; close: number }[] }>(
+      "GET",
+      `/api/v1/history?symbol=${encodeURIComponent(symbol)}&interval=1m&from=${to - 8 * 3_600_000}&to=${to}`,
+    ).then((h) => {
+      if (cancelled) return;
+      const first = ticks.current[0]?.time ?? Infinity;
+      const past = h.candles.map((k) => ({ time: Math.floor(k.time / 1000) as UTCTimestamp, value: k.close }))
+        .filter((p) => p.time < first);
+      s.setData([...past, ...ticks.current]);
+    }).catch(() => {});
+    const onTheme = () => c.applyOptions(chartColors());
+    globalThis.addEventListener("themechange", onTheme);
+    return () => {
+      cancelled = true;
+      series.current = null;
+      globalThis.removeEventListener("themechange", onTheme);
+      c.remove();
+    };
+  }, [symbol]);
+  useEffect(() => {
+    if (!latest || !series.current || latest.symbol !== symbol) return;
+    const point = { time: Math.floor(latest.time / 1000) as UTCTimestamp, value: latest.price };
+    const list = ticks.current;
+    const tail = list.at(-1);
+    if (tail && point.time < tail.time) return;
+    if (tail && tail.time === point.time) tail.value = point.value;
+    else list.push(point);
+    if (list.length > 20_000) list.splice(0, list.length - 20_000);
+    series.current.update(point);
+  }, [latest]);
+  return <div class="chart" ref={box} role="img" aria-label={`live price chart of ${symbol}`} />;
+}
+
+const CONNECTION_LABEL: Record<LiveState, string> = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting",
+  offline: "Offline",
+};
+
+/** The real-time Monitor: watchlist tiles, market state, connection state and a live chart of the selected tile. */
+export default function Monitor({ symbols, quotes }: MonitorProps) {
+  const [tiles, setTiles] = useState<Record<string, TileState>>(() =>
+    Object.fromEntries(quotes.map((q) => [q.symbol, { quote: q, seenAt: q.time, flip: 0 as const }]))
+  );
+  const [conn, setConn] = useState<{ state: LiveState; retryAt?: number }>({ state: "connecting" });
+  const [now, setNow] = useState(() => Date.now());
+  const [selected, setSelected] = useState(symbols[0] ?? "");
+  useEffect(() => {
+    const live = connectLive(symbols, {
+      onQuotes(batch, snapshot) {
+        const at = Date.now();
+        setTiles((prev) => {
+          const next = { ...prev };
+          for (const q of batch) {
+            const old = next[q.symbol];
+            const moved = old?.quote && q.price !== old.quote.price;
+            next[q.symbol] = {
+              quote: q,
+              seenAt: snapshot ? q.time : at,
+              flash: moved ? (q.price > old.quote!.price ? "up" : "down") : old?.flash,
+              flip: moved ? (old.flip === 0 ? 1 : 0) : old?.flip ?? 0,
+            };
+          }
+          return next;
+        });
+        if (!snapshot && document.body.dataset.live === undefined) {
+          document.body.dataset.live = String(Math.round(performance.now()));
+        }
+      },
+      onState(state, retryInMs) {
+        setConn({ state, ...(retryInMs === undefined ? {} : { retryAt: Date.now() + retryInMs }) });
+      },
+    });
+    const clock = setInterval(() => setNow(Date.now()), 1_000);
+    return () => {
+      live.close();
+      clearInterval(clock);
+    };
+  }, [symbols.join(",")]);
+  const market = useMemo(() => {
+    const latest = Object.values(tiles).map((t) => t.quote).filter((q) => q !== undefined)
+      .sort((a, b) => b.time - a.time)[0];
+    return latest ? MARKET_LABEL[latest.marketHours] ?? latest.marketHours : "Market state unknown";
+  }, [tiles]);
+  const retryIn = conn.retryAt ? Math.max(0, Math.ceil((conn.retryAt - now) / 1000)) : undefined;
+  return (
+    <section class="monitor">
+      <div class="monitor-bar">
+        <span class="badge market" data-testid="market">{market}</span>
+        <span class={`badge conn conn-${conn.state}`} role="status" data-testid="connection">
+          {CONNECTION_LABEL[conn.state]}
+          {conn.state !== "live" && retryIn !== undefined && retryIn > 0 ? ` in ${retryIn}s` : ""}
+        </span>
+      </div>
+      {symbols.length === 0
+        ? (
+          <p class="empty">
+            Your watchlist is empty. Add symbols in <a href="/settings">Settings</a>.
+          </p>
+        )
+        : (
+          <div class="tiles">
+            {symbols.map((s) => (
+              <Tile
+                key={s}
+                symbol={s}
+                t={tiles[s]}
+                now={now}
+                selected={s === selected}
+                onSelect={() => setSelected(s)}
+              />
+            ))}
+          </div>
+        )}
+      {selected && (
+        <div class="panel">
+          <h2 class="panel-title">
+            {selected} <span class="muted">live</span>
+          </h2>
+          <LiveChart symbol={selected} latest={tiles[selected]?.quote} />
+        </div>
+      )}
+    </section>
+  );
+}
+
+mount("Monitor", Monitor);

@@ -1,0 +1,104 @@
+/** Connection states shown in the header and on the Monitor. */
+export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
+
+/** A quote as the WebSocket sends it. */
+export interface LiveQuote {
+  symbol: string;
+  price: number;
+  time: number;
+  change: number;
+  changePercent: number;
+  dayVolume: number;
+  dayHigh: number;
+  dayLow: number;
+  previousClose: number;
+  marketHours: string;
+  exchange: string;
+  priceHint: number;
+}
+
+/** An alert as the WebSocket sends it. */
+export interface LiveAlert {
+  id: string;
+  time: number;
+  symbol: string;
+  ruleId: string;
+  kind: string;
+  message: string;
+  price: number;
+  changePercent: number;
+}
+
+/** Callbacks of {@link connectLive}. */
+export interface LiveHandlers {
+  /** Quotes in arrival order: the snapshot after (re)subscribing, then ticks, at most once per animation frame. */
+  onQuotes(quotes: LiveQuote[], snapshot: boolean): void;
+  onAlert?(a: LiveAlert): void;
+  onState(s: LiveState, retryInMs?: number): void;
+}
+
+/**
+ * Opens /ws/realtime, subscribes `symbols` and keeps the connection: on a drop it reconnects with backoff
+ * (0.5 s doubling to 15 s, with jitter) and subscribes again. Ticks are batched per animation frame so a fast feed
+ * costs one render per frame. Returns the controller.
+ */
+export function connectLive(symbols: string[], h: LiveHandlers) {
+  let ws: WebSocket | undefined;
+  let wanted = [...symbols];
+  let attempt = 0;
+  let stopped = false;
+  let pending: LiveQuote[] = [];
+  let frame = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    frame = 0;
+    const batch = pending;
+    pending = [];
+    if (batch.length > 0) h.onQuotes(batch, false);
+  };
+  const open = () => {
+    if (stopped) return;
+    h.onState(attempt === 0 ? "connecting" : "reconnecting");
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const sock = new WebSocket(`${proto}//${location.host}/ws/realtime`);
+    ws = sock;
+    sock.onopen = () => {
+      attempt = 0;
+      h.onState("live");
+      if (wanted.length > 0) sock.send(JSON.stringify({ type: "subscribe", symbols: wanted }));
+    };
+    sock.onmessage = (e) => {
+      const m = JSON.parse(String(e.data));
+      if (m.type === "tick") {
+        pending.push(m);
+        if (frame === 0) frame = requestAnimationFrame(flush);
+      } else if (m.type === "snapshot") h.onQuotes(m.quotes, true);
+      else if (m.type === "alert") h.onAlert?.(m);
+    };
+    sock.onclose = () => {
+      if (ws !== sock || stopped) return;
+      attempt++;
+      const delay = Math.min(15_000, 500 * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4);
+      h.onState(navigator.onLine === false ? "offline" : "reconnecting", delay);
+      retry = setTimeout(open, delay);
+    };
+  };
+  open();
+  return {
+    /** Follows a new set of symbols on the open connection (and after reconnects). */
+    setSymbols(next: string[]) {
+      const drop = wanted.filter((s) => !next.includes(s));
+      const add = next.filter((s) => !wanted.includes(s));
+      wanted = [...next];
+      if (ws?.readyState !== WebSocket.OPEN) return;
+      if (drop.length > 0) ws.send(JSON.stringify({ type: "unsubscribe", symbols: drop }));
+      if (add.length > 0) ws.send(JSON.stringify({ type: "subscribe", symbols: add }));
+    },
+    close() {
+      stopped = true;
+      clearTimeout(retry);
+      if (frame) cancelAnimationFrame(frame);
+      ws?.close();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type { VNode } from "preact";
+import { type Context, Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import type { RuleBook } from "../../actors/rule_book.ts";
+import type { WatchlistBook } from "../../actors/watchlist_book.ts";
+import { Island } from "../../components/Island.tsx";
+import { Layout } from "../../components/Layout.tsx";
+import Alerts, { type AlertRow, type RuleRow } from "../../islands/Alerts.tsx";
+import History from "../../islands/History.tsx";
+import Monitor from "../../islands/Monitor.tsx";
+import Settings from "../../islands/Settings.tsx";
+import type { LiveQuote } from "../../islands/lib/live.ts";
+import type { NotificationDeps } from "../api/notifications.ts";
+import { channelView } from "../api/notifications.ts";
+import type { IdentityVars } from "../identity.ts";
+import { NotBuiltError, renderPage } from "./render.ts";
+
+/** What the pages read. */
+export interface PageDeps {
+  /** Symbols a user without a watchlist sees (SYMBOLS). */
+  defaultSymbols: string[];
+  /** Every symbol tracked now, for pickers. */
+  tracked: () => string[];
+  /** Latest quotes of `symbols` that exist. */
+  quotes: (symbols: string[]) => Promise<LiveQuote[]>;
+  rules?: RuleBook;
+  watchlists?: WatchlistBook;
+  notify?: NotificationDeps;
+  /** Answers an internal API request as the same user (the alert history of the Alerts page). */
+  api: (c: Context, path: string) => Promise<Response>;
+}
+
+const ymd = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The four server-rendered pages. Each is complete HTML with real data in it (quotes, rules, alerts, channels), then
+ * its one island hydrates. A missing build answers 503 with the command that fixes it.
+ */
+export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
+  const theme = (c: Context) => getCookie(c, "bb_theme") === "light" ? "light" as const : "dark" as const;
+  const page = async (c: Context, title: string, active: string, island: string, body: VNode) => {
+    try {
+      const html = await renderPage({
+        title,
+        theme: theme(c),
+        islands: [island],
+        body: <Layout active={active}>{body}</Layout>,
+      });
+      return c.html(html, 200, { "Cache-Control": "no-store" });
+    } catch (err) {
+      if (err instanceof NotBuiltError) return c.text(err.message, 503);
+      throw err;
+    }
+  };
+  const watchlistOf = (userId: string) => deps.watchlists?.listForUser(userId)[0] ?? null;
+  const symbolsOf = (userId: string) => {
+    const w = watchlistOf(userId);
+    return w && w.symbols.length > 0 ? w.symbols : deps.defaultSymbols;
+  };
+  return new Hono<{ Variables: IdentityVars }>()
+    .get("/", async (c) => {
+      const symbols = symbolsOf(c.get("userId"));
+      const props = { symbols, quotes: await deps.quotes(symbols) };
+      return page(c, "Monitor", "/", "Monitor", <Island name="Monitor" component={Monitor} props={props} />);
+    })
+    .get("/history", (c) => {
+      const symbols = symbolsOf(c.get("userId"));
+      const q = c.req.query();
+      const now = Date.now();
+      const interval = ["1m", "5m", "15m", "1h", "1d"].includes(q.interval ?? "") ? q.interval! : "1d";
+      // A default range that fits the interval's 20,000-candle limit and shows a useful span.
+      const span = { "1m": 0, "5m": 4, "15m": 9, "1h": 59, "1d": 365 }[interval]! * 86_400_000;
+      const props = {
+        symbols: [...new Set([...symbols, ...deps.tracked()])].sort(),
+        symbol: /^[A-Za-z0-9.^=-]{1,20}$/.test(q.symbol ?? "") ? q.symbol!.toUpperCase() : symbols[0] ?? "AAPL",
+        interval,
+        from: DATE.test(q.from ?? "") ? q.from! : ymd(now - span),
+        to: DATE.test(q.to ?? "") ? q.to! : ymd(now),
+      };
+      return page(c, "History", "/history", "History", <Island name="History" component={History} props={props} />);
+    })
+    .get("/alerts", async (c) => {
+      const userId = c.get("userId");
+      const res = await deps.api(c, "/api/v1/alerts?limit=50");
+      const alerts: AlertRow[] = res.ok ? (await res.json()).alerts : [];
+      const props = {
+        symbols: [...new Set([...symbolsOf(userId), ...deps.tracked()])].sort(),
+        rules: (deps.rules?.listForUser(userId) ?? []) as RuleRow[],
+        alerts,
+      };
+      return page(c, "Alerts", "/alerts", "Alerts", <Island name="Alerts" component={Alerts} props={props} />);
+    })
+    .get("/settings", async (c) => {
+      const userId = c.get("userId");
+      const w = watchlistOf(userId);
+      const n = deps.notify;
+      const props = {
+        watchlist: w ? { id: w.id, name: w.name, symbols: w.symbols } : null,
+        channels: n ? (await n.channels.list(userId)).map((ch) => channelView(ch)) as never : [],
+        available: n?.available ?? { webhook: false, email: false, push: false, nats: false },
+        vapidPublicKey: n?.vapidPublicKey ?? "",
+        theme: theme(c),
+      };
+      return page(
+        c,
+        "Settings",
+        "/settings",
+        "Settings",
+        <Island name="Settings" component={Settings} props={props} />,
+      );
+    });
+}

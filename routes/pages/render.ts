@@ -1,0 +1,58 @@
+import { fileURLToPath as fromFileUrl } from "node:url";
+import type { VNode } from "preact";
+import { renderToString } from "preact-render-to-string";
+import islandConfig from "../../fresh.config.ts";
+
+/** What `deno task build` wrote: island name → script URL, and the stylesheet URL. */
+export interface Manifest {
+  islands: Record<string, string>;
+  css: string;
+}
+
+let cached: { mtime: number; manifest: Manifest } | undefined;
+
+/** Raised when the island bundles are missing: the server was started without `deno task build`. */
+export class NotBuiltError extends Error {
+  override name = "NotBuiltError";
+}
+
+/**
+ * The build manifest, re-read when the file changes (so `deno task dev` serves a rebuilt island on the next
+ * request). Throws {@link NotBuiltError} when there is none.
+ */
+export async function manifest(): Promise<Manifest> {
+  const file = fromFileUrl(new URL("manifest.json", islandConfig.outDir));
+  let mtime: number;
+  try {
+    mtime = (await Deno.stat(file)).mtime?.getTime() ?? 0;
+  } catch {
+    throw new NotBuiltError("the island bundles are not built: run `deno task build` (start and dev do it)");
+  }
+  if (cached?.mtime !== mtime) cached = { mtime, manifest: JSON.parse(await Deno.readTextFile(file)) };
+  return cached.manifest;
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+
+/**
+ * A whole HTML document: the server-rendered `body`, the stylesheet, and one module script per island the page uses
+ * (shared chunks are preloaded by the browser from the scripts' imports). The theme comes from the `bb_theme`
+ * cookie so the first paint has the right colours.
+ */
+export async function renderPage(
+  opts: { title: string; theme: "dark" | "light"; islands: string[]; body: VNode },
+): Promise<string> {
+  const m = await manifest();
+  const scripts = opts.islands.map((name) => {
+    const src = m.islands[name];
+    if (!src) throw new NotBuiltError(`island ${name} is not in the build: run \`deno task build\``);
+    return `<script type="module" src="${esc(src)}"></script>`;
+  }).join("");
+  return `<!doctype html><html lang="en" data-theme="${opts.theme}"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta name="color-scheme" content="dark light">` +
+    `<title>${esc(opts.title)} · Breadboard</title>` +
+    `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">` +
+    `<link rel="stylesheet" href="${esc(m.css)}">${scripts}</head>` +
+    `<body>${renderToString(opts.body)}</body></html>`;
+}
