@@ -8,7 +8,10 @@ const decoder = await createYahooDecoder();
 
 /** A real WebSocket client that records every frame it gets. */
 async function connect(port: number, cookie?: string) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/realtime`, cookie ? { headers: { Cookie: cookie } } : undefined);
+  // Deno's WebSocket takes request headers as a second argument; the browser typing the island UI brings into a
+  // whole-project check knows only protocols there.
+  const init = cookie ? { headers: { Cookie: cookie } } : undefined;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/realtime`, init as unknown as string[] | undefined);
   const frames: Record<string, unknown>[] = [];
   let closed: { code: number; reason: string } | undefined;
   ws.onmessage = (e) => frames.push(JSON.parse(String(e.data)));
