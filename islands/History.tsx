@@ -248,7 +248,7 @@ export default function History(props: HistoryProps) {
       </div>
       {status.error && <p class="error" role="alert">{status.error}</p>}
       <div class="chart tall" ref={box} role="img" aria-label={`candlestick chart of ${form.symbol}`} />
-      <p class="muted num" data-testid="count">{candles.length} candles</p>
+      <p class="muted num" data-testid="count">{candles.length} {candles.length === 1 ? "candle" : "candles"}</p>
     </section>
   );
 }

@@ -1,0 +1,203 @@
+/**
+ * The dashboard in a real browser: Debian's chromium through playwright-core against the app as a child process on
+ * the synthetic feed. Each page is loaded, used, and saved as a screenshot in tests/out/ for a reviewer.
+ */
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { startApp } from "./app_process.ts";
+import { launchBrowser, outDir } from "./browser.ts";
+
+const SYMBOLS = "AAPL,MSFT,NVDA";
+
+async function withDashboard(fn: (base: string, browser: Browser) => Promise<void>) {
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-" });
+  const app = await startApp({ DATA_DIR: dataDir, FEED: "synthetic", SYNTHETIC_RATE: "60", SYMBOLS });
+  const browser = await launchBrowser();
+  try {
+    await fn(`http://127.0.0.1:${app.port}`, browser);
+  } finally {
+    await browser.close();
+    app.child.kill("SIGTERM");
+    await app.finished;
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/** A page that fails the test on any uncaught script error. */
+async function openPage(browser: Browser, width = 1280, height = 900): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: `${await outDir()}${name}.png`, fullPage: true });
+}
+
+Deno.test("Monitor: tiles render on the server, hydrate, go live and change with synthetic ticks", async () => {
+  await withDashboard(async (base, browser) => {
+    // Before hydration: the server's HTML already has a tile per symbol, and the island's script is a hashed bundle.
+    const html = await (await fetch(base + "/")).text();
+    for (const s of SYMBOLS.split(",")) assert.match(html, new RegExp(`data-symbol="${s}"`));
+    const script = /<script type="module" src="(\/static\/build\/Monitor-[0-9a-f]{12}\.js)"/.exec(html)?.[1];
+    assert.ok(script, "hashed Monitor bundle");
+    const bundle = await fetch(base + script, { headers: { "Accept-Encoding": "gzip" } });
+    assert.equal(bundle.headers.get("cache-control"), "public, max-age=31536000, immutable");
+    assert.equal(bundle.headers.get("content-encoding"), "gzip");
+    await bundle.body?.cancel();
+
+    const { page, errors } = await openPage(browser);
+    // Count layout shifts from the start.
+    await page.addInitScript(`globalThis.__cls = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (!e.hadRecentInput) globalThis.__cls += e.value;
+      }).observe({ type: "layout-shift", buffered: true });`);
+    await page.goto(base + "/");
+    await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor({ timeout: 20_000 });
+    const price = page.locator('[data-symbol="AAPL"] [data-testid="price"]');
+    const aapl = `document.querySelector('[data-symbol="AAPL"] [data-testid="price"]')?.textContent`;
+    await page.waitForFunction(`(${aapl} ?? "—") !== "—"`, undefined, { timeout: 20_000 });
+    const before = await price.textContent();
+    await page.waitForFunction(`${aapl} !== ${JSON.stringify(before)}`, undefined, { timeout: 20_000 });
+    assert.notEqual(await price.textContent(), before, "a tick changed the AAPL tile");
+    // The change flashes (green or red) and the market state is shown.
+    await page.waitForSelector('[class*="flash-up-"], [class*="flash-down-"]', { timeout: 10_000 });
+    assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Closed/);
+    // The live chart draws into a canvas.
+    assert.ok(await page.locator(".chart canvas").count() > 0);
+    // Picking another tile (keyboard) switches the chart.
+    await page.locator('[data-symbol="MSFT"]').focus();
+    await page.keyboard.press("Enter");
+    await page.locator(".panel-title", { hasText: "MSFT" }).waitFor();
+    assert.equal(await page.locator('[data-symbol="MSFT"]').getAttribute("aria-pressed"), "true");
+    await page.waitForTimeout(1_500);
+    const cls = await page.evaluate<number>("globalThis.__cls");
+    assert.ok(cls < 0.05, `layout shift ${cls} while ticks arrive`);
+    await shot(page, "monitor");
+
+    // Phone width: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(300);
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - innerWidth");
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone`);
+    await shot(page, "monitor-phone");
+    assert.deepEqual(errors, []);
+  });
+});
+
+Deno.test("Alerts: a rule added in the editor raises an alert that appears live; bad input is explained", async () => {
+  await withDashboard(async (base, browser) => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(base + "/alerts");
+    await page.locator(".panel-title .badge", { hasText: "live" }).waitFor({ timeout: 20_000 });
+    // Validation beside the field, nothing sent.
+    await page.getByRole("button", { name: "Add rule" }).click();
+    assert.match((await page.locator("#symbol-error").textContent())!, /Enter a ticker/);
+    assert.match((await page.locator("#price-error").textContent())!, /Enter a number/);
+    assert.equal(await page.getByTestId("rules").locator("li strong").count(), 0);
+
+    await page.locator('input[name="symbol"]').fill("aapl");
+    // Any rise from the minute's low: the random walk makes one within a few ticks.
+    await page.locator('select[name="kind"]').selectOption("pct_change");
+    await page.locator('select[name="direction"]').selectOption("rise");
+    await page.locator('input[name="percent"]').fill("0.001");
+    await page.locator('select[name="window"]').selectOption("1m");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("status").filter({ hasText: "Rule saved: AAPL rise 0.001% in 1m" }).waitFor();
+    assert.equal(await page.getByTestId("rules").locator("li strong").first().textContent(), "AAPL");
+    // The alert arrives over the WebSocket without a reload.
+    const item = page.getByTestId("live-feed").locator("li.feed-item").first();
+    await item.waitFor({ timeout: 20_000 });
+    assert.match((await item.textContent())!, /AAPL.*rose \d+\.\d% in 1 min/);
+    await shot(page, "alerts");
+
+    // After a reload the alert is in the history, and the filter by symbol keeps it.
+    await page.waitForTimeout(2_000);
+    await page.reload();
+    await page.locator('input[name="f-symbol"]').fill("AAPL");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByTestId("history").locator("tbody td", { hasText: /AAPL rose .* in 1 min/ }).first().waitFor({
+      timeout: 10_000,
+    });
+    await page.locator('input[name="f-symbol"]').fill("MSFT");
+    await page.locator('select[name="f-rule"]').selectOption({ index: 2 });
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByTestId("history").locator("td", { hasText: "No alerts match." }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
+Deno.test("History: candles with volume, overlays, crosshair readout and the CSV of what is shown", async () => {
+  await withDashboard(async (base, browser) => {
+    const { page, errors } = await openPage(browser);
+    const today = new Date().toISOString().slice(0, 10);
+    // Let the synthetic feed close a few minutes' candles first.
+    await page.goto(`${base}/history?symbol=AAPL&interval=1m&from=${today}&to=${today}`);
+    await page.waitForFunction(
+      `/^[1-9]\\d* candles?$/.test(document.querySelector('[data-testid="count"]').textContent)`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    const count = Number((await page.getByTestId("count").textContent())!.split(" ")[0]);
+    assert.ok(await page.locator(".chart canvas").count() > 0);
+    await page.locator('input[type="checkbox"]').nth(1).check();
+    // Crosshair: hovering the chart shows that candle's OHLCV.
+    const box = (await page.locator(".chart").boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+    await page.waitForFunction(
+      `/O .* H .* L .* C .* V /.test(document.querySelector('[data-testid="readout"]').textContent)`,
+    );
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("csv").click()]);
+    const csv = await Deno.readTextFile((await download.path())!);
+    const lines = csv.trim().split("\n");
+    assert.equal(lines[0], "symbol,time,open,high,low,close,volume");
+    assert.equal(lines.length - 1, count, "one CSV row per candle shown");
+    assert.match(lines[1]!, /^AAPL,\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z,[\d.]+,[\d.]+,[\d.]+,[\d.]+,\d+$/);
+    await shot(page, "history");
+
+    // A range the interval cannot serve is explained, not drawn.
+    await page.locator('input[name="from"]').fill("2020-01-01");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.getByRole("alert").filter({ hasText: "at most 20000 per request" }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
+Deno.test("Settings: add symbols by search, reorder and remove them, switch the theme", async () => {
+  await withDashboard(async (base, browser) => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(base + "/settings");
+    // Yahoo is unreachable here, so search answers from the symbols this server tracks.
+    await page.locator('input[name="symbol-search"]').fill("ms");
+    await page.getByTestId("search-results").getByRole("button", { name: /MSFT/ }).click();
+    await page.locator('input[name="symbol-search"]').fill("nv");
+    await page.getByTestId("search-results").getByRole("button", { name: /NVDA/ }).click();
+    const list = page.getByTestId("watchlist").locator("li strong");
+    const listed = `document.querySelectorAll('[data-testid="watchlist"] li strong')`;
+    await page.waitForFunction(`${listed}.length === 2`);
+    assert.deepEqual(await list.allTextContents(), ["MSFT", "NVDA"]);
+    await page.getByRole("button", { name: "move NVDA up" }).click();
+    await page.waitForFunction(`${listed}[0]?.textContent === "NVDA"`);
+    // The Monitor follows the watchlist, in its order.
+    const monitor = await (await fetch(base + "/", {
+      headers: { Cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ") },
+    })).text();
+    assert.ok(monitor.indexOf('data-symbol="NVDA"') < monitor.indexOf('data-symbol="MSFT"'));
+    assert.equal(monitor.includes('data-symbol="AAPL"'), false);
+    await page.getByRole("button", { name: "remove MSFT" }).click();
+    await page.waitForFunction(`${listed}.length === 1`);
+
+    // A webhook to a private address is refused beside the field.
+    await page.locator('input[name="webhook-url"]').fill("http://127.0.0.1:9/hook");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    await page.getByRole("alert").filter({ hasText: "loopback, private" }).waitFor();
+
+    await page.getByRole("radio", { name: "Light" }).click();
+    assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "light");
+    await page.reload();
+    assert.equal(await page.evaluate<string>("document.documentElement.dataset.theme"), "light", "kept by the server");
+    await shot(page, "settings");
+    assert.deepEqual(errors, []);
+  });
+});
