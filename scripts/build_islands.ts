@@ -9,16 +9,37 @@ import { basename, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import islandConfig from "../fresh.config.ts";
 
-const islandsDir = fromFileUrl(islandConfig.islandsDir);
-const staticDir = fromFileUrl(islandConfig.staticDir);
-const outDir = fromFileUrl(islandConfig.outDir);
+/** Where a build reads from and writes to (default: the directories fresh.config.ts names). */
+export interface BuildDirs {
+  islandsDir: string;
+  staticDir: string;
+  outDir: string;
+  /** Folders whose changes also trigger a rebuild in watch mode. */
+  alsoWatch: string[];
+}
+
+/** What a build wrote: island name → script URL, the stylesheet URL, and when. */
+export interface Manifest {
+  islands: Record<string, string>;
+  css: string;
+  builtAt: number;
+}
+
+const ROOT = fromFileUrl(new URL("../", import.meta.url));
+const DEFAULT_DIRS: BuildDirs = {
+  islandsDir: fromFileUrl(islandConfig.islandsDir),
+  staticDir: fromFileUrl(islandConfig.staticDir),
+  outDir: fromFileUrl(islandConfig.outDir),
+  alsoWatch: [join(ROOT, "components")],
+};
 
 async function hash(bytes: Uint8Array): Promise<string> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource)).toHex().slice(0, 12);
 }
 
 /** Builds once into a fresh directory and swaps it in; returns the manifest. */
-export async function build(): Promise<Record<string, unknown>> {
+export async function build(dirs: BuildDirs = DEFAULT_DIRS): Promise<Manifest> {
+  const { islandsDir, staticDir, outDir } = dirs;
   const started = performance.now();
   const entries: string[] = [];
   for await (const e of Deno.readDir(islandsDir)) {
@@ -41,7 +62,7 @@ export async function build(): Promise<Record<string, unknown>> {
       tmp,
       ...entries,
     ],
-    cwd: fromFileUrl(new URL("../", import.meta.url)),
+    cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -60,7 +81,7 @@ export async function build(): Promise<Record<string, unknown>> {
   const css = await Deno.readFile(join(staticDir, "app.css"));
   const cssName = `app-${await hash(css)}.css`;
   await Deno.writeFile(join(tmp, cssName), css);
-  const manifest = { islands, css: `/static/build/${cssName}`, builtAt: Date.now() };
+  const manifest: Manifest = { islands, css: `/static/build/${cssName}`, builtAt: Date.now() };
   await Deno.writeTextFile(join(tmp, "manifest.json"), JSON.stringify(manifest, null, 2));
   const old = `${outDir.replace(/\/$/, "")}.old-${Deno.pid}`;
   await Deno.rename(outDir, old).catch(() => {});
@@ -70,18 +91,28 @@ export async function build(): Promise<Record<string, unknown>> {
   return manifest;
 }
 
-/** Rebuilds after changes settle (150 ms), one build at a time; a failed build is printed and the old one kept. */
-export async function watch(): Promise<void> {
-  const root = fromFileUrl(new URL("../", import.meta.url));
-  const watcher = Deno.watchFs([islandsDir, join(root, "components"), join(staticDir, "app.css")]);
+/**
+ * Rebuilds after changes settle (150 ms), one build at a time; a failed build is printed and the old one kept.
+ * Runs until `signal` aborts.
+ */
+export async function watch(
+  dirs: BuildDirs = DEFAULT_DIRS,
+  opts: { signal?: AbortSignal; onBuild?: (m: Manifest) => void } = {},
+): Promise<void> {
+  const watcher = Deno.watchFs([dirs.islandsDir, ...dirs.alsoWatch, join(dirs.staticDir, "app.css")]);
+  opts.signal?.addEventListener("abort", () => watcher.close());
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = Promise.resolve();
-  for await (const _ of watcher) {
+  for await (const e of watcher) {
+    // The build's own output must not trigger another build.
+    if (e.paths.every((p) => p.startsWith(dirs.outDir.replace(/\/$/, "")))) continue;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      running = running.then(() => build().then(() => {}, (err) => console.error(String(err))));
+      running = running.then(() => build(dirs).then((m) => opts.onBuild?.(m), (err) => console.error(String(err))));
     }, 150);
   }
+  clearTimeout(timer);
+  await running;
 }
 
 if (import.meta.main) {
