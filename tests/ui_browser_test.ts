@@ -4,8 +4,11 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
+import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { startApp } from "./app_process.ts";
 import { launchBrowser, outDir } from "./browser.ts";
+import { startFakeYahoo } from "./fake_yahoo.ts";
+import { until } from "./wait.ts";
 
 const SYMBOLS = "AAPL,MSFT,NVDA";
 
@@ -200,4 +203,54 @@ Deno.test("Settings: add symbols by search, reorder and remove them, switch the 
     await shot(page, "settings");
     assert.deepEqual(errors, []);
   });
+});
+
+Deno.test("Monitor: a symbol silent longer than its session allows is stale; a dropped server is reconnected", async () => {
+  const yahoo = startFakeYahoo(await createYahooDecoder());
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-stale-" });
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = String((l.addr as Deno.NetAddr).port);
+  l.close();
+  const env = { DATA_DIR: dataDir, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL,MSFT", PORT: port };
+  let app = await startApp(env);
+  const browser = await launchBrowser();
+  try {
+    await until(() => yahoo.open().some((c) => c.symbols.has("AAPL") && c.symbols.has("MSFT")), 20_000, "subscribed");
+    const tick = (id: string, price: number, time: number) =>
+      yahoo.price({ id, price, time, quoteType: 8, marketHours: 1, priceHint: 2, previousClose: 100, lastSize: 5 });
+    // AAPL last traded two minutes ago in regular hours (the limit is one minute); MSFT just now.
+    tick("AAPL", 101, Date.now() - 120_000);
+    tick("MSFT", 99, Date.now());
+    const { page, errors } = await openPage(browser);
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor({ timeout: 20_000 });
+    await page.locator('[data-symbol="AAPL"] .badge.stale').waitFor({ timeout: 5_000 });
+    assert.equal(await page.locator('[data-symbol="MSFT"] .badge.stale').count(), 0);
+    assert.equal(await page.locator('[data-symbol="MSFT"] [data-testid="price"]').textContent(), "99.00");
+
+    // The server goes away: the page says so and keeps trying; it comes back on the same port.
+    app.child.kill("SIGTERM");
+    await app.finished;
+    await page.getByTestId("connection").filter({ hasText: /Reconnecting|Offline/ }).waitFor({ timeout: 10_000 });
+    app = await startApp(env);
+    await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
+    await until(() => yahoo.open().some((c) => c.symbols.has("MSFT")), 20_000, "subscribed again");
+    // The resubscribed page gets ticks again.
+    await until(
+      async () => {
+        tick("MSFT", 98.5, Date.now());
+        return await page.locator('[data-symbol="MSFT"] [data-testid="price"]').textContent() === "98.50";
+      },
+      20_000,
+      "tick after reconnect",
+    );
+    await shot(page, "monitor-stale");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    app.child.kill("SIGTERM");
+    await app.finished;
+    await yahoo.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
 });
