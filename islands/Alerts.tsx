@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import type { alertListSchema } from "../schema/api.ts";
 import { useEffect, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
 import { fmtPercent, fmtPrice, fmtTime } from "./lib/format.ts";
@@ -5,16 +7,7 @@ import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveState } from "./lib/live.ts";
 
 /** An alert as the API lists it. */
-export interface AlertRow {
-  id: string;
-  time: number;
-  symbol: string;
-  rule: string;
-  kind: string;
-  message: string;
-  price: number;
-  changePercent: number;
-}
+export type AlertRow = z.infer<typeof alertListSchema>["alerts"][number];
 
 /** A stored rule (only the fields the editor shows). */
 export interface RuleRow {

@@ -1,3 +1,4 @@
+import type { Candle } from "../schema/candle.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import {
   CandlestickSeries,
@@ -12,16 +13,6 @@ import { api, ApiCallError } from "./lib/api.ts";
 import { fmtPrice, fmtVolume } from "./lib/format.ts";
 import { mount } from "./lib/hydrate.ts";
 import { chartColors } from "./lib/theme.ts";
-
-/** A candle as /api/v1/history returns it. */
-export interface Candle {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
 
 /** Props the server renders the page with. */
 export interface HistoryProps {

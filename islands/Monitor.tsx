@@ -64,7 +64,8 @@ function Tile(
         {stale && <span class="badge stale" title={`no tick since ${fmtTime(t!.seenAt)}`}>stale</span>}
       </span>
       <span class="tile-price num" data-testid="price">{q ? fmtPrice(q.price, q.priceHint) : "—"}</span>
-      <span class={`tile-change num ${dir} ${t?.flash ? `flash-${t.flash}-${t.flip}` : ""}`}>
+      {/* A new key per move remounts the span, which restarts its flash animation. */}
+      <span key={t?.flip} class={`tile-change num ${dir} ${t?.flash ? `flash-${t.flash}` : ""}`}>
         {q ? `${fmtChange(q.change, q.priceHint)} (${fmtPercent(q.changePercent)})` : "waiting for a tick"}
       </span>
       <span class="tile-meta num">

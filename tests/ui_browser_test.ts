@@ -65,7 +65,7 @@ Deno.test("Monitor: tiles render on the server, hydrate, go live and change with
     await page.waitForFunction(`${aapl} !== ${JSON.stringify(before)}`, undefined, { timeout: 20_000 });
     assert.notEqual(await price.textContent(), before, "a tick changed the AAPL tile");
     // The change flashes (green or red) and the market state is shown.
-    await page.waitForSelector('[class*="flash-up-"], [class*="flash-down-"]', { timeout: 10_000 });
+    await page.waitForSelector(".tile-change.flash-up, .tile-change.flash-down", { timeout: 10_000 });
     assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Closed/);
     // The live chart draws into a canvas.
     assert.ok(await page.locator(".chart canvas").count() > 0);

@@ -1,33 +1,14 @@
+import type { Quote } from "../../actors/symbol_actor.ts";
+import type { Alert } from "../../schema/alert.ts";
+
 /** Connection states shown in the header and on the Monitor. */
 export type LiveState = "connecting" | "live" | "reconnecting" | "offline";
 
-/** A quote as the WebSocket sends it. */
-export interface LiveQuote {
-  symbol: string;
-  price: number;
-  time: number;
-  change: number;
-  changePercent: number;
-  dayVolume: number;
-  dayHigh: number;
-  dayLow: number;
-  previousClose: number;
-  marketHours: string;
-  exchange: string;
-  priceHint: number;
-}
+/** A quote as the WebSocket sends it (the actors' quote, as JSON). */
+export type LiveQuote = Quote;
 
 /** An alert as the WebSocket sends it. */
-export interface LiveAlert {
-  id: string;
-  time: number;
-  symbol: string;
-  ruleId: string;
-  kind: string;
-  message: string;
-  price: number;
-  changePercent: number;
-}
+export type LiveAlert = Alert;
 
 /** Callbacks of {@link connectLive}. */
 export interface LiveHandlers {
