@@ -85,14 +85,14 @@ export class Outbox {
     op.enqueue(msg, { keysIfUndelivered: [keys.outboxUndelivered(alert.userId || SYSTEM_OWNER, alert.id)] });
   }
 
-  /** Queues a test message to one channel, as if `alert` had been raised for it. */
-  async enqueueTest(userId: string, channelId: string, alert: Alert): Promise<string> {
+  /** Queues a test message to `channel`, as if `alert` had been raised for it. */
+  async enqueueTest(channel: Channel, alert: Alert): Promise<string> {
+    const { userId, id: channelId } = channel;
     const key = `${alert.id}.${channelId}`;
-    const rec = this.#record(key, alert, channelId, "pending", 0);
-    const kind = (await this.o.channels.get(userId, channelId))?.kind;
-    if (kind) rec.kind = kind;
     await this.o.kv.atomic()
-      .set(keys.delivery(userId, key), rec, { expireIn: RECORD_TTL_MS })
+      .set(keys.delivery(userId, key), this.#record(key, alert, channelId, "pending", 0, channel.kind), {
+        expireIn: RECORD_TTL_MS,
+      })
       .enqueue({ v: 1, type: "deliver", key, userId, channelId, attempt: 1, alert } satisfies OutboxMessage)
       .commit();
     return key;
@@ -133,8 +133,10 @@ export class Outbox {
       const m = outboxMessageSchema.safeParse(e.value);
       if (!m.success) continue;
       const key = m.data.type === "deliver" ? m.data.key : m.data.alert.id;
+      const channelId = m.data.type === "deliver" ? m.data.channelId : "";
+      const kind = channelId === "nats" ? "nats" : (await this.o.channels.get(userId, channelId))?.kind ?? "webhook";
       out.push({
-        ...this.#record(key, m.data.alert, m.data.type === "deliver" ? m.data.channelId : "", "dead", 0),
+        ...this.#record(key, m.data.alert, channelId, "dead", 0, kind),
         reason: "the outbox could not process this message (storage errors on every retry)",
       });
     }
@@ -154,7 +156,7 @@ export class Outbox {
     channelId: string,
     status: Delivery["status"],
     attempts: number,
-    kind: Delivery["kind"] = "webhook",
+    kind: Delivery["kind"],
   ): Delivery {
     const now = this.#now();
     return {

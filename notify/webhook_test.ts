@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { startReceiver } from "../tests/fake_receivers.ts";
+import { postGuarded } from "./http_post.ts";
 import { DeliveryError, newWebhookSecret, sendWebhook, SIGNATURE_HEADER, signPayload } from "./webhook.ts";
 
 const payload = {
@@ -65,7 +66,6 @@ Deno.test("sendWebhook refuses a loopback receiver unless private targets are al
 Deno.test("sendWebhook gives up on a receiver that does not answer in time", async () => {
   const rx = startReceiver(() => new Promise<number>((r) => setTimeout(() => r(200), 800)));
   try {
-    const { postGuarded } = await import("./http_post.ts");
     await assert.rejects(
       postGuarded(rx.url, { allowPrivate: true, headers: {}, body: "x", timeoutMs: 200 }),
       /no response within 200 ms/,

@@ -4,18 +4,14 @@
  * next reload. Ctrl-C stops both.
  */
 import { build, watch } from "./build_islands.ts";
+import { START_PERMISSIONS } from "./permissions.ts";
 
 await build();
 const server = new Deno.Command(Deno.execPath(), {
   args: [
     "run",
     "--watch",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    "--allow-ffi",
-    "--allow-sys",
+    ...START_PERMISSIONS,
     "main.ts",
   ],
   cwd: new URL("../", import.meta.url),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ClickHouseServer, startClickHouseServer } from "../tests/clickhouse_server.ts";
 import { uniqueDatabase } from "../tests/embedded_store.ts";
+import { freePort } from "../tests/free_port.ts";
 import { storeContract } from "../tests/store_contract.ts";
 import { openHttpStore } from "./http.ts";
 import { type Store, StoreError } from "./store.ts";
@@ -92,9 +93,7 @@ Deno.test("http store speaks to a real clickhouse-server", async (t) => {
 });
 
 Deno.test("http store refuses to open when nothing listens at the URL", async () => {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   await assert.rejects(
     openHttpStore({ url: `http://127.0.0.1:${port}`, user: "default", password: "", database: "x" }),
     (e: unknown) => e instanceof StoreError && /cannot reach ClickHouse at http:\/\/127\.0\.0\.1:\d+/.test(e.message),

@@ -1,16 +1,8 @@
 /** Runs the app as a real child process, the way `deno task start` does, and reads its log lines. */
 
-const ROOT = new URL("../", import.meta.url);
+import { START_PERMISSIONS } from "../scripts/permissions.ts";
 
-/** Permissions of `deno task start`. */
-export const START_PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-ffi",
-  "--allow-sys",
-];
+const ROOT = new URL("../", import.meta.url);
 
 /** A child process of the app. */
 export interface AppProcess {

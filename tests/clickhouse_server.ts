@@ -2,6 +2,7 @@
  * Starts Debian's clickhouse-server (installed by `deno task test` via scripts/ensure_test_packages.sh) on free ports
  * with a temporary data directory, for tests of the HTTP driver's transport.
  */
+import { freePort } from "./free_port.ts";
 
 /** A running clickhouse-server. */
 export interface ClickHouseServer {
@@ -25,13 +26,6 @@ async function findBinary(): Promise<string> {
   throw new Error(
     "clickhouse-server is not installed: run the tests with `deno task test`, which installs it from Debian's packages",
   );
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
 }
 
 /** Starts a server and waits until it answers /ping (up to 30 s). */

@@ -2,19 +2,13 @@
  * Starts Debian's nats-server (installed by `deno task test` via scripts/ensure_test_packages.sh) with JetStream on a
  * free port and a temporary store directory.
  */
+import { freePort } from "./free_port.ts";
 
 /** A running nats-server. */
 export interface NatsServer {
   /** e.g. nats://127.0.0.1:41234 */
   url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr as Deno.NetAddr;
-  l.close();
-  return port;
 }
 
 /** Starts the server and waits until its port accepts connections (up to 15 s). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnApp, startApp } from "./app_process.ts";
+import { freePort } from "./free_port.ts";
 
 for (
   const [name, value, allowed] of [
@@ -90,9 +91,7 @@ Deno.test("a failing migration stops start-up with the migration's name and exit
 
 Deno.test("an unreachable CLICKHOUSE_URL stops start-up with a line naming the server", async () => {
   const dataDir = await Deno.makeTempDir();
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
+  const port = freePort();
   try {
     const app = spawnApp({ DATA_DIR: dataDir, PORT: "0", CLICKHOUSE_URL: `http://127.0.0.1:${port}` });
     const { code, stderr } = await app.finished;

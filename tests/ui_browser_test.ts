@@ -8,6 +8,7 @@ import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { startApp } from "./app_process.ts";
 import { launchBrowser, outDir } from "./browser.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
+import { freePort } from "./free_port.ts";
 import { until } from "./wait.ts";
 
 const SYMBOLS = "AAPL,MSFT,NVDA";
@@ -208,9 +209,7 @@ Deno.test("Settings: add symbols by search, reorder and remove them, switch the 
 Deno.test("Monitor: a symbol silent longer than its session allows is stale; a dropped server is reconnected", async () => {
   const yahoo = startFakeYahoo(await createYahooDecoder());
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-stale-" });
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = String((l.addr as Deno.NetAddr).port);
-  l.close();
+  const port = String(freePort());
   const env = { DATA_DIR: dataDir, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL,MSFT", PORT: port };
   let app = await startApp(env);
   const browser = await launchBrowser();

@@ -77,7 +77,7 @@ export function notificationRoutes(deps: NotificationDeps): {
     .post("/:id/test", async (c) => {
       const ch = await mine(c.get("userId"), c.req.param("id"));
       const t = now();
-      const key = await deps.outbox.enqueueTest(ch.userId, ch.id, {
+      const key = await deps.outbox.enqueueTest(ch, {
         id: `test-${t}`,
         time: t,
         symbol: "TEST",
