@@ -14,7 +14,14 @@ import type { ActorSnapshot } from "./actors/symbol_actor.ts";
 import { ActorSystem } from "./actors/system.ts";
 import { RollingWindow } from "./actors/window.ts";
 import { WINDOW_MS, WINDOWS } from "./schema/rule.ts";
-import { Hub } from "./routes/ws.ts";
+import { Hub, WS_MAX_MESSAGE_BYTES } from "./routes/ws.ts";
+import {
+  defaultMaxConnections,
+  type GuardedServer,
+  openFileCount,
+  openFileLimit,
+  serveGuarded,
+} from "./routes/conn_guard.ts";
 import type { Feed } from "./feeds/feed.ts";
 import { createIngestSink, declareIngestMetrics } from "./feeds/ingest.ts";
 import { MassiveFeed } from "./feeds/massive.ts";
@@ -329,27 +336,40 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       },
       "outcome",
     );
-  let port = config.port;
-  const server = Deno.serve({
+  // The app listens on loopback only; the guard owns the public port (timeouts, caps, accept errors).
+  const fileLimit = openFileLimit();
+  const maxConnections = config.http.maxConnections ?? defaultMaxConnections(fileLimit);
+  if (fileLimit !== undefined && maxConnections > defaultMaxConnections(fileLimit)) {
+    log("warn", "MAX_CONNECTIONS is above what the open-file limit allows; idle connections will be shed", {
+      maxConnections,
+      openFileLimit: fileLimit,
+    });
+  }
+  const front = serveGuarded((req, remoteAddr) => app.fetch(req, { remoteAddr }), {
     port: config.port,
-    onListen: (addr) => {
-      port = addr.port;
-      log("info", `listening on http://localhost:${addr.port}/`, {
-        port: addr.port,
-        store: openedStore.driver,
-        database: openedStore.database,
-        feed: config.feed,
-        dataDir: config.dataDir,
-      });
-      options.onListen?.(addr.port);
-    },
-  }, app.fetch);
+    maxConnections,
+    // Behind a proxy every connection comes from the proxy's address: only the total cap applies.
+    maxPerAddress: config.trustProxy ? maxConnections : config.http.maxConnectionsPerIp,
+    headerTimeoutMs: config.http.headerTimeoutMs,
+    idleTimeoutMs: config.http.idleTimeoutMs,
+    maxWsMessageBytes: WS_MAX_MESSAGE_BYTES,
+    log,
+  });
+  declareConnMetrics(metrics, front);
+  const port = front.addr.port;
+  log("info", `listening on http://localhost:${port}/`, {
+    port,
+    store: openedStore.driver,
+    database: openedStore.database,
+    feed: config.feed,
+    dataDir: config.dataDir,
+    maxConnections,
+  });
+  options.onListen?.(port);
 
   let stopping: Promise<void> | undefined;
   return {
-    get port() {
-      return port;
-    },
+    port,
     shutdown() {
       stopping ??= (async () => {
         shuttingDown = true;
@@ -357,7 +377,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         await feed.stop();
         await recorder?.close();
         hub.close();
-        await server.shutdown();
+        await front.shutdown();
         await actors.stop();
         // An aborted history run stops between units and records itself as cancelled.
         await historyRun?.catch(() => {});
@@ -379,6 +399,27 @@ export async function start(config: Config, options: StartOptions = {}): Promise
 /** `url` with its apiKey parameter masked, for logs. */
 function redactKey(url: string): string {
   return url.replace(/([?&]apiKey=)[^&]+/, "$1***");
+}
+
+function declareConnMetrics(metrics: Metrics, guard: GuardedServer): void {
+  metrics
+    .gauge("breadboard_http_connections", "Open client connections", () => guard.stats().open)
+    .gauge("breadboard_open_fds", "Open file descriptors of the process", () => openFileCount() ?? 0)
+    .gauge("breadboard_http_connections_closed_total", "Client connections closed by the guard, by reason", () => {
+      const s = guard.stats();
+      return {
+        refused: s.refused,
+        evicted: s.evicted,
+        timed_out: s.timedOut,
+        bad_request: s.badRequests,
+        ws_too_large: s.oversizeWsMessages,
+      };
+    }, "reason")
+    .gauge(
+      "breadboard_http_accept_errors_total",
+      "Accept calls that failed (out of descriptors)",
+      () => guard.stats().acceptErrors,
+    );
 }
 
 function declareActorMetrics(metrics: Metrics, actors: ActorSystem, owned: () => number): void {

@@ -3,6 +3,9 @@ import type { Quote } from "../actors/symbol_actor.ts";
 import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 
+/** Largest message a client may send on /ws/realtime; the connection guard enforces it as frames arrive. */
+export const WS_MAX_MESSAGE_BYTES = 8 * 1024;
+
 /** What a client may send on /ws/realtime. */
 export const clientMessageSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("subscribe"), symbols: z.array(symbolSchema).min(1).max(500) }),

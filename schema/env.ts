@@ -116,6 +116,25 @@ export const envSchema = z.object({
   NOTIFY_MAX_ATTEMPTS: intVar(1, 20, "NOTIFY_MAX_ATTEMPTS must be an integer from 1 to 20").default(6),
   NOTIFY_RETRY_MS: intVar(10, 3_600_000, "NOTIFY_RETRY_MS must be milliseconds, an integer from 10 to 3600000")
     .default(2_000),
+  TRUST_PROXY: z.enum(["true", "false"], { error: "TRUST_PROXY must be true or false" })
+    .transform((v) => v === "true").default(false),
+  MAX_CONNECTIONS: intVar(16, 1_000_000, "MAX_CONNECTIONS must be an integer from 16 to 1000000").optional(),
+  MAX_CONNECTIONS_PER_IP: intVar(1, 1_000_000, "MAX_CONNECTIONS_PER_IP must be an integer from 1 to 1000000")
+    .default(256),
+  HEADER_TIMEOUT_MS: intVar(100, 600_000, "HEADER_TIMEOUT_MS must be milliseconds, an integer from 100 to 600000")
+    .default(10_000),
+  IDLE_TIMEOUT_MS: intVar(100, 3_600_000, "IDLE_TIMEOUT_MS must be milliseconds, an integer from 100 to 3600000")
+    .default(60_000),
+  WS_MAX_CLIENTS: intVar(1, 1_000_000, "WS_MAX_CLIENTS must be an integer from 1 to 1000000").default(10_000),
+  WS_MAX_CLIENTS_PER_IP: intVar(1, 1_000_000, "WS_MAX_CLIENTS_PER_IP must be an integer from 1 to 1000000")
+    .default(64),
+  WS_ALLOWED_ORIGINS: z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""))
+    .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), {
+      error: "WS_ALLOWED_ORIGINS must be a comma-separated list of origins such as https://app.example.com",
+    }).default([]),
+  MAX_TRACKED_SYMBOLS: intVar(1, 1_000_000, "MAX_TRACKED_SYMBOLS must be an integer from 1 to 1000000")
+    .default(5_000),
+  MAX_SYMBOLS_PER_USER: intVar(1, 100_000, "MAX_SYMBOLS_PER_USER must be an integer from 1 to 100000").default(500),
   VAPID_SUBJECT: z.string().regex(/^(mailto:\S+@\S+|https:\/\/\S+)$/, {
     error: "VAPID_SUBJECT must be a mailto: address or an https:// URL that push services can contact",
   }).default("mailto:breadboard@localhost"),
@@ -155,6 +174,20 @@ export interface Config {
     retryMs: number;
     vapidSubject: string;
   };
+  /** TRUST_PROXY: honour X-Forwarded-Proto/For from a TLS-terminating proxy. */
+  trustProxy: boolean;
+  /** Connection limits and timeouts of the HTTP front (routes/conn_guard.ts). */
+  http: {
+    /** MAX_CONNECTIONS; unset: derived from the open-file limit. */
+    maxConnections?: number;
+    maxConnectionsPerIp: number;
+    headerTimeoutMs: number;
+    idleTimeoutMs: number;
+  };
+  /** WebSocket limits: clients in total and per address, and origins allowed besides this server's own. */
+  ws: { maxClients: number; maxClientsPerIp: number; allowedOrigins: string[] };
+  /** Symbols tracked at most (configured ones included), and distinct symbols one user's watchlists and rules hold. */
+  limits: { maxTrackedSymbols: number; maxSymbolsPerUser: number };
 }
 
 /** Raised by {@link parseEnv}; `message` is one line naming each bad variable and what it allows. */
@@ -230,5 +263,18 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
       retryMs: e.NOTIFY_RETRY_MS,
       vapidSubject: e.VAPID_SUBJECT,
     },
+    trustProxy: e.TRUST_PROXY,
+    http: {
+      ...(e.MAX_CONNECTIONS === undefined ? {} : { maxConnections: e.MAX_CONNECTIONS }),
+      maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+      headerTimeoutMs: e.HEADER_TIMEOUT_MS,
+      idleTimeoutMs: e.IDLE_TIMEOUT_MS,
+    },
+    ws: {
+      maxClients: e.WS_MAX_CLIENTS,
+      maxClientsPerIp: e.WS_MAX_CLIENTS_PER_IP,
+      allowedOrigins: e.WS_ALLOWED_ORIGINS,
+    },
+    limits: { maxTrackedSymbols: e.MAX_TRACKED_SYMBOLS, maxSymbolsPerUser: e.MAX_SYMBOLS_PER_USER },
   };
 }

@@ -26,10 +26,16 @@ function childEnv(env: Record<string, string>): Record<string, string> {
   return { ...out, NO_COLOR: "1", YAHOO_WS_URL: "ws://127.0.0.1:9/", YAHOO_API_BASE: "http://127.0.0.1:9", ...env };
 }
 
-/** Spawns `script` (default main.ts) under the start task's permissions. */
-export function spawnApp(env: Record<string, string>, script = "main.ts", args: string[] = []): AppProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...START_PERMISSIONS, script, ...args],
+/** Spawns `script` (default main.ts) under the start task's permissions; `fdLimit` sets `ulimit -n` first. */
+export function spawnApp(
+  env: Record<string, string>,
+  script = "main.ts",
+  args: string[] = [],
+  fdLimit?: number,
+): AppProcess {
+  const argv = ["run", ...START_PERMISSIONS, script, ...args];
+  const child = new Deno.Command(fdLimit === undefined ? Deno.execPath() : "sh", {
+    args: fdLimit === undefined ? argv : ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, Deno.execPath(), ...argv],
     cwd: ROOT,
     env: childEnv(env),
     clearEnv: true,
@@ -94,8 +100,11 @@ export function spawnApp(env: Record<string, string>, script = "main.ts", args: 
 }
 
 /** Starts the app on a free port and resolves once it logs that it listens, with the port it chose. */
-export async function startApp(env: Record<string, string>): Promise<AppProcess & { port: number }> {
-  const app = spawnApp({ PORT: "0", ...env });
+export async function startApp(
+  env: Record<string, string>,
+  fdLimit?: number,
+): Promise<AppProcess & { port: number }> {
+  const app = spawnApp({ PORT: "0", ...env }, "main.ts", [], fdLimit);
   const line = await app.waitFor(/"msg":"listening on /);
   const port = JSON.parse(line).port as number;
   return { ...app, port };

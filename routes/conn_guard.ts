@@ -1,0 +1,604 @@
+/**
+ * The TCP front of the HTTP server: accepts connections itself, caps them, times out silent and slow ones, and
+ * relays the rest to the app's `Deno.serve` listening on loopback.
+ *
+ * Why a front of our own: `Deno.serve` has no header or idle timeout, no connection cap, and its accept loop dies
+ * (an uncaught rejection) when the process runs out of file descriptors. No maintained Deno library adds these to
+ * `Deno.serve`, so the guard owns the listening socket:
+ *
+ * - an accept error (EMFILE, ENFILE, ...) backs off and retries; it never ends the process;
+ * - at most `maxConnections` in total and `maxPerAddress` per client address; when a cap is reached the oldest
+ *   connection that has not yet sent a complete request is closed to make room, otherwise the new one is refused;
+ * - a request's headers must arrive within `headerTimeoutMs` of its first byte (of the accept, for the first one);
+ *   a keep-alive connection idle for `idleTimeoutMs` is closed;
+ * - after a WebSocket upgrade request, the client's frames are read as they pass: a frame or message larger than
+ *   `maxWsMessageBytes` closes the connection before the server buffers it.
+ *
+ * Requests are framed (headers, Content-Length or chunked bodies) only as far as needed to find the next request's
+ * headers; anything that does not parse as HTTP/1.1 is closed, as the server behind would refuse it anyway.
+ */
+
+/** Settings of the guard. */
+export interface ConnGuardOptions {
+  /** Public address to listen on. */
+  hostname?: string;
+  port: number;
+  /** Where the app's `Deno.serve` listens (loopback). */
+  upstream: { hostname: string; port: number };
+  /** Most open connections in total. */
+  maxConnections: number;
+  /** Most open connections from one client address. */
+  maxPerAddress: number;
+  /** A request's headers must be complete this long after its first byte (or after the accept). */
+  headerTimeoutMs: number;
+  /** A keep-alive connection with no bytes either way for this long is closed (not applied to WebSockets). */
+  idleTimeoutMs: number;
+  /** Largest WebSocket message a client may send, checked from frame headers as bytes pass. */
+  maxWsMessageBytes: number;
+  /** Largest request header block. */
+  maxHeaderBytes?: number;
+  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Counters of the guard, for /metrics and tests. */
+export interface ConnGuardStats {
+  open: number;
+  accepted: number;
+  refused: number;
+  evicted: number;
+  timedOut: number;
+  acceptErrors: number;
+  oversizeWsMessages: number;
+  badRequests: number;
+}
+
+type Phase = "headers" | "body" | "chunk-size" | "chunk-data" | "chunk-crlf" | "trailers" | "ws";
+
+class Tracked {
+  /** Bytes of the current request's header block, until complete. */
+  head: number[] = [];
+  phase: Phase = "headers";
+  /** Set while a request's headers are being received: they must be complete by then. */
+  headerDeadline: number;
+  /** A complete request has been seen: no longer a candidate for eviction. */
+  served = false;
+  lastActivity: number;
+  upstream: Deno.Conn | undefined;
+  /** Body bytes (or chunk bytes) still to skip. */
+  remaining = 0;
+  chunkLine = "";
+  trailerLine = "";
+  wsUpgrade = false;
+  /** A request went up and no response byte has come back yet: not idle, however long the app takes. */
+  awaitingResponse = false;
+  // WebSocket frame parsing state.
+  wsConfirmed = false;
+  wsHeader: number[] = [];
+  wsPayloadLeft = 0;
+  wsMessageBytes = 0;
+  closed = false;
+
+  constructor(readonly conn: Deno.Conn, readonly address: string, now: number, headerTimeoutMs: number) {
+    this.lastActivity = now;
+    this.headerDeadline = now + headerTimeoutMs;
+  }
+}
+
+class ProtocolError extends Error {}
+
+const CRLFCRLF = [13, 10, 13, 10];
+
+/** Listens on the public port and relays admitted connections to `upstream`. */
+export class ConnGuard {
+  readonly #o: Required<Omit<ConnGuardOptions, "hostname" | "log">> & Pick<ConnGuardOptions, "hostname" | "log">;
+  readonly #listener: Deno.Listener;
+  readonly #all = new Set<Tracked>();
+  readonly #byAddress = new Map<string, Set<Tracked>>();
+  /** Local port of a relay connection to the app → the client's address. */
+  readonly #peers = new Map<number, Deno.NetAddr>();
+  readonly #stats: ConnGuardStats = {
+    open: 0,
+    accepted: 0,
+    refused: 0,
+    evicted: 0,
+    timedOut: 0,
+    acceptErrors: 0,
+    oversizeWsMessages: 0,
+    badRequests: 0,
+  };
+  readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #loop: Promise<void>;
+  #closing = false;
+  #lastAcceptLog = 0;
+
+  /** The address the guard listens on. */
+  readonly addr: Deno.NetAddr;
+
+  constructor(options: ConnGuardOptions) {
+    this.#o = { maxHeaderBytes: 32 * 1024, ...options };
+    this.#listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port });
+    this.addr = this.#listener.addr as Deno.NetAddr;
+    const tick = Math.max(
+      50,
+      Math.min(1_000, Math.floor(Math.min(options.headerTimeoutMs, options.idleTimeoutMs) / 4)),
+    );
+    this.#sweep = setInterval(() => this.#expire(), tick);
+    this.#loop = this.#acceptLoop();
+  }
+
+  /** Points new relay connections at another app listener (after the app's server was restarted). */
+  setUpstream(upstream: { hostname: string; port: number }): void {
+    this.#o.upstream = upstream;
+  }
+
+  /** The client address behind a relay connection the app received from `remote` (the relay's local side). */
+  peer(remote: Deno.NetAddr): Deno.NetAddr | undefined {
+    return this.#peers.get(remote.port);
+  }
+
+  stats(): ConnGuardStats {
+    return { ...this.#stats, open: this.#all.size };
+  }
+
+  async #acceptLoop(): Promise<void> {
+    let backoff = 5;
+    while (!this.#closing) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (this.#closing || err instanceof Deno.errors.BadResource) return;
+        // Out of descriptors (EMFILE/ENFILE) or a connection reset before accept: wait, then accept again.
+        this.#stats.acceptErrors++;
+        const now = Date.now();
+        if (now - this.#lastAcceptLog > 10_000) {
+          this.#lastAcceptLog = now;
+          this.#o.log?.("warn", "accept failed; backing off", {
+            error: err instanceof Error ? err.message : String(err),
+            open: this.#all.size,
+            acceptErrors: this.#stats.acceptErrors,
+          });
+        }
+        this.#evictIdle(undefined);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 1_000);
+        continue;
+      }
+      backoff = 5;
+      this.#admit(conn);
+    }
+  }
+
+  #admit(conn: Deno.Conn): void {
+    const address = (conn.remoteAddr as Deno.NetAddr).hostname;
+    const mine = this.#byAddress.get(address);
+    if ((mine?.size ?? 0) >= this.#o.maxPerAddress && !this.#evictIdle(mine)) return this.#refuse(conn);
+    if (this.#all.size >= this.#o.maxConnections && !this.#evictIdle(undefined)) return this.#refuse(conn);
+    const t = new Tracked(conn, address, Date.now(), this.#o.headerTimeoutMs);
+    this.#all.add(t);
+    let set = this.#byAddress.get(address);
+    if (!set) this.#byAddress.set(address, set = new Set());
+    set.add(t);
+    this.#stats.accepted++;
+    void this.#relay(t);
+  }
+
+  #refuse(conn: Deno.Conn): void {
+    this.#stats.refused++;
+    try {
+      conn.close();
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Closes the oldest connection (of `among`, or of all) that has not completed a request; false when none. */
+  #evictIdle(among: Set<Tracked> | undefined): boolean {
+    for (const t of among ?? this.#all) { // sets iterate in insertion order: oldest first
+      if (!t.served && !t.closed) {
+        this.#stats.evicted++;
+        this.#close(t);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #expire(): void {
+    const now = Date.now();
+    for (const t of this.#all) {
+      if (t.phase === "ws") continue;
+      const late = t.phase === "headers" && (t.head.length > 0 || !t.served) && now > t.headerDeadline;
+      const idle = t.phase === "headers" && t.head.length === 0 && t.served && !t.awaitingResponse &&
+        now - t.lastActivity > this.#o.idleTimeoutMs;
+      if (late || idle) {
+        this.#stats.timedOut++;
+        this.#close(t);
+      }
+    }
+  }
+
+  #close(t: Tracked): void {
+    if (t.closed) return;
+    t.closed = true;
+    this.#all.delete(t);
+    const set = this.#byAddress.get(t.address);
+    set?.delete(t);
+    if (set?.size === 0) this.#byAddress.delete(t.address);
+    for (const c of [t.conn, t.upstream]) {
+      try {
+        c?.close();
+      } catch {
+        // already closed
+      }
+    }
+    if (t.upstream) this.#peers.delete((t.upstream.localAddr as Deno.NetAddr).port);
+  }
+
+  async #relay(t: Tracked): Promise<void> {
+    const buf = new Uint8Array(16 * 1024);
+    const pending: Uint8Array[] = [];
+    try {
+      for (;;) {
+        const n = await t.conn.read(buf);
+        if (n === null || t.closed) break;
+        const chunk = buf.slice(0, n);
+        t.lastActivity = Date.now();
+        this.#inspect(t, chunk);
+        if (!t.upstream) {
+          pending.push(chunk);
+          // The app is reached only once a whole request head is here: idle sockets cost one descriptor.
+          if (!t.served) continue;
+          t.upstream = await this.#connectUp();
+          if (t.closed) break;
+          this.#peers.set((t.upstream.localAddr as Deno.NetAddr).port, t.conn.remoteAddr as Deno.NetAddr);
+          void this.#pumpDown(t, t.upstream);
+          for (const p of pending.splice(0)) await writeAll(t.upstream, p);
+          continue;
+        }
+        await writeAll(t.upstream, chunk);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.#stats.badRequests++;
+        this.#o.log?.("warn", "connection closed", { address: t.address, reason: err.message });
+      }
+    } finally {
+      // Half-close upstream so a response in flight still reaches the client, then let the down pump close.
+      if (t.upstream && !t.closed) {
+        try {
+          await t.upstream.closeWrite();
+        } catch {
+          this.#close(t);
+        }
+      } else this.#close(t);
+    }
+  }
+
+  /** Opens a relay connection; out of descriptors, it sheds idle clients (the relay and the app's side need two). */
+  async #connectUp(): Promise<Deno.Conn> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await Deno.connect(this.#o.upstream);
+      } catch (err) {
+        if (attempt >= 4) throw err;
+        this.#evictIdle(undefined);
+        this.#evictIdle(undefined);
+        await new Promise((r) => setTimeout(r, 5 << attempt));
+      }
+    }
+  }
+
+  async #pumpDown(t: Tracked, up: Deno.Conn): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await up.read(buf);
+        if (n === null || t.closed) break;
+        t.lastActivity = Date.now();
+        t.awaitingResponse = false;
+        if (t.wsUpgrade && t.phase === "ws" && !t.wsConfirmed) {
+          // Only a 101 turns the connection into a WebSocket; a refused upgrade goes back to HTTP rules.
+          const status = new TextDecoder().decode(buf.subarray(0, Math.min(n, 12)));
+          if (status.startsWith("HTTP/1.1 101")) t.wsConfirmed = true;
+          else {
+            t.wsUpgrade = false;
+            t.phase = "headers";
+            t.wsHeader = [];
+            t.wsPayloadLeft = 0;
+          }
+        }
+        await writeAll(t.conn, buf.subarray(0, n));
+      }
+    } catch {
+      // either side went away
+    } finally {
+      this.#close(t);
+    }
+  }
+
+  /** Follows the client's bytes: request heads, bodies, then WebSocket frames. Throws ProtocolError to close. */
+  #inspect(t: Tracked, chunk: Uint8Array): void {
+    let i = 0;
+    while (i < chunk.length) {
+      switch (t.phase) {
+        case "headers": {
+          if (t.head.length === 0 && t.served) t.headerDeadline = Date.now() + this.#o.headerTimeoutMs;
+          const b = chunk[i++]!;
+          t.head.push(b);
+          if (t.head.length > this.#o.maxHeaderBytes) throw new ProtocolError("request headers too large");
+          const h = t.head;
+          const L = h.length;
+          if (L >= 4 && h[L - 1] === 10 && h[L - 2] === 13 && h[L - 3] === 10 && h[L - 4] === 13) this.#onHead(t);
+          else if (L === 2 && h[0] === 13 && h[1] === 10) t.head = []; // a stray CRLF between requests
+          break;
+        }
+        case "body": {
+          const take = Math.min(t.remaining, chunk.length - i);
+          t.remaining -= take;
+          i += take;
+          if (t.remaining === 0) t.phase = "headers";
+          break;
+        }
+        case "chunk-size": {
+          const b = chunk[i++]!;
+          if (b === 10) {
+            const size = parseInt(t.chunkLine.trim().split(";")[0]!, 16);
+            if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+/.test(t.chunkLine.trim())) {
+              throw new ProtocolError("bad chunk size");
+            }
+            t.chunkLine = "";
+            if (size === 0) t.phase = "trailers";
+            else {
+              t.remaining = size;
+              t.phase = "chunk-data";
+            }
+          } else if (b !== 13) {
+            t.chunkLine += String.fromCharCode(b);
+            if (t.chunkLine.length > 1024) throw new ProtocolError("bad chunk size");
+          }
+          break;
+        }
+        case "chunk-data": {
+          const take = Math.min(t.remaining, chunk.length - i);
+          t.remaining -= take;
+          i += take;
+          if (t.remaining === 0) {
+            t.phase = "chunk-crlf";
+            t.remaining = 2;
+          }
+          break;
+        }
+        case "chunk-crlf": {
+          i++;
+          if (--t.remaining === 0) t.phase = "chunk-size";
+          break;
+        }
+        case "trailers": {
+          const b = chunk[i++]!;
+          if (b === 10) {
+            const empty = t.trailerLine === "";
+            t.trailerLine = "";
+            if (empty) t.phase = "headers";
+          } else if (b !== 13) {
+            t.trailerLine += String.fromCharCode(b);
+            if (t.trailerLine.length > 8192) throw new ProtocolError("trailers too large");
+          }
+          break;
+        }
+        case "ws":
+          i = this.#wsFrames(t, chunk, i);
+          break;
+      }
+    }
+  }
+
+  #onHead(t: Tracked): void {
+    const text = new TextDecoder().decode(new Uint8Array(t.head));
+    t.head = [];
+    t.served = true;
+    t.awaitingResponse = true;
+    const lines = text.split("\r\n");
+    if (!/^[A-Z]+ \S+ HTTP\/1\.[01]$/.test(lines[0] ?? "")) throw new ProtocolError("not an HTTP/1.x request");
+    let length: number | undefined;
+    let chunked = false;
+    let upgrade = false;
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === "content-length") {
+        if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== Number(value))) {
+          throw new ProtocolError("bad Content-Length");
+        }
+        length = Number(value);
+      } else if (name === "transfer-encoding") chunked = /(^|,)\s*chunked\s*$/i.test(value);
+      else if (name === "upgrade" && /\bwebsocket\b/i.test(value)) upgrade = true;
+    }
+    if (chunked && length !== undefined) throw new ProtocolError("both Content-Length and chunked");
+    if (upgrade) {
+      t.wsUpgrade = true;
+      t.phase = "ws";
+    } else if (chunked) t.phase = "chunk-size";
+    else if (length) {
+      t.remaining = length;
+      t.phase = "body";
+    }
+  }
+
+  /** Reads WebSocket frame headers from `chunk` at `i`, skipping payloads; returns where it stopped. */
+  #wsFrames(t: Tracked, chunk: Uint8Array, i: number): number {
+    while (i < chunk.length) {
+      if (t.wsPayloadLeft > 0) {
+        const take = Math.min(t.wsPayloadLeft, chunk.length - i);
+        t.wsPayloadLeft -= take;
+        i += take;
+        continue;
+      }
+      t.wsHeader.push(chunk[i++]!);
+      const h = t.wsHeader;
+      if (h.length < 2) continue;
+      const len7 = h[1]! & 0x7f;
+      const masked = (h[1]! & 0x80) !== 0;
+      const extra = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+      const need = 2 + extra + (masked ? 4 : 0);
+      if (h.length < need) continue;
+      let len = len7;
+      if (len7 === 126) len = (h[2]! << 8) | h[3]!;
+      else if (len7 === 127) {
+        len = 0;
+        for (let k = 2; k < 10; k++) len = len * 256 + h[k]!;
+      }
+      const opcode = h[0]! & 0x0f;
+      const fin = (h[0]! & 0x80) !== 0;
+      t.wsHeader = [];
+      if (opcode >= 8) {
+        if (len > 125) throw new ProtocolError("WebSocket control frame too large");
+      } else {
+        // A new data frame starts a message; a continuation adds to it.
+        t.wsMessageBytes = opcode === 0 ? t.wsMessageBytes + len : len;
+        if (t.wsMessageBytes > this.#o.maxWsMessageBytes) {
+          this.#stats.oversizeWsMessages++;
+          throw new ProtocolError(`WebSocket message over ${this.#o.maxWsMessageBytes} bytes`);
+        }
+        if (fin) t.wsMessageBytes = 0;
+      }
+      t.wsPayloadLeft = len;
+    }
+    return i;
+  }
+
+  /** Stops accepting and closes every connection. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#sweep);
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    await this.#loop;
+    for (const t of [...this.#all]) this.#close(t);
+  }
+}
+
+/** A server behind a {@link ConnGuard}. */
+export interface GuardedServer {
+  /** The public address. */
+  readonly addr: Deno.NetAddr;
+  stats(): ConnGuardStats;
+  /** Stops accepting, closes client connections, finishes the app's requests in flight. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves `handler` behind a {@link ConnGuard}: the app's `Deno.serve` listens on loopback, and is started again if
+ * it ever stops on an error (its accept loop ends when descriptors run out), so the process keeps serving.
+ * `handler` gets the client's address, not the relay's.
+ */
+export function serveGuarded(
+  handler: (req: Request, remote: Deno.NetAddr) => Response | Promise<Response>,
+  options: Omit<ConnGuardOptions, "upstream">,
+): GuardedServer {
+  let stopping = false;
+  let guard: ConnGuard | undefined;
+  let current: Deno.HttpServer<Deno.NetAddr>;
+  const open = (): Deno.HttpServer<Deno.NetAddr> => {
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req, info) => handler(req, guard?.peer(info.remoteAddr) ?? info.remoteAddr),
+    );
+    server.finished.catch((err) => {
+      if (stopping) return;
+      options.log?.("error", "HTTP server stopped; starting it again", { error: String(err) });
+      restart(10);
+    });
+    return server;
+  };
+  const restart = (delayMs: number) => {
+    setTimeout(() => {
+      if (stopping) return;
+      try {
+        current = open();
+        guard?.setUpstream({ hostname: "127.0.0.1", port: current.addr.port });
+      } catch {
+        restart(Math.min(delayMs * 2, 1_000)); // still out of descriptors
+      }
+    }, delayMs);
+  };
+  current = open();
+  guard = new ConnGuard({ ...options, upstream: { hostname: "127.0.0.1", port: current.addr.port } });
+  const g = guard;
+  return {
+    addr: g.addr,
+    stats: () => g.stats(),
+    async shutdown() {
+      stopping = true;
+      await g.close();
+      await current.shutdown().catch(() => {});
+    },
+  };
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+}
+
+type Libc = {
+  getrlimit: (resource: number, out: Uint8Array) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
+};
+let libc: Libc | null | undefined;
+
+/**
+ * libc through FFI, for the two facts Deno has no API for: the open-file limit and which descriptors are open
+ * (`/proc/self` needs --allow-all under Deno). Null without --allow-ffi or off Linux.
+ */
+function openLibc(): Libc | null {
+  if (libc !== undefined) return libc;
+  try {
+    const lib = Deno.dlopen("libc.so.6", {
+      getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+      fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    });
+    libc = lib.symbols as unknown as Libc;
+  } catch {
+    libc = null;
+  }
+  return libc;
+}
+
+const RLIMIT_NOFILE = 7;
+const F_GETFD = 1;
+
+/** The soft limit on open files of this process (getrlimit); undefined where it cannot be read or is unlimited. */
+export function openFileLimit(): number | undefined {
+  const c = openLibc();
+  if (!c) return undefined;
+  const out = new Uint8Array(16);
+  if (c.getrlimit(RLIMIT_NOFILE, out) !== 0) return undefined;
+  const cur = new DataView(out.buffer).getBigUint64(0, true);
+  return cur > 10_000_000n ? undefined : Number(cur);
+}
+
+/** Open file descriptors of this process (probed with fcntl up to the limit), or undefined. */
+export function openFileCount(): number | undefined {
+  const c = openLibc();
+  const limit = openFileLimit();
+  if (!c || limit === undefined) return undefined;
+  let n = 0;
+  for (let fd = 0; fd < Math.min(limit, 1 << 20); fd++) if (c.fcntl(fd, F_GETFD, 0) !== -1) n++;
+  return n;
+}
+
+/**
+ * The default connection cap: each relayed connection holds three descriptors (client, relay, the app's side), and
+ * some are kept for the store, KV, logs and outbound calls.
+ */
+export function defaultMaxConnections(limit = openFileLimit()): number {
+  if (limit === undefined) return 10_000;
+  return Math.max(16, Math.min(10_000, Math.floor((limit - 128) / 3)));
+}
