@@ -86,8 +86,6 @@ class Tracked {
 
 class ProtocolError extends Error {}
 
-const CRLFCRLF = [13, 10, 13, 10];
-
 /** Listens on the public port and relays admitted connections to `upstream`. */
 export class ConnGuard {
   readonly #o: Required<Omit<ConnGuardOptions, "hostname" | "log">> & Pick<ConnGuardOptions, "hostname" | "log">;
@@ -503,12 +501,12 @@ export function serveGuarded(
   options: Omit<ConnGuardOptions, "upstream">,
 ): GuardedServer {
   let stopping = false;
-  let guard: ConnGuard | undefined;
+  const ref: { guard?: ConnGuard } = {};
   let current: Deno.HttpServer<Deno.NetAddr>;
   const open = (): Deno.HttpServer<Deno.NetAddr> => {
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req, info) => handler(req, guard?.peer(info.remoteAddr) ?? info.remoteAddr),
+      (req, info) => handler(req, ref.guard?.peer(info.remoteAddr) ?? info.remoteAddr),
     );
     server.finished.catch((err) => {
       if (stopping) return;
@@ -522,15 +520,14 @@ export function serveGuarded(
       if (stopping) return;
       try {
         current = open();
-        guard?.setUpstream({ hostname: "127.0.0.1", port: current.addr.port });
+        ref.guard?.setUpstream({ hostname: "127.0.0.1", port: current.addr.port });
       } catch {
         restart(Math.min(delayMs * 2, 1_000)); // still out of descriptors
       }
     }, delayMs);
   };
   current = open();
-  guard = new ConnGuard({ ...options, upstream: { hostname: "127.0.0.1", port: current.addr.port } });
-  const g = guard;
+  const g = ref.guard = new ConnGuard({ ...options, upstream: { hostname: "127.0.0.1", port: current.addr.port } });
   return {
     addr: g.addr,
     stats: () => g.stats(),
