@@ -8,6 +8,7 @@ import { AlertBus } from "./actors/alert_bus.ts";
 import { LeaseManager } from "./actors/lease.ts";
 import { RuleBook } from "./actors/rule_book.ts";
 import { WatchlistBook } from "./actors/watchlist_book.ts";
+import { Quotas } from "./actors/user_quota.ts";
 import { closeCandle } from "./actors/candle.ts";
 import { keys } from "./actors/keys.ts";
 import type { ActorSnapshot } from "./actors/symbol_actor.ts";
@@ -134,7 +135,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
   bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
   const guard = { allowPrivate: config.notify.allowPrivate };
-  const channels = new ChannelBook(kv, { ...guard, emailEnabled: config.notify.smtpUrl !== undefined });
+  const quotas = new Quotas(kv, {
+    maxSymbolsPerUser: config.limits.maxSymbolsPerUser,
+    maxTrackedSymbols: config.limits.maxTrackedSymbols,
+    alwaysTracked: config.symbols,
+  });
+  const channels = new ChannelBook(kv, { ...guard, emailEnabled: config.notify.smtpUrl !== undefined, quotas });
   const vapid = await loadVapidKeys(config.dataDir);
   const mailer = config.notify.smtpUrl ? smtpMailer(config.notify.smtpUrl, config.notify.smtpFrom) : undefined;
   const nats = config.notify.natsUrl ? natsPublisher(config.notify.natsUrl) : undefined;
@@ -149,8 +155,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     push: { vapid, subject: config.notify.vapidSubject },
     log,
   });
-  const rules = await RuleBook.open(kv, config.alertThreshold);
-  const watchlists = await WatchlistBook.open(kv);
+  const rules = await RuleBook.open(kv, config.alertThreshold, quotas);
+  const watchlists = await WatchlistBook.open(kv, Date.now, quotas);
   /** Always-tracked symbols, every watchlist's symbols, and every symbol a rule watches. */
   const tracked = () => [...new Set([...config.symbols, ...watchlists.symbols(), ...rules.symbols()])];
   const hub = new Hub({
@@ -270,6 +276,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const app = createApp({
     store: openedStore,
     kv,
+    quotas,
     feed: () => feed.status(),
     metrics,
     rules,

@@ -27,7 +27,16 @@ export const keys = {
   watchlist: (id: string): Deno.KvKey => ["watchlist", id],
   watchlistPrefix: (): Deno.KvKey => ["watchlist"],
   watchlistByUser: (userId: string, id: string): Deno.KvKey => ["watchlist_by_user", userId, id],
+  watchlistByUserPrefix: (userId: string): Deno.KvKey => ["watchlist_by_user", userId],
   watchlistsVersion: (): Deno.KvKey => ["watchlists_version"],
+  /** How many records of a collection a user holds (kept in the same atomic as the records). */
+  userCount: (userId: string, collection: string): Deno.KvKey => ["user_count", userId, collection],
+  /** How many of a user's records reference each symbol. */
+  userSymbols: (userId: string): Deno.KvKey => ["user_symbols", userId],
+  /** How many users reference a symbol. */
+  symbolUsers: (symbol: string): Deno.KvKey => ["symbol_users", symbol],
+  /** How many symbols users track beyond the always-tracked ones. */
+  trackedSymbols: (): Deno.KvKey => ["tracked_symbols"],
   /** An API token by the SHA-256 of its secret, and a user's tokens by id (value: that hash). */
   token: (hash: string): Deno.KvKey => ["token", hash],
   tokenByUser: (userId: string, id: string): Deno.KvKey => ["token_by_user", userId, id],

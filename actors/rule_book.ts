@@ -1,6 +1,7 @@
 import { type Rule, type RuleInput, ruleSchema } from "../schema/rule.ts";
 import { keys } from "./keys.ts";
-import { followVersion, WriteConflictError } from "./kv_versioned.ts";
+import { followVersion } from "./kv_versioned.ts";
+import { commitRetrying, Quotas } from "./user_quota.ts";
 
 /**
  * Alert rules in Deno KV, with an in-memory copy grouped by symbol for the actors.
@@ -18,11 +19,14 @@ export class RuleBook {
   #unfollow: (() => void) | undefined;
   #listeners = new Set<() => void>();
 
-  private constructor(private readonly kv: Deno.Kv) {}
+  private constructor(private readonly kv: Deno.Kv, private readonly quotas: Quotas) {}
 
-  /** Loads every rule and starts following changes. `alertThreshold` makes the built-in rule (none when undefined). */
-  static async open(kv: Deno.Kv, alertThreshold?: number): Promise<RuleBook> {
-    const book = new RuleBook(kv);
+  /**
+   * Loads every rule and starts following changes. `alertThreshold` makes the built-in rule (none when undefined);
+   * `quotas` caps rules per user and the symbols they add (default budgets when not given).
+   */
+  static async open(kv: Deno.Kv, alertThreshold?: number, quotas: Quotas = new Quotas(kv)): Promise<RuleBook> {
+    const book = new RuleBook(kv, quotas);
     if (alertThreshold !== undefined) {
       book.#defaults = [ruleSchema.parse({
         id: "default-day-change",
@@ -104,20 +108,29 @@ export class RuleBook {
     return [...this.#byId.values()].filter((r) => r.userId === userId);
   }
 
-  /** Validates and saves a rule (insert or replace); throws the zod error for bad input. */
+  /**
+   * Validates and saves a rule (insert or replace); throws the zod error for bad input and
+   * {@link LimitError} past the user's rule cap or symbol budget.
+   */
   async put(input: RuleInput): Promise<Rule> {
     const rule = ruleSchema.parse(input);
     const key = keys.rule(rule.id);
-    const old = await this.kv.get<Rule>(key);
-    const op = this.kv.atomic().check(old).set(key, rule)
-      .set(keys.ruleBySymbol(rule.symbol, rule.id), rule.id)
-      .set(keys.ruleByUser(rule.userId, rule.id), rule.id)
-      .sum(keys.rulesVersion(), 1n);
-    const prev = old.value ? ruleSchema.safeParse(old.value) : undefined;
-    if (prev?.success && prev.data.symbol !== rule.symbol) op.delete(keys.ruleBySymbol(prev.data.symbol, rule.id));
-    if (prev?.success && prev.data.userId !== rule.userId) op.delete(keys.ruleByUser(prev.data.userId, rule.id));
-    const res = await op.commit();
-    if (!res.ok) throw new WriteConflictError(`rule ${rule.id} was changed at the same time; try again`);
+    await commitRetrying(this.kv, async (op) => {
+      const old = await this.kv.get<Rule>(key);
+      op.check(old).set(key, rule)
+        .set(keys.ruleBySymbol(rule.symbol, rule.id), rule.id)
+        .set(keys.ruleByUser(rule.userId, rule.id), rule.id)
+        .sum(keys.rulesVersion(), 1n);
+      const prev = old.value ? ruleSchema.safeParse(old.value) : undefined;
+      if (prev?.success && prev.data.symbol !== rule.symbol) op.delete(keys.ruleBySymbol(prev.data.symbol, rule.id));
+      if (prev?.success && prev.data.userId !== rule.userId) op.delete(keys.ruleByUser(prev.data.userId, rule.id));
+      await this.quotas.stage(op, rule.userId, {
+        collection: "rules",
+        delta: old.value ? 0 : 1,
+        before: prev?.success ? [prev.data.symbol] : [],
+        after: [rule.symbol],
+      });
+    }, `rule ${rule.id}`);
     this.#unindex(rule.id);
     this.#byId.set(rule.id, rule);
     this.#listFor(rule.symbol).push(rule);
@@ -128,13 +141,19 @@ export class RuleBook {
   /** Deletes a rule; false when there was none. */
   async delete(id: string): Promise<boolean> {
     const key = keys.rule(id);
-    const old = await this.kv.get<Rule>(key);
-    if (!old.value) return false;
-    const prev = ruleSchema.safeParse(old.value);
-    const op = this.kv.atomic().check(old).delete(key).sum(keys.rulesVersion(), 1n);
-    if (prev.success) op.delete(keys.ruleBySymbol(prev.data.symbol, id)).delete(keys.ruleByUser(prev.data.userId, id));
-    const res = await op.commit();
-    if (!res.ok) throw new WriteConflictError(`rule ${id} was changed at the same time; try again`);
+    let found = true;
+    await commitRetrying(this.kv, async (op) => {
+      const old = await this.kv.get<Rule>(key);
+      op.check(old);
+      if (!old.value) return void (found = false);
+      const prev = ruleSchema.safeParse(old.value);
+      op.delete(key).sum(keys.rulesVersion(), 1n);
+      if (prev.success) {
+        op.delete(keys.ruleBySymbol(prev.data.symbol, id)).delete(keys.ruleByUser(prev.data.userId, id));
+        await this.quotas.stage(op, prev.data.userId, { collection: "rules", delta: -1, before: [prev.data.symbol] });
+      }
+    }, `rule ${id}`);
+    if (!found) return false;
     this.#unindex(id);
     for (const l of this.#listeners) l();
     return true;

@@ -1,6 +1,7 @@
 import { type Watchlist, type WatchlistInput, watchlistInputSchema, watchlistSchema } from "../schema/watchlist.ts";
 import { keys } from "./keys.ts";
-import { followVersion, WriteConflictError } from "./kv_versioned.ts";
+import { followVersion } from "./kv_versioned.ts";
+import { commitRetrying, Quotas } from "./user_quota.ts";
 
 /**
  * Users' watchlists in Deno KV, with an in-memory copy of all of them so the set of tracked symbols (every symbol on
@@ -14,11 +15,22 @@ export class WatchlistBook {
   #listeners = new Set<() => void>();
   #unfollow: (() => void) | undefined;
 
-  private constructor(private readonly kv: Deno.Kv, private readonly now: () => number) {}
+  private constructor(
+    private readonly kv: Deno.Kv,
+    private readonly now: () => number,
+    private readonly quotas: Quotas,
+  ) {}
 
-  /** Loads every watchlist and starts following changes made by other processes. */
-  static async open(kv: Deno.Kv, now: () => number = Date.now): Promise<WatchlistBook> {
-    const book = new WatchlistBook(kv, now);
+  /**
+   * Loads every watchlist and starts following changes made by other processes. `quotas` caps watchlists per user
+   * and the symbols they add (default budgets when not given).
+   */
+  static async open(
+    kv: Deno.Kv,
+    now: () => number = Date.now,
+    quotas: Quotas = new Quotas(kv),
+  ): Promise<WatchlistBook> {
+    const book = new WatchlistBook(kv, now, quotas);
     await book.reload();
     book.#unfollow = followVersion(kv, keys.watchlistsVersion(), () => void book.reload().catch(() => {}));
     return book;
@@ -62,26 +74,35 @@ export class WatchlistBook {
 
   /**
    * Validates and saves watchlist `id` of `userId`, created when it does not exist; throws the zod error for bad
-   * input and {@link WriteConflictError} when another write to it won the race.
+   * input, {@link LimitError} past the user's watchlist cap or a symbol budget, and {@link WriteConflictError} when
+   * other writes kept winning the race.
    */
   async put(userId: string, id: string, input: WatchlistInput): Promise<Watchlist> {
     const body = watchlistInputSchema.parse(input);
     const key = keys.watchlist(id);
-    const old = await this.kv.get<Watchlist>(key);
-    const now = this.now();
-    const list: Watchlist = {
-      id,
-      userId,
-      name: body.name,
-      symbols: body.symbols,
-      createdAt: old.value?.createdAt ?? now,
-      updatedAt: now,
-    };
-    const res = await this.kv.atomic().check(old).set(key, list)
-      .set(keys.watchlistByUser(userId, id), id)
-      .sum(keys.watchlistsVersion(), 1n)
-      .commit();
-    if (!res.ok) throw new WriteConflictError(`watchlist ${id} was changed at the same time; try again`);
+    let list: Watchlist | undefined;
+    await commitRetrying(this.kv, async (op) => {
+      const old = await this.kv.get<Watchlist>(key);
+      const now = this.now();
+      list = {
+        id,
+        userId,
+        name: body.name,
+        symbols: body.symbols,
+        createdAt: old.value?.createdAt ?? now,
+        updatedAt: now,
+      };
+      op.check(old).set(key, list)
+        .set(keys.watchlistByUser(userId, id), id)
+        .sum(keys.watchlistsVersion(), 1n);
+      await this.quotas.stage(op, userId, {
+        collection: "watchlists",
+        delta: old.value ? 0 : 1,
+        before: old.value?.symbols ?? [],
+        after: list.symbols,
+      });
+    }, `watchlist ${id}`);
+    if (!list) throw new Error("unreachable");
     this.#byId.set(id, list);
     this.#changed();
     return list;
@@ -90,13 +111,15 @@ export class WatchlistBook {
   /** Deletes a watchlist; false when there was none. */
   async delete(id: string): Promise<boolean> {
     const key = keys.watchlist(id);
-    const old = await this.kv.get<Watchlist>(key);
-    if (!old.value) return false;
-    const res = await this.kv.atomic().check(old).delete(key)
-      .delete(keys.watchlistByUser(old.value.userId, id))
-      .sum(keys.watchlistsVersion(), 1n)
-      .commit();
-    if (!res.ok) throw new WriteConflictError(`watchlist ${id} was changed at the same time; try again`);
+    let found = true;
+    await commitRetrying(this.kv, async (op) => {
+      const old = await this.kv.get<Watchlist>(key);
+      op.check(old);
+      if (!old.value) return void (found = false);
+      op.delete(key).delete(keys.watchlistByUser(old.value.userId, id)).sum(keys.watchlistsVersion(), 1n);
+      await this.quotas.stage(op, old.value.userId, { collection: "watchlists", delta: -1, before: old.value.symbols });
+    }, `watchlist ${id}`);
+    if (!found) return false;
     this.#byId.delete(id);
     this.#changed();
     return true;

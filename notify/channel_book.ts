@@ -1,10 +1,11 @@
 import { keys } from "../actors/keys.ts";
+import { COLLECTION_LIMITS, commitRetrying, Quotas } from "../actors/user_quota.ts";
 import type { Channel, ChannelInput } from "../schema/notify.ts";
 import { checkTarget, type GuardOptions } from "./net_guard.ts";
 import { newWebhookSecret } from "./webhook.ts";
 
 /** Most channels one user holds. */
-export const MAX_CHANNELS = 10;
+export const MAX_CHANNELS = COLLECTION_LIMITS.channels;
 
 /** Raised when a channel cannot be saved; `message` says which field and why. */
 export class ChannelError extends Error {
@@ -16,10 +17,14 @@ export class ChannelError extends Error {
 
 /** Users' notification channels in KV, one key per channel under the user. */
 export class ChannelBook {
+  readonly #quotas: Quotas;
+
   constructor(
     private readonly kv: Deno.Kv,
-    private readonly opts: GuardOptions & { emailEnabled: boolean; now?: () => number },
-  ) {}
+    private readonly opts: GuardOptions & { emailEnabled: boolean; now?: () => number; quotas?: Quotas },
+  ) {
+    this.#quotas = opts.quotas ?? new Quotas(kv);
+  }
 
   /** Every channel of `userId`, oldest first. */
   async list(userId: string): Promise<Channel[]> {
@@ -49,29 +54,38 @@ export class ChannelBook {
         throw new ChannelError(input.kind === "webhook" ? "url" : "subscription.endpoint", (err as Error).message);
       }
     }
-    const existing = await this.list(userId);
-    const same = input.kind === "push"
-      ? existing.find((c) => c.kind === "push" && c.subscription.endpoint === input.subscription.endpoint)
-      : undefined;
-    if (!same && existing.length >= MAX_CHANNELS) {
-      throw new ChannelError("kind", `at most ${MAX_CHANNELS} channels per user; remove one first`, 409);
-    }
-    const channel: Channel = {
-      ...input,
-      id: same?.id ?? id,
-      userId,
-      createdAt: same?.createdAt ?? (this.opts.now ?? Date.now)(),
-      ...(input.kind === "webhook" ? { secret: newWebhookSecret() } : {}),
-    };
-    await this.kv.set(keys.channel(userId, channel.id), channel);
-    return channel;
+    const secret = input.kind === "webhook" ? { secret: newWebhookSecret() } : {};
+    let channel: Channel | undefined;
+    // The count of channels, the channel and its replacement of an earlier push subscription: one atomic write.
+    await commitRetrying(this.kv, async (op) => {
+      const existing = await this.list(userId);
+      const same = input.kind === "push"
+        ? existing.find((c) => c.kind === "push" && c.subscription.endpoint === input.subscription.endpoint)
+        : undefined;
+      channel = {
+        ...input,
+        id: same?.id ?? id,
+        userId,
+        createdAt: same?.createdAt ?? (this.opts.now ?? Date.now)(),
+        ...secret,
+      } as Channel;
+      const key = keys.channel(userId, channel.id);
+      op.check(await this.kv.get(key)).set(key, channel);
+      await this.#quotas.stage(op, userId, { collection: "channels", delta: same ? 0 : 1 });
+    }, "channel");
+    return channel!;
   }
 
   /** Removes a channel; false when it did not exist. */
   async remove(userId: string, id: string): Promise<boolean> {
-    const got = await this.kv.get(keys.channel(userId, id));
-    if (got.versionstamp === null) return false;
-    await this.kv.delete(keys.channel(userId, id));
-    return true;
+    let found = true;
+    await commitRetrying(this.kv, async (op) => {
+      const got = await this.kv.get(keys.channel(userId, id));
+      op.check(got);
+      if (got.versionstamp === null) return void (found = false);
+      op.delete(keys.channel(userId, id));
+      await this.#quotas.stage(op, userId, { collection: "channels", delta: -1 });
+    }, "channel");
+    return found;
   }
 }

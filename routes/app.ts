@@ -4,6 +4,7 @@ import type { RuleBook } from "../actors/rule_book.ts";
 import type { WatchlistBook } from "../actors/watchlist_book.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Store } from "../store/store.ts";
+import type { Quotas } from "../actors/user_quota.ts";
 import { healthRoutes } from "./api/health.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { type NotificationDeps, notificationRoutes } from "./api/notifications.ts";
@@ -25,6 +26,8 @@ import type { Hub } from "./ws.ts";
 export interface AppDeps {
   store: Store;
   kv: Deno.Kv;
+  /** Per-user caps and symbol budgets shared by every collection (default budgets when not given). */
+  quotas?: Quotas;
   /** Current state of the live feed. */
   feed: () => FeedStatus;
   /** Served at /metrics when given. */
@@ -66,7 +69,7 @@ export function createApp(deps: AppDeps): Hono {
   for (const path of [...guarded, "/stocks/*", "/history", "/alerts", "/symbols/*"]) api.use(path, who);
   if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));
   if (deps.watchlists) api.route("/watchlists", watchlistRoutes(deps.watchlists));
-  api.route("/tokens", tokenRoutes(deps.kv));
+  api.route("/tokens", tokenRoutes(deps.kv, Date.now, deps.quotas));
   if (deps.search) api.route("/symbols", searchRoutes(deps.search));
   if (deps.notify) {
     const n = notificationRoutes(deps.notify);

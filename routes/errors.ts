@@ -3,6 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { WriteConflictError } from "../actors/kv_versioned.ts";
+import { LimitError } from "../actors/user_quota.ts";
+import { StoreError } from "../store/store.ts";
 import type { ErrorBody } from "../schema/health.ts";
 
 /** An HTTP failure with a machine-readable code and, for validation failures, the fields at fault. */
@@ -50,6 +52,15 @@ export function onError(err: Error, c: Context): Response {
     return c.json(errorBody(CODES[status] ?? "error", err.message || "request failed"), status);
   }
   if (err instanceof WriteConflictError) return c.json(errorBody("conflict", err.message), 409);
+  if (err instanceof LimitError) {
+    return c.json(errorBody("limit_reached", err.message, [{ path: err.limit, message: err.message }]), 409);
+  }
+  if (err instanceof StoreError) {
+    // The store being down or refusing is an outage of this server, not a fault of the request.
+    console.error(JSON.stringify({ level: "error", msg: "store error", path: c.req.path, error: err.message }));
+    c.header("Retry-After", "5");
+    return c.json(errorBody("unavailable", "the history store is not available; try again shortly"), 503);
+  }
   if (err instanceof z.ZodError) {
     const issues = err.issues.map((i) => ({ path: i.path.join(".") || "(root)", message: i.message }));
     return c.json(errorBody("invalid_input", issues.map((i) => `${i.path}: ${i.message}`).join("; "), issues), 400);

@@ -2,13 +2,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { RuleBook } from "../../actors/rule_book.ts";
 import { type Rule, ruleSchema } from "../../schema/rule.ts";
+import { COLLECTION_LIMITS } from "../../actors/user_quota.ts";
 import { ApiError } from "../errors.ts";
 import type { IdentityVars } from "../identity.ts";
 import { readJson } from "./body.ts";
 import { idParam, newId } from "./ids.ts";
 
 /** Most alert rules one user keeps. */
-export const MAX_RULES = 200;
+export const MAX_RULES = COLLECTION_LIMITS.rules;
 
 /** A rule as a client writes it: the server assigns `id` and `userId`. */
 const ruleBody = z.unknown().transform((v, ctx) => {
@@ -35,9 +36,6 @@ export function ruleRoutes(book: RuleBook): Hono<{ Variables: IdentityVars }> {
     .post("/", async (c) => {
       const userId = c.get("userId");
       const input = ruleBody.parse(await readJson(c));
-      if (book.listForUser(userId).length >= MAX_RULES) {
-        throw new ApiError(409, "limit_reached", `at most ${MAX_RULES} alert rules per user`);
-      }
       const rule = await book.put(ruleSchema.parse({ ...input, id: newId("r"), userId }));
       return c.json(rule, 201);
     })

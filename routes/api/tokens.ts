@@ -1,13 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { keys } from "../../actors/keys.ts";
+import { COLLECTION_LIMITS, commitRetrying, Quotas } from "../../actors/user_quota.ts";
 import { ApiError } from "../errors.ts";
 import { type IdentityVars, tokenHash } from "../identity.ts";
 import { readJson } from "./body.ts";
 import { idParam, newId } from "./ids.ts";
 
 /** Most API tokens one user holds. */
-export const MAX_TOKENS = 20;
+export const MAX_TOKENS = COLLECTION_LIMITS.tokens;
 
 /** Body of POST /api/v1/tokens. */
 export const tokenInputSchema = z.object({
@@ -28,7 +29,11 @@ export interface TokenRecord {
  * token; the secret (`bbt_…`) is in the creation response only, and only its SHA-256 is kept. Revoking deletes it,
  * and the next request that presents it gets 401.
  */
-export function tokenRoutes(kv: Deno.Kv, now: () => number = Date.now): Hono<{ Variables: IdentityVars }> {
+export function tokenRoutes(
+  kv: Deno.Kv,
+  now: () => number = Date.now,
+  quotas: Quotas = new Quotas(kv),
+): Hono<{ Variables: IdentityVars }> {
   const list = async (userId: string): Promise<TokenRecord[]> => {
     const out: TokenRecord[] = [];
     for await (const e of kv.list<string>({ prefix: keys.tokenByUserPrefix(userId) })) {
@@ -42,28 +47,32 @@ export function tokenRoutes(kv: Deno.Kv, now: () => number = Date.now): Hono<{ V
     .post("/", async (c) => {
       const userId = c.get("userId");
       const { name } = tokenInputSchema.parse(await readJson(c));
-      if ((await list(userId)).length >= MAX_TOKENS) {
-        throw new ApiError(409, "limit_reached", `at most ${MAX_TOKENS} API tokens per user; revoke one first`);
-      }
       const token = `bbt_${
         crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url", omitPadding: true })
       }`;
       const hash = await tokenHash(token);
       const rec: TokenRecord = { id: newId("t"), userId, name, createdAt: now() };
-      const res = await kv.atomic()
-        .check({ key: keys.token(hash), versionstamp: null })
-        .set(keys.token(hash), rec)
-        .set(keys.tokenByUser(userId, rec.id), hash)
-        .commit();
-      if (!res.ok) throw new ApiError(409, "conflict", "token collision; try again");
+      await commitRetrying(kv, async (op) => {
+        op
+          .check({ key: keys.token(hash), versionstamp: null })
+          .set(keys.token(hash), rec)
+          .set(keys.tokenByUser(userId, rec.id), hash);
+        await quotas.stage(op, userId, { collection: "tokens", delta: 1 });
+      }, "token");
       return c.json({ ...rec, token }, 201);
     })
     .delete("/:id", async (c) => {
       const userId = c.get("userId");
       const id = idParam.parse(c.req.param("id"));
-      const idx = await kv.get<string>(keys.tokenByUser(userId, id));
-      if (!idx.value) throw new ApiError(404, "not_found", `no token ${id}`);
-      await kv.atomic().check(idx).delete(keys.tokenByUser(userId, id)).delete(keys.token(idx.value)).commit();
+      let found = true;
+      await commitRetrying(kv, async (op) => {
+        const idx = await kv.get<string>(keys.tokenByUser(userId, id));
+        op.check(idx);
+        if (!idx.value) return void (found = false);
+        op.delete(keys.tokenByUser(userId, id)).delete(keys.token(idx.value));
+        await quotas.stage(op, userId, { collection: "tokens", delta: -1 });
+      }, "token");
+      if (!found) throw new ApiError(404, "not_found", `no token ${id}`);
       return c.body(null, 204);
     });
 }

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { WatchlistBook } from "../../actors/watchlist_book.ts";
-import { MAX_WATCHLISTS, type Watchlist, watchlistInputSchema } from "../../schema/watchlist.ts";
+import { type Watchlist, watchlistInputSchema } from "../../schema/watchlist.ts";
 import { ApiError } from "../errors.ts";
 import type { IdentityVars } from "../identity.ts";
 import { readJson } from "./body.ts";
@@ -21,9 +21,6 @@ export function watchlistRoutes(book: WatchlistBook): Hono<{ Variables: Identity
     .post("/", async (c) => {
       const userId = c.get("userId");
       const input = watchlistInputSchema.parse(await readJson(c));
-      if (book.listForUser(userId).length >= MAX_WATCHLISTS) {
-        throw new ApiError(409, "limit_reached", `at most ${MAX_WATCHLISTS} watchlists per user`);
-      }
       return c.json(await book.put(userId, newId("w"), input), 201);
     })
     .get("/:id", (c) => c.json(mine(c.get("userId"), c.req.param("id"))))
