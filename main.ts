@@ -160,6 +160,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   /** Always-tracked symbols, every watchlist's symbols, and every symbol a rule watches. */
   const tracked = () => [...new Set([...config.symbols, ...watchlists.symbols(), ...rules.symbols()])];
   const hub = new Hub({
+    maxClients: config.ws.maxClients,
+    maxClientsPerAddress: config.ws.maxClientsPerIp,
     // Called only once a client subscribes, after `actors` below exists.
     quotes: (symbols) => symbols.flatMap((s) => actors.actor(s)?.quote ?? []),
   });
@@ -277,6 +279,8 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     store: openedStore,
     kv,
     quotas,
+    trustProxy: config.trustProxy,
+    wsAllowedOrigins: config.ws.allowedOrigins,
     feed: () => feed.status(),
     metrics,
     rules,

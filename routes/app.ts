@@ -18,6 +18,7 @@ import { type PageDeps, pageRoutes } from "./pages/mod.tsx";
 import { staticRoutes } from "./static.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiError, notFound, onError } from "./errors.ts";
+import { clientAddress, requestOrigin } from "./client_address.ts";
 import { cookieKey, identity, type IdentityVars } from "./identity.ts";
 import { type Metrics, metricsRoutes } from "./metrics.ts";
 import type { Hub } from "./ws.ts";
@@ -44,6 +45,10 @@ export interface AppDeps {
   search?: SymbolSearch;
   /** Notification channels and delivery records: /api/v1/channels and /api/v1/notifications when given. */
   notify?: NotificationDeps;
+  /** TRUST_PROXY: take the scheme and client address from X-Forwarded-Proto/For. */
+  trustProxy?: boolean;
+  /** Origins besides this server's own that may open WebSockets (WS_ALLOWED_ORIGINS). */
+  wsAllowedOrigins?: readonly string[];
   /** The dashboard pages (/, /history, /alerts, /settings) and their static files, when given. */
   pages?: Pick<PageDeps, "defaultSymbols" | "tracked" | "quotes">;
 }
@@ -110,8 +115,18 @@ export function createApp(deps: AppDeps): Hono {
       if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
         throw new ApiError(426, "upgrade_required", "connect with a WebSocket client");
       }
+      // Browsers send Origin on every WebSocket: only this server's own pages (and configured origins) may connect.
+      const origin = c.req.header("Origin");
+      if (origin !== undefined && origin !== requestOrigin(c.req.raw, deps.trustProxy ?? false)) {
+        if (!(deps.wsAllowedOrigins ?? []).includes(origin)) {
+          throw new ApiError(403, "forbidden", `WebSocket connections from ${origin} are not allowed`);
+        }
+      }
+      const address = clientAddress(c, deps.trustProxy ?? false);
+      const refused = hub.admits(address);
+      if (refused) throw new ApiError(429, "rate_limited", refused);
       const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 30 });
-      hub.accept(socket, c.get("userId"));
+      hub.accept(socket, c.get("userId"), address);
       return response;
     });
     app.route("/ws/realtime", ws);

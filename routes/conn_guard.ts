@@ -77,6 +77,8 @@ class Tracked {
   wsPayloadLeft = 0;
   wsMessageBytes = 0;
   closed = false;
+  /** The app closed its side: the client got a FIN, and what it still sends is read and dropped until this time. */
+  drainUntil = 0;
 
   constructor(readonly conn: Deno.Conn, readonly address: string, now: number, headerTimeoutMs: number) {
     this.lastActivity = now;
@@ -205,6 +207,10 @@ export class ConnGuard {
   #expire(): void {
     const now = Date.now();
     for (const t of this.#all) {
+      if (t.drainUntil !== 0) {
+        if (now > t.drainUntil) this.#close(t);
+        continue;
+      }
       if (t.phase === "ws") continue;
       const late = t.phase === "headers" && (t.head.length > 0 || !t.served) && now > t.headerDeadline;
       const idle = t.phase === "headers" && t.head.length === 0 && t.served && !t.awaitingResponse &&
@@ -240,6 +246,7 @@ export class ConnGuard {
       for (;;) {
         const n = await t.conn.read(buf);
         if (n === null || t.closed) break;
+        if (t.drainUntil !== 0) continue;
         const chunk = buf.slice(0, n);
         t.lastActivity = Date.now();
         this.#inspect(t, chunk);
@@ -254,7 +261,9 @@ export class ConnGuard {
           for (const p of pending.splice(0)) await writeAll(t.upstream, p);
           continue;
         }
-        await writeAll(t.upstream, chunk);
+        await writeAll(t.upstream, chunk).catch((err) => {
+          if (t.drainUntil === 0) throw err; // the app closed while bytes were on their way: drop them
+        });
       }
     } catch (err) {
       if (err instanceof ProtocolError) {
@@ -263,7 +272,8 @@ export class ConnGuard {
       }
     } finally {
       // Half-close upstream so a response in flight still reaches the client, then let the down pump close.
-      if (t.upstream && !t.closed) {
+      if (t.drainUntil !== 0) this.#close(t);
+      else if (t.upstream && !t.closed) {
         try {
           await t.upstream.closeWrite();
         } catch {
@@ -310,7 +320,15 @@ export class ConnGuard {
       }
     } catch {
       // either side went away
-    } finally {
+    }
+    if (t.closed) return;
+    // The app is done with this connection. Closing the client socket while it still has bytes for us unread would
+    // send a reset and could destroy what the app said last (a WebSocket close frame, an error): send a FIN instead,
+    // and read and drop what the client sends until it closes too, or briefly.
+    t.drainUntil = Date.now() + 2_000;
+    try {
+      await t.conn.closeWrite();
+    } catch {
       this.#close(t);
     }
   }

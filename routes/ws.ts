@@ -3,8 +3,12 @@ import type { Quote } from "../actors/symbol_actor.ts";
 import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 
-/** Largest message a client may send on /ws/realtime; the connection guard enforces it as frames arrive. */
-export const WS_MAX_MESSAGE_BYTES = 8 * 1024;
+/**
+ * Largest message the transport lets through on any WebSocket: the connection guard closes a connection whose frame
+ * headers announce more, before the server buffers it. Messages between the hub's own limit (8 KiB, answered with
+ * an error frame) and this are read and refused.
+ */
+export const WS_MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** What a client may send on /ws/realtime. */
 export const clientMessageSchema = z.discriminatedUnion("type", [
@@ -31,6 +35,9 @@ export interface HubOptions {
   maxQueuedAlerts?: number;
   /** How often held-back frames are retried (default 50 ms). */
   drainMs?: number;
+  /** Open connections in all (default 10,000) and from one client address (default 64). */
+  maxClients?: number;
+  maxClientsPerAddress?: number;
   now?: () => number;
 }
 
@@ -54,9 +61,17 @@ class Client {
   tokens: number;
   refilledAt: number;
   strikes = 0;
+  /** Past its strikes: further messages are ignored until the close goes out. */
+  closing = false;
   closed = false;
 
-  constructor(readonly socket: WebSocket, readonly userId: string, rate: number, now: number) {
+  constructor(
+    readonly socket: WebSocket,
+    readonly userId: string,
+    readonly address: string,
+    rate: number,
+    now: number,
+  ) {
     this.tokens = rate;
     this.refilledAt = now;
   }
@@ -76,6 +91,9 @@ export class Hub {
   readonly #clients = new Set<Client>();
   readonly #topics = new Map<string, Set<Client>>();
   readonly #behind = new Set<Client>();
+  readonly #perAddress = new Map<string, number>();
+  /** Upgraded sockets not open yet: they count toward the limits too. */
+  #opening = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #stats: HubStats = { clients: 0, framesSent: 0, ticksConflated: 0, slowDisconnects: 0, errorsSent: 0, heldBack: 0 };
 
@@ -88,21 +106,49 @@ export class Hub {
       maxBehindMs: 10_000,
       maxQueuedAlerts: 1_000,
       drainMs: 50,
+      maxClients: 10_000,
+      maxClientsPerAddress: 64,
       now: Date.now,
       ...options,
     };
   }
 
-  /** Takes over an upgraded socket for user `userId`. */
-  accept(socket: WebSocket, userId: string): void {
-    const c = new Client(socket, userId, this.#o.maxMessagesPerSecond, this.#o.now());
+  /**
+   * Whether one more connection from `address` fits the limits; the reason when it does not. Checked before the
+   * upgrade, so a refused client gets an HTTP error rather than a socket.
+   */
+  admits(address: string): string | undefined {
+    if (this.#clients.size + this.#opening >= this.#o.maxClients) {
+      return `this server holds at most ${this.#o.maxClients} WebSocket connections`;
+    }
+    if ((this.#perAddress.get(address) ?? 0) >= this.#o.maxClientsPerAddress) {
+      return `at most ${this.#o.maxClientsPerAddress} WebSocket connections per client address`;
+    }
+    return undefined;
+  }
+
+  /** Takes over an upgraded socket for user `userId` connecting from `address`. */
+  accept(socket: WebSocket, userId: string, address = ""): void {
+    const c = new Client(socket, userId, address, this.#o.maxMessagesPerSecond, this.#o.now());
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
+    this.#opening++;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
+      this.#opening--;
       this.#clients.add(c);
       this.#stats.clients = this.#clients.size;
     };
+    const gone = () => {
+      if (!opened) {
+        opened = true;
+        this.#opening--;
+      }
+      this.#drop(c);
+    };
     socket.onmessage = (ev) => this.#onMessage(c, ev.data);
-    socket.onclose = () => this.#drop(c);
-    socket.onerror = () => this.#drop(c);
+    socket.onclose = gone;
+    socket.onerror = gone;
     this.#timer ??= setInterval(() => this.drain(), this.#o.drainMs);
   }
 
@@ -111,7 +157,12 @@ export class Hub {
     c.closed = true;
     this.#clients.delete(c);
     this.#behind.delete(c);
-    for (const s of c.symbols) this.#topics.get(s)?.delete(c);
+    for (const s of c.symbols) this.#leave(s, c);
+    c.symbols.clear();
+    c.held.clear();
+    const n = (this.#perAddress.get(c.address) ?? 1) - 1;
+    if (n <= 0) this.#perAddress.delete(c.address);
+    else this.#perAddress.set(c.address, n);
     this.#stats.clients = this.#clients.size;
   }
 
@@ -119,10 +170,16 @@ export class Hub {
     this.#stats.errorsSent++;
     this.#send(c, JSON.stringify({ type: "error", message }));
     // A client that keeps breaking the rules is cut off rather than answered forever.
-    if (++c.strikes >= 20) this.#close(c, 1008, "too many invalid messages");
+    if (++c.strikes >= 20 && !c.closing) {
+      // Messages already on their way are dropped from here on; the close goes out after what was queued for the
+      // client, so it reads the errors and the reason instead of a reset.
+      c.closing = true;
+      setTimeout(() => this.#close(c, 1008, "too many invalid messages"), 0);
+    }
   }
 
   #onMessage(c: Client, data: unknown): void {
+    if (c.closing) return;
     const now = this.#o.now();
     c.tokens = Math.min(
       this.#o.maxMessagesPerSecond,
@@ -152,7 +209,7 @@ export class Hub {
       for (const s of msg.symbols) {
         c.symbols.delete(s);
         c.held.delete(s);
-        this.#topics.get(s)?.delete(c);
+        this.#leave(s, c);
       }
       return;
     }
@@ -167,6 +224,19 @@ export class Hub {
       set.add(c);
     }
     this.#send(c, JSON.stringify({ type: "snapshot", quotes: this.#o.quotes(msg.symbols) }));
+  }
+
+  /** Takes `c` off `symbol`'s subscribers; a symbol nobody follows is forgotten. */
+  #leave(symbol: string, c: Client): void {
+    const set = this.#topics.get(symbol);
+    if (!set) return;
+    set.delete(c);
+    if (set.size === 0) this.#topics.delete(symbol);
+  }
+
+  /** Symbols with at least one subscriber (tests, metrics). */
+  topicCount(): number {
+    return this.#topics.size;
   }
 
   /** Fans a quote out to the subscribers of its symbol; serialized once. */

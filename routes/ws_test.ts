@@ -129,3 +129,40 @@ Deno.test("Hub sends a user's own rule alerts only to that user; built-in alerts
   assert.deepEqual(carol.sent.filter((f) => f.type === "alert").map((f) => f.id), ["a-TSLA-carol"]);
   hub.close();
 });
+
+Deno.test("Hub forgets a symbol when its last subscriber leaves, by unsubscribe or by closing", () => {
+  const hub = new Hub({ quotes: () => [], maxMessagesPerSecond: 1_000_000 });
+  const a = new TestSocket();
+  const b = new TestSocket();
+  hub.accept(a as unknown as WebSocket, "u1", "10.0.0.1");
+  hub.accept(b as unknown as WebSocket, "u2", "10.0.0.2");
+  a.onopen?.();
+  b.onopen?.();
+  for (let i = 0; i < 50; i++) {
+    const symbols = Array.from({ length: 200 }, (_, k) => `S${i}X${k}`);
+    a.say({ type: "subscribe", symbols });
+    a.say({ type: "unsubscribe", symbols });
+  }
+  assert.equal(hub.topicCount(), 0, "10,000 distinct symbols come and go without a trace");
+  b.say({ type: "subscribe", symbols: ["AAPL", "MSFT"] });
+  a.say({ type: "subscribe", symbols: ["AAPL"] });
+  assert.equal(hub.topicCount(), 2);
+  b.onclose?.();
+  assert.equal(hub.topicCount(), 1);
+  a.onclose?.();
+  assert.equal(hub.topicCount(), 0);
+});
+
+Deno.test("Hub admits connections up to its total and per-address limits, counting ones still opening", () => {
+  const hub = new Hub({ quotes: () => [], maxClients: 3, maxClientsPerAddress: 2 });
+  const sockets = [new TestSocket(), new TestSocket()];
+  assert.equal(hub.admits("10.0.0.1"), undefined);
+  hub.accept(sockets[0] as unknown as WebSocket, "u", "10.0.0.1");
+  hub.accept(sockets[1] as unknown as WebSocket, "u", "10.0.0.1"); // not open yet: still counted
+  assert.match(hub.admits("10.0.0.1")!, /at most 2 WebSocket connections per client address/);
+  assert.equal(hub.admits("10.0.0.2"), undefined);
+  hub.accept(new TestSocket() as unknown as WebSocket, "u", "10.0.0.2");
+  assert.match(hub.admits("10.0.0.3")!, /at most 3 WebSocket connections/);
+  sockets[0]!.onclose?.();
+  assert.equal(hub.admits("10.0.0.1"), undefined, "a closed connection frees its place");
+});
