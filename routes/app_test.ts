@@ -136,3 +136,13 @@ Deno.test("onError maps every kind of failure to the JSON error shape", async ()
   assert.equal(logged.length, 1);
   assert.match(logged[0]!, /"path":"\/test\/crash"/, "the detail goes to the log, not the client");
 });
+
+Deno.test("a store outage is a 503 with the JSON error shape, never a 500", async () => {
+  await using s = await serve({ closeStore: true });
+  const res = await fetch(`${s.base}/api/v1/jobs`);
+  assert.equal(res.status, 503);
+  assert.equal(res.headers.get("Retry-After"), "5");
+  const body = await res.json();
+  assert.equal(body.error.code, "unavailable");
+  assert.match(body.error.message, /history store is not available/);
+});

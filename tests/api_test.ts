@@ -61,6 +61,10 @@ Deno.test("writes need an existing identity, the CSRF header and a same-site ori
   });
 });
 
+/** An alerts cursor as the endpoint encodes one: base64url JSON. */
+const cursorOf = (v: unknown) =>
+  new TextEncoder().encode(JSON.stringify(v)).toBase64({ alphabet: "base64url", omitPadding: true });
+
 Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pass)", async () => {
   await withApp(async (base) => {
     const a = client(base);
@@ -76,6 +80,20 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
       ["GET", "/api/v1/stocks/NEVERSEEN", 404, /never ticked/],
       ["GET", "/api/v1/alerts?limit=100000", 400, /limit must be 1-500/],
       ["GET", "/api/v1/alerts?cursor=garbage", 400, /cursor/],
+      // Decoded cursors are validated before they reach the store.
+      ...[1.5, 1e300, 2 ** 53 + 1, -1].map((t): [string, string, number, RegExp] => [
+        "GET",
+        `/api/v1/alerts?cursor=${cursorOf([t, "a_1"])}`,
+        400,
+        /cursor/,
+      ]),
+      ["GET", `/api/v1/alerts?cursor=${cursorOf([1, "x'; DROP"])}`, 400, /cursor/],
+      // One parser for every query: the same answers for the same mistakes.
+      ["GET", "/api/v1/alerts?limit=1e2", 400, /limit must be 1-500/],
+      ["GET", "/api/v1/notifications?limit=1e2", 400, /limit must be 1-500/],
+      ["GET", "/api/v1/jobs?limit=1e2", 400, /limit must be 1-100/],
+      ["GET", `/api/v1/alerts?since=${now}&until=${now - 1}`, 400, /since must be before until/],
+      ["GET", `/api/v1/history?symbol=AAPL&from=1.5&to=${now}`, 400, /from must be epoch milliseconds/],
     ];
     for (const [method, path, status, msg] of cases) {
       const r = await a.call(method, path);
@@ -114,10 +132,19 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
       "[]",
     ];
     const pick = () => encodeURIComponent(pieces[Math.floor(rand() * pieces.length)]!);
+    // Cursors that decode to JSON of every shape: numbers out of range, wrong types, wrong arity.
+    const cursorPieces: unknown[] = [1.5, 1e300, 2 ** 53 + 1, -5, "1", null, [], {}, "a_1", 0, 1e15];
+    const cursor = () =>
+      rand() < 0.3 ? pick() : cursorOf(
+        Array.from(
+          { length: Math.floor(rand() * 4) },
+          () => cursorPieces[Math.floor(rand() * cursorPieces.length)],
+        ),
+      );
     for (let i = 0; i < 150; i++) {
       const path = [
         `/api/v1/history?symbol=${pick()}&from=${pick()}&to=${pick()}&interval=${pick()}`,
-        `/api/v1/alerts?symbol=${pick()}&since=${pick()}&limit=${pick()}&cursor=${pick()}`,
+        `/api/v1/alerts?symbol=${pick()}&since=${pick()}&limit=${pick()}&cursor=${cursor()}`,
         `/api/v1/stocks/${pick() || "X"}`,
         `/api/v1/symbols/search?q=${pick()}`,
         `/api/v1/watchlists/${pick() || "X"}`,

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { limitParam } from "./query.ts";
 import type { Store } from "../../store/store.ts";
 
 /** Query of GET /api/v1/jobs. */
 export const jobsQuery = z.object({
   job: z.string().regex(/^[a-z_]{1,32}$/, { error: "job is a job name such as ohlcv_fetch or backfill" }).optional(),
-  limit: z.string().regex(/^\d{1,3}$/, { error: "limit must be 1-100" }).transform(Number)
-    .refine((n) => n >= 1 && n <= 100, { error: "limit must be 1-100" }).default(20),
+  limit: limitParam(100, 20),
 });
 
 interface RunRow {

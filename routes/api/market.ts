@@ -6,6 +6,7 @@ import { type Candle, candleFromRow, INTERVALS, type StoredCandleRow } from "../
 import { symbolSchema } from "../../schema/symbol.ts";
 import type { ParamValue, Store } from "../../store/store.ts";
 import { ApiError } from "../errors.ts";
+import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
 import type { IdentityVars } from "../identity.ts";
 
 /** What the market routes read besides the store. */
@@ -21,9 +22,13 @@ export interface MarketDeps {
 export const MAX_CANDLES = 20_000;
 const INTERVAL_MS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
 
-const time = (what: string) =>
-  z.string({ error: `${what} is required` }).regex(/^\d{1,15}$/, { error: `${what} must be epoch milliseconds` })
-    .transform(Number);
+const time = timeParam;
+
+/** A decoded alerts cursor: the time and id of the last alert of the previous page. */
+const cursorSchema = z.tuple([
+  z.number().int().min(0).max(MAX_EPOCH_MS),
+  z.string().regex(/^[A-Za-z0-9:_.-]{1,128}$/),
+]);
 
 /** Query of GET /api/v1/history. */
 export const historyQuery = z.object({
@@ -50,10 +55,9 @@ export const alertsQuery = z.object({
   rule: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: "rule is a rule id" }).optional(),
   since: time("since").optional(),
   until: time("until").optional(),
-  limit: z.string().regex(/^\d{1,4}$/, { error: "limit must be 1-500" }).transform(Number)
-    .refine((n) => n >= 1 && n <= 500, { error: "limit must be 1-500" }).default(100),
+  limit: limitParam(500, 100),
   cursor: z.string().max(200).optional(),
-});
+}).superRefine(orderedRange("since", "until"));
 
 /** /api/v1/stocks, /api/v1/history and /api/v1/alerts. */
 export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }> {
@@ -90,7 +94,8 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
       if (q.cursor !== undefined) {
         try {
           const v = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(q.cursor, { alphabet: "base64url" })));
-          if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") cursor = [v[0], v[1]];
+          const parsed = cursorSchema.safeParse(v);
+          if (parsed.success) cursor = parsed.data;
         } catch { /* reported below */ }
         if (!cursor) throw new ApiError(400, "invalid_input", "cursor: not a cursor this endpoint returned");
       }

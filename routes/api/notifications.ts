@@ -3,6 +3,7 @@ import { z } from "zod";
 import { type ChannelBook, ChannelError } from "../../notify/channel_book.ts";
 import type { Outbox } from "../../notify/outbox.ts";
 import { type Channel, channelInputSchema, DELIVERY_STATES } from "../../schema/notify.ts";
+import { limitParam } from "./query.ts";
 import { ApiError } from "../errors.ts";
 import type { IdentityVars } from "../identity.ts";
 import { readJson } from "./body.ts";
@@ -22,8 +23,7 @@ export interface NotificationDeps {
 /** Query of GET /api/v1/notifications. */
 export const notificationQuerySchema = z.object({
   status: z.enum(DELIVERY_STATES, { error: `status must be one of ${DELIVERY_STATES.join(", ")}` }).optional(),
-  limit: z.coerce.number({ error: "limit must be 1-500" }).int({ error: "limit must be 1-500" })
-    .min(1, { error: "limit must be 1-500" }).max(500, { error: "limit must be 1-500" }).default(100),
+  limit: limitParam(500, 100),
 }).strict();
 
 /** A channel as the API shows it: the webhook secret is only in the creation response. */
