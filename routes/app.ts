@@ -19,6 +19,7 @@ import { staticRoutes } from "./static.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiError, notFound, onError } from "./errors.ts";
 import { clientAddress, requestOrigin } from "./client_address.ts";
+import { securityHeaders } from "./security_headers.ts";
 import { cookieKey, identity, type IdentityVars } from "./identity.ts";
 import { type Metrics, metricsRoutes } from "./metrics.ts";
 import type { Hub } from "./ws.ts";
@@ -59,6 +60,7 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  app.use("*", securityHeaders());
   app.onError(onError);
   app.notFound(notFound);
   app.route("/api/v1/health", healthRoutes(deps));
@@ -68,8 +70,13 @@ export function createApp(deps: AppDeps): Hono {
   const key = cookieKey(deps.kv);
   key.catch(() => {}); // a KV failure surfaces on the first request that needs the key
   const api = new Hono<{ Variables: IdentityVars }>();
+  // API answers are per user or live: no shared cache may keep them unless a route says otherwise.
+  api.use("*", async (c, next) => {
+    await next();
+    if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
+  });
   // Only on the routes that exist: an unknown path stays a 404, whatever the method.
-  const who = identity(deps.kv, key);
+  const who = identity(deps.kv, key, { trustProxy: deps.trustProxy ?? false });
   const guarded = ["/rules", "/watchlists", "/tokens", "/channels", "/notifications"].flatMap((p) => [p, `${p}/*`]);
   for (const path of [...guarded, "/stocks/*", "/history", "/alerts", "/symbols/*"]) api.use(path, who);
   if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));

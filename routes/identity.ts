@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { keys } from "../actors/keys.ts";
 import { ApiError } from "./errors.ts";
+import { isHttps, requestOrigin } from "./client_address.ts";
 
 /** The cookie that carries an anonymous user's signed id. */
 export const USER_COOKIE = "bb_uid";
@@ -37,23 +38,41 @@ export async function cookieKey(kv: Deno.Kv): Promise<CryptoKey> {
   ]);
 }
 
-async function sign(key: CryptoKey, id: string): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(id)));
-  return `${id}.${mac.toBase64({ alphabet: "base64url", omitPadding: true })}`;
+/** How long a user cookie stays valid after it was issued (browsers cap cookies at 400 days). */
+export const COOKIE_MAX_AGE_S = 400 * 86_400;
+
+/** `id.issuedAt.mac`: the MAC covers the id and the issue time (seconds), so neither can be changed. */
+async function sign(key: CryptoKey, id: string, issuedAt: number): Promise<string> {
+  const payload = `${id}.${issuedAt}`;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(payload)));
+  return `${payload}.${mac.toBase64({ alphabet: "base64url", omitPadding: true })}`;
 }
 
-async function verify(key: CryptoKey, value: string): Promise<string | undefined> {
-  const dot = value.lastIndexOf(".");
-  if (dot <= 0) return undefined;
-  const id = value.slice(0, dot);
+/**
+ * The user id of a cookie value signed by `key`, with its issue time (0 for a cookie from before issue times,
+ * which is re-issued). Undefined when forged, malformed or expired.
+ */
+async function verify(
+  key: CryptoKey,
+  value: string,
+  nowS: number,
+): Promise<{ id: string; issuedAt: number } | undefined> {
+  const parts = value.split(".");
+  if (parts.length !== 2 && parts.length !== 3) return undefined;
+  const id = parts[0]!;
   if (!/^u_[A-Za-z0-9_-]{16,64}$/.test(id)) return undefined;
+  const issuedAt = parts.length === 3 ? Number(parts[1]) : 0;
+  if (parts.length === 3 && !/^\d{1,12}$/.test(parts[1]!)) return undefined;
   let mac: Uint8Array;
   try {
-    mac = Uint8Array.fromBase64(value.slice(dot + 1), { alphabet: "base64url" });
+    mac = Uint8Array.fromBase64(parts.at(-1)!, { alphabet: "base64url" });
   } catch {
     return undefined;
   }
-  return await crypto.subtle.verify("HMAC", key, new Uint8Array(mac), enc.encode(id)) ? id : undefined;
+  const payload = parts.slice(0, -1).join(".");
+  if (!await crypto.subtle.verify("HMAC", key, new Uint8Array(mac), enc.encode(payload))) return undefined;
+  if (issuedAt > nowS + 300 || (issuedAt !== 0 && nowS - issuedAt > COOKIE_MAX_AGE_S)) return undefined;
+  return { id, issuedAt };
 }
 
 /** SHA-256 of an API token, hex: tokens are stored hashed. */
@@ -70,8 +89,16 @@ export async function tokenHash(token: string): Promise<string> {
  * `X-Breadboard-CSRF` header and, when the browser sends an Origin, an Origin equal to this server's. Other sites
  * cannot make a browser send that header without a CORS preflight this server never grants.
  */
-export function identity(kv: Deno.Kv, key: Promise<CryptoKey>): MiddlewareHandler<{ Variables: IdentityVars }> {
+export function identity(
+  kv: Deno.Kv,
+  key: Promise<CryptoKey>,
+  options: { trustProxy?: boolean; now?: () => number } = {},
+): MiddlewareHandler<{ Variables: IdentityVars }> {
+  const trustProxy = options.trustProxy ?? false;
+  const now = options.now ?? Date.now;
   return async (c, next) => {
+    // Mounted on overlapping paths it may run twice for one request: the first run decided.
+    if (c.get("userId") !== undefined) return next();
     const k = await key;
     const authz = c.req.header("Authorization");
     if (authz !== undefined) {
@@ -84,30 +111,34 @@ export function identity(kv: Deno.Kv, key: Promise<CryptoKey>): MiddlewareHandle
       return next();
     }
     const cookie = getCookie(c, USER_COOKIE);
-    const known = cookie ? await verify(k, cookie) : undefined;
+    const nowS = Math.floor(now() / 1000);
+    const known = cookie ? await verify(k, cookie, nowS) : undefined;
+    const issue = async (id: string) =>
+      setCookie(c, USER_COOKIE, await sign(k, id, nowS), {
+        httpOnly: true,
+        sameSite: "Lax",
+        path: "/",
+        maxAge: COOKIE_MAX_AGE_S,
+        secure: isHttps(c.req.raw, trustProxy),
+      });
     if (known) {
-      c.set("userId", known);
+      c.set("userId", known.id);
       c.set("auth", "cookie");
+      if (known.issuedAt === 0) await issue(known.id); // a cookie from before issue times: same user, dated now
     } else {
       const id = `u_${
         crypto.getRandomValues(new Uint8Array(16)).toBase64({ alphabet: "base64url", omitPadding: true })
       }`;
-      setCookie(c, USER_COOKIE, await sign(k, id), {
-        httpOnly: true,
-        sameSite: "Lax",
-        path: "/",
-        maxAge: 400 * 86_400,
-        secure: new URL(c.req.url).protocol === "https:",
-      });
+      await issue(id);
       c.set("userId", id);
       c.set("auth", "new");
     }
-    if (WRITE_METHODS.has(c.req.method)) checkWrite(c);
+    if (WRITE_METHODS.has(c.req.method)) checkWrite(c, trustProxy);
     return next();
   };
 }
 
-function checkWrite(c: Context<{ Variables: IdentityVars }>): void {
+function checkWrite(c: Context<{ Variables: IdentityVars }>, trustProxy: boolean): void {
   if (c.get("auth") === "new") {
     throw new ApiError(401, "unauthorized", "no user cookie: load the dashboard first, or use an API token");
   }
@@ -115,7 +146,7 @@ function checkWrite(c: Context<{ Variables: IdentityVars }>): void {
     throw new ApiError(403, "csrf", `writes with a cookie must send the ${CSRF_HEADER}: 1 header`);
   }
   const origin = c.req.header("Origin");
-  if (origin !== undefined && origin !== new URL(c.req.url).origin) {
+  if (origin !== undefined && origin !== requestOrigin(c.req.raw, trustProxy)) {
     throw new ApiError(403, "csrf", `cross-site write refused (Origin ${origin})`);
   }
 }
