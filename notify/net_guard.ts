@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
 /** Raised when a URL names, or resolves to, an address notifications must not reach. Never retried. */
 export class UnsafeTargetError extends Error {
@@ -12,75 +13,41 @@ export type Resolver = (host: string) => Promise<string[]>;
 /** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address. */
 export const systemResolver: Resolver = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
 
-function v4(ip: string): number[] {
-  return ip.split(".").map(Number);
-}
-
-/** IPv4 ranges that are not the public internet: [first octets, prefix length]. */
-const V4_BLOCKED: [number[], number][] = [
-  [[0], 8], // "this" network
-  [[10], 8], // private
-  [[100, 64], 10], // carrier-grade NAT
-  [[127], 8], // loopback
-  [[169, 254], 16], // link-local, cloud metadata (169.254.169.254)
-  [[172, 16], 12], // private
-  [[192, 0, 0], 24], // IETF protocol assignments
-  [[192, 0, 2], 24], // documentation
-  [[192, 88, 99], 24], // 6to4 relay
-  [[192, 168], 16], // private
-  [[198, 18], 15], // benchmarking
-  [[198, 51, 100], 24], // documentation
-  [[203, 0, 113], 24], // documentation
-  [[224], 4], // multicast
-  [[240], 4], // reserved, broadcast
-];
-
-function v4Blocked(ip: string): boolean {
-  const n = v4(ip);
-  const addr = ((n[0]! << 24) | (n[1]! << 16) | (n[2]! << 8) | n[3]!) >>> 0;
-  return V4_BLOCKED.some(([octets, bits]) => {
-    const base = (((octets[0] ?? 0) << 24) | ((octets[1] ?? 0) << 16) | ((octets[2] ?? 0) << 8)) >>> 0;
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return ((addr & mask) >>> 0) === ((base & mask) >>> 0);
-  });
-}
-
-/** The eight 16-bit groups of an IPv6 address (an embedded dotted IPv4 tail becomes two groups). */
-function v6Groups(ip: string): number[] {
-  let s = ip.toLowerCase().replace(/%.*$/, "");
-  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (tail) {
-    const n = v4(tail[1]!);
-    s = s.slice(0, -tail[1]!.length) + `${((n[0]! << 8) | n[1]!).toString(16)}:${((n[2]! << 8) | n[3]!).toString(16)}`;
-  }
-  const [head, rest] = s.split("::") as [string, string | undefined];
-  const h = head ? head.split(":") : [];
-  const r = rest === undefined ? [] : rest ? rest.split(":") : [];
-  const fill = rest === undefined ? [] : new Array(8 - h.length - r.length).fill("0");
-  return [...h, ...fill, ...r].map((g) => parseInt(g, 16));
-}
-
-function v6Blocked(ip: string): boolean {
-  const g = v6Groups(ip);
-  const embedded = () => `${g[6]! >> 8}.${g[6]! & 255}.${g[7]! >> 8}.${g[7]! & 255}`;
-  if (g.slice(0, 7).every((x) => x === 0)) return true; // :: and ::1
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return v4Blocked(embedded()); // IPv4-mapped
-  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4Blocked(embedded()); // NAT64
-  const first = g[0]!;
-  if ((first & 0xfe00) === 0xfc00) return true; // unique local fc00::/7 (cloud metadata fd00:ec2::254)
-  if ((first & 0xffc0) === 0xfe80) return true; // link-local
-  if ((first & 0xff00) === 0xff00) return true; // multicast
-  if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
-  if (first === 0x2002) return v4Blocked(`${g[1]! >> 8}.${g[1]! & 255}.${g[2]! >> 8}.${g[2]! & 255}`); // 6to4
-  return false;
-}
-
-/** True when `ip` (v4 or v6 literal) is loopback, private, link-local, metadata, multicast or reserved. */
+/**
+ * True when `ip` (v4 or v6 literal) is anything but a public unicast address: loopback, private, link-local,
+ * metadata, multicast, reserved, documentation, and every IPv6 form that can carry one of those (IPv4-mapped and
+ * -compatible, NAT64, 6to4, Teredo, SIIT, site-local).
+ *
+ * Ranges come from the maintained `ipaddr.js` classification; this only decides which of its ranges are public.
+ * IPv6 must also be global unicast (2000::/3), so a range the library files as plain unicast elsewhere still fails.
+ */
 export function isBlockedAddress(ip: string): boolean {
-  const family = isIP(ip.replace(/%.*$/, ""));
-  if (family === 4) return v4Blocked(ip);
-  if (family === 6) return v6Blocked(ip);
-  return true;
+  const literal = ip.replace(/%.*$/, "");
+  if (isIP(literal) === 0) return true;
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.parse(literal);
+  } catch {
+    return true;
+  }
+  if (addr.kind() === "ipv4") return addr.range() !== "unicast";
+  const v6 = addr as ipaddr.IPv6;
+  const range = v6.range();
+  const parts = v6.parts;
+  if (range === "ipv4Mapped") {
+    // Only the real ::ffff:a.b.c.d form reaches the IPv4 address it names; judge that address.
+    return !v6.isIPv4MappedAddress() || v6.toIPv4Address().range() !== "unicast";
+  }
+  if (range === "rfc6052") {
+    // Well-known NAT64 prefix 64:ff9b::/96 reaches the embedded IPv4 address; the local-use 64:ff9b:1::/48 does not
+    // say where it goes.
+    const wellKnown = parts[0] === 0x64 && parts[1] === 0xff9b && parts.slice(2, 6).every((x) => x === 0);
+    if (!wellKnown) return true;
+    const v4 = ipaddr.fromByteArray(v6.toByteArray().slice(12)) as ipaddr.IPv4;
+    return v4.range() !== "unicast";
+  }
+  if (range !== "unicast") return true;
+  return (parts[0]! & 0xe000) !== 0x2000;
 }
 
 /** Options of the guard. */

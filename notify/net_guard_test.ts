@@ -25,10 +25,39 @@ Deno.test("isBlockedAddress refuses loopback, private, link-local, metadata and 
       "64:ff9b::a9fe:a9fe",
       "2002:7f00:1::",
       "ff02::1",
+      // IPv4-compatible, SIIT, local-use NAT64, Teredo, site-local, discard, documentation, 6to4 of private space
+      "::127.0.0.1",
+      "::7f00:1",
+      "::ffff:0:7f00:1",
+      "64:ff9b:1::7f00:1",
+      "64:ff9b:1::808:808",
+      "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+      "2001::1",
+      "fec0::1",
+      "100::1",
+      "2001:db8::1",
+      "2002:a00:1::",
+      "::a9fe:a9fe",
+      "::ffff:169.254.169.254",
+      "::ffff:10.0.0.1",
+      "64:ff9b::7f00:1",
+      "fe80::1%eth0",
+      "[::1]",
       "not-an-ip",
     ]
   ) assert.equal(isBlockedAddress(ip), true, ip);
-  for (const ip of ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"]) {
+  for (
+    const ip of [
+      "93.184.216.34",
+      "8.8.8.8",
+      "172.32.0.1",
+      "100.128.0.1",
+      "2606:4700::1111",
+      "::ffff:8.8.8.8",
+      "64:ff9b::808:808",
+      "2a00:1450:4001:80b::200e",
+    ]
+  ) {
     assert.equal(isBlockedAddress(ip), false, ip);
   }
 });
@@ -46,6 +75,12 @@ Deno.test("checkTarget refuses private targets by literal and by name, and allow
     const url of [
       "http://127.0.0.1:8080/hook",
       "http://[::1]/hook",
+      "http://[::127.0.0.1]/hook",
+      "http://[::7f00:1]/hook",
+      "http://[::ffff:0:7f00:1]/hook",
+      "http://[64:ff9b:1::7f00:1]/hook",
+      "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+      "http://[fec0::1]/hook",
       "http://169.254.169.254/latest/meta-data",
       "https://metadata.internal/x",
       "https://mixed.example/x",
