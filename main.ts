@@ -126,7 +126,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       "Logged tick bytes not yet in ClickHouse",
       () => writer.stats().backlogBytes,
     )
-    .gauge("breadboard_store_up", "1 when the last tick insert succeeded", () => writer.stats().storeUp ? 1 : 0);
+    .gauge("breadboard_store_up", "1 when the last tick insert succeeded", () => writer.stats().storeUp ? 1 : 0)
+    .counterFrom(
+      "breadboard_ticks_accepted_total",
+      "Ticks fsynced to the write-ahead log (accepted; each reaches the store exactly once)",
+      () => writer.stats().accepted,
+    );
+  declareRuntimeMetrics(metrics);
   // Ticks accepted before a crash reach ClickHouse before the actors replay from it.
   await writer.flush().catch((err) =>
     log("warn", "store not reachable at start; actors start from their snapshots", { error: String(err) })
@@ -326,19 +332,19 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   });
   metrics
     .gauge("breadboard_ws_clients", "Open WebSocket clients", () => hub.stats().clients)
-    .gauge("breadboard_ws_frames_sent_total", "Frames sent to WebSocket clients", () => hub.stats().framesSent)
-    .gauge(
+    .counterFrom("breadboard_ws_frames_sent_total", "Frames sent to WebSocket clients", () => hub.stats().framesSent)
+    .counterFrom(
       "breadboard_ws_ticks_conflated_total",
       "Tick frames replaced by a newer one for a slow client",
       () => hub.stats().ticksConflated,
     )
-    .gauge(
+    .counterFrom(
       "breadboard_ws_slow_disconnects_total",
       "Clients disconnected for staying behind",
       () => hub.stats().slowDisconnects,
     )
     .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack)
-    .gauge(
+    .counterFrom(
       "breadboard_notifications_total",
       "Notification deliveries by outcome (retried: attempts that failed and were queued again)",
       () => {
@@ -412,21 +418,47 @@ function redactKey(url: string): string {
   return url.replace(/([?&]apiKey=)[^&]+/, "$1***");
 }
 
+/** JS heap and event-loop lag: the two numbers that say a busy process is falling behind. */
+function declareRuntimeMetrics(metrics: Metrics): void {
+  // The loop's lag is how late a 100 ms timer fires; the gauge shows the worst since the last scrape.
+  let expected = performance.now() + 100;
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - expected);
+    expected = now + 100;
+  }, 100);
+  Deno.unrefTimer(timer);
+  metrics
+    .gauge("breadboard_js_heap_bytes", "JavaScript heap in use", () => Deno.memoryUsage().heapUsed)
+    .gauge("process_resident_memory_bytes", "Resident memory of the process", () => Deno.memoryUsage().rss)
+    .gauge("breadboard_event_loop_lag_seconds", "Worst event-loop delay since the last scrape", () => {
+      const lag = Math.max(0, worst) / 1000;
+      worst = 0;
+      return lag;
+    });
+}
+
 function declareConnMetrics(metrics: Metrics, guard: GuardedServer): void {
   metrics
     .gauge("breadboard_http_connections", "Open client connections", () => guard.stats().open)
-    .gauge("breadboard_open_fds", "Open file descriptors of the process", () => openFileCount() ?? 0)
-    .gauge("breadboard_http_connections_closed_total", "Client connections closed by the guard, by reason", () => {
-      const s = guard.stats();
-      return {
-        refused: s.refused,
-        evicted: s.evicted,
-        timed_out: s.timedOut,
-        bad_request: s.badRequests,
-        ws_too_large: s.oversizeWsMessages,
-      };
-    }, "reason")
-    .gauge(
+    .gauge("process_open_fds", "Open file descriptors of the process", () => openFileCount() ?? 0)
+    .counterFrom(
+      "breadboard_http_connections_closed_total",
+      "Client connections closed by the guard, by reason",
+      () => {
+        const s = guard.stats();
+        return {
+          refused: s.refused,
+          evicted: s.evicted,
+          timed_out: s.timedOut,
+          bad_request: s.badRequests,
+          ws_too_large: s.oversizeWsMessages,
+        };
+      },
+      "reason",
+    )
+    .counterFrom(
       "breadboard_http_accept_errors_total",
       "Accept calls that failed (out of descriptors)",
       () => guard.stats().acceptErrors,
@@ -437,15 +469,20 @@ function declareActorMetrics(metrics: Metrics, actors: ActorSystem, owned: () =>
   metrics
     .gauge("breadboard_actors_active", "Symbol actors in memory", () => actors.stats().active)
     .gauge("breadboard_symbols_owned", "Symbols whose lease this process holds", owned)
-    .gauge("breadboard_actor_ticks_total", "Ticks seen by actors, by outcome", () => actors.stats().ticks, "outcome")
-    .gauge("breadboard_alerts_published_total", "Alerts published on the bus", () => actors.stats().alerts)
-    .gauge(
+    .counterFrom(
+      "breadboard_actor_ticks_total",
+      "Ticks seen by actors, by outcome",
+      () => actors.stats().ticks,
+      "outcome",
+    )
+    .counterFrom("breadboard_alerts_published_total", "Alerts published on the bus", () => actors.stats().alerts)
+    .counterFrom(
       "breadboard_alerts_replayed_total",
       "Alerts raised again by a replay and not published twice",
       () => actors.stats().alertsReplayed,
     )
-    .gauge("breadboard_candles_closed_total", "One-minute candles closed", () => actors.stats().candles)
-    .gauge("breadboard_actor_snapshots_total", "Actor snapshots written to KV", () => actors.stats().snapshots)
+    .counterFrom("breadboard_candles_closed_total", "One-minute candles closed", () => actors.stats().candles)
+    .counterFrom("breadboard_actor_snapshots_total", "Actor snapshots written to KV", () => actors.stats().snapshots)
     .gauge(
       "breadboard_actor_pending_rows",
       "Candle and alert rows waiting for the store",

@@ -13,7 +13,10 @@ function key(labels: Labels): string {
  */
 export class Metrics {
   #counters = new Map<string, { help: string; values: Map<string, number> }>();
-  #gauges = new Map<string, { help: string; read: () => number | Record<string, number>; label?: string }>();
+  #gauges = new Map<
+    string,
+    { help: string; read: () => number | Record<string, number>; label?: string; type: "gauge" | "counter" }
+  >();
   #histograms = new Map<
     string,
     { help: string; buckets: readonly number[]; series: Map<string, { counts: number[]; sum: number; n: number }> }
@@ -35,7 +38,18 @@ export class Metrics {
 
   /** Declares gauge `name`, read at scrape time; a record return value gives one series per `label` value. */
   gauge(name: string, help: string, read: () => number | Record<string, number>, label?: string): this {
-    this.#gauges.set(name, { help, read, ...(label ? { label } : {}) });
+    if (name.endsWith("_total")) throw new Error(`gauge ${name}: a _total name is a counter (use counterFrom)`);
+    this.#gauges.set(name, { help, read, type: "gauge", ...(label ? { label } : {}) });
+    return this;
+  }
+
+  /**
+   * Declares counter `name` (ending in `_total`) whose value a component already keeps: read at scrape time, it
+   * must only ever grow. A record return value gives one series per `label` value.
+   */
+  counterFrom(name: string, help: string, read: () => number | Record<string, number>, label?: string): this {
+    if (!name.endsWith("_total")) throw new Error(`counter ${name} must end in _total`);
+    this.#gauges.set(name, { help, read, type: "counter", ...(label ? { label } : {}) });
     return this;
   }
 
@@ -75,7 +89,7 @@ export class Metrics {
       for (const [k, v] of c.values) out += `${name}${k ? `{${k}}` : ""} ${v}\n`;
     }
     for (const [name, g] of this.#gauges) {
-      out += `# HELP ${name} ${g.help}\n# TYPE ${name} gauge\n`;
+      out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n`;
       const v = g.read();
       if (typeof v === "number") out += `${name} ${v}\n`;
       else for (const [lv, n] of Object.entries(v)) out += `${name}{${key({ [g.label ?? "label"]: lv })}} ${n}\n`;

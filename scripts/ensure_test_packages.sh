@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages the tests run for real: clickhouse-server (HTTP driver tests), nats-server
-# (JetStream publish tests) and chromium (browser tests). Needs root or sudo; prints what is missing and exits
+# (JetStream publish tests), chromium (browser tests) and prometheus (promtool checks /metrics). Needs root or sudo; prints what is missing and exits
 # non-zero when it cannot install.
 set -eu
 missing=""
 command -v clickhouse-server >/dev/null 2>&1 || missing="$missing clickhouse-server"
 command -v nats-server >/dev/null 2>&1 || missing="$missing nats-server"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then

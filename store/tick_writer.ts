@@ -33,6 +33,8 @@ export class BackpressureError extends Error {
 export interface TickWriterStats {
   /** Ticks handed to append() and accepted into the log buffer. */
   appended: number;
+  /** Ticks whose group-commit fsync completed: accepted for good. */
+  accepted: number;
   /** Rows inserted into the store (a re-sent batch counts again; the store drops the copy). */
   stored: number;
   batches: number;
@@ -70,6 +72,7 @@ export class TickWriter {
   #pending: { start: WalPosition; end: WalPosition } | undefined;
   #stats: TickWriterStats = {
     appended: 0,
+    accepted: 0,
     stored: 0,
     batches: 0,
     failures: 0,
@@ -144,6 +147,7 @@ export class TickWriter {
     const bytes = encoder.encode(text);
     this.#wal.append(bytes);
     this.#stats.appended += ticks.length;
+    this.#unsynced += ticks.length;
     this.#stats.backlogBytes += bytes.length;
     this.#unflushedLines += ticks.length;
     if (this.#unflushedLines >= this.#opts.batchRows) this.#scheduleFlush(0);
@@ -161,12 +165,18 @@ export class TickWriter {
     return this.#ack.promise;
   }
 
+  /** Ticks appended since the last fsync started. */
+  #unsynced = 0;
+
   async #sync(): Promise<void> {
     const ack = this.#ack;
     if (!ack) return;
     this.#ack = undefined;
+    const covered = this.#unsynced;
+    this.#unsynced = 0;
     try {
       await this.#wal.sync();
+      this.#stats.accepted += covered;
       ack.resolve();
     } catch (err) {
       ack.reject(err);

@@ -9,7 +9,7 @@ export interface AppProcess {
   child: Deno.ChildProcess;
   /** Every stdout line so far. */
   stdout: string[];
-  /** Resolves with the first stdout line matching `re` (rejects after `timeoutMs` or when the process exits). */
+  /** Resolves with the first stdout or stderr line matching `re` (rejects after `timeoutMs` or when the process exits). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Exit status, with all stderr text. */
   finished: Promise<{ code: number; stderr: string }>;
@@ -46,16 +46,18 @@ export function spawnApp(
   const stdout: string[] = [];
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
   let exited = false;
-  const pump = (async () => {
+  const stderr: string[] = [];
+  // Both streams feed the waiters: a test can wait for a log line or for a message printed to stderr.
+  const lines = async (stream: ReadableStream<Uint8Array>, into: string[]) => {
     let buf = "";
     const decoder = new TextDecoder();
-    for await (const chunk of child.stdout) {
+    for await (const chunk of stream) {
       buf += decoder.decode(chunk, { stream: true });
       let nl;
       while ((nl = buf.indexOf("\n")) !== -1) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        stdout.push(line);
+        into.push(line);
         for (const w of [...waiters]) {
           if (w.re.test(line)) {
             waiters.splice(waiters.indexOf(w), 1);
@@ -64,8 +66,10 @@ export function spawnApp(
         }
       }
     }
-  })();
-  const stderrText = new Response(child.stderr).text();
+    if (buf) into.push(buf);
+  };
+  const pump = lines(child.stdout, stdout);
+  const stderrText = lines(child.stderr, stderr).then(() => stderr.join("\n"));
   const finished = (async () => {
     const status = await child.status;
     exited = true;
@@ -77,7 +81,7 @@ export function spawnApp(
     stdout,
     finished,
     waitFor(re: RegExp, timeoutMs = 60_000) {
-      const seen = stdout.find((l) => re.test(l));
+      const seen = stdout.find((l) => re.test(l)) ?? stderr.find((l) => re.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no line matching ${re} within ${timeoutMs} ms`)), timeoutMs);

@@ -12,9 +12,13 @@ function dailyRequests(requests: string[]): string[] {
 
 Deno.test("backfill prints progress lines, stops cleanly on Ctrl-C, and a rerun resumes where it stopped", async () => {
   const handler = yahooChartHandler();
+  // The first symbol is answered at once; every other request waits until the test has seen the backfill take
+  // its Ctrl-C, so the stop always lands mid-run, however slow the machine.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
   const rest = startFakeYahooRest({
     chart: async (symbol, q) => {
-      await new Promise((r) => setTimeout(r, 250));
+      if (symbol !== SYMBOLS[0]) await gate;
       return handler(symbol, q);
     },
   });
@@ -24,6 +28,8 @@ Deno.test("backfill prints progress lines, stops cleanly on Ctrl-C, and a rerun 
     const first = spawnApp(env, "jobs/backfill.ts", ARGS);
     await first.waitFor(/^backfill: 1\/8 symbols, \d+ candles, \d+ candles\/s, ETA \d+:\d\d$/);
     first.child.kill("SIGINT");
+    await first.waitFor(/^backfill: stopping after the requests in flight/);
+    release();
     const stopped = await first.finished;
     assert.equal(stopped.code, 130, stopped.stderr);
     assert.ok(first.stdout.some((l) => l === "backfill stopped; run the same command again to resume"));

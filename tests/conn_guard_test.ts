@@ -53,7 +53,7 @@ Deno.test("more silent connections than the process has descriptors: the server 
     assert.equal((await res.json()).store.ok, true);
     const m = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
     assert.ok(metric(m, "breadboard_http_connections_closed_total", '{reason="evicted"}') > 0, "idle ones evicted");
-    assert.ok(metric(m, "breadboard_open_fds") < 256);
+    assert.ok(metric(m, "process_open_fds") < 256);
   } finally {
     for (const c of conns) c.close();
     const { code, stderr } = await stop(app);
