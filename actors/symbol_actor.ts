@@ -39,6 +39,8 @@ export interface ActorSnapshot {
   v: 1;
   symbol: string;
   lastTime: number;
+  /** Arrival position (`Tick.seq`) of the last tick the actor consumed; absent in snapshots older than positions. */
+  lastSeq?: number;
   lastPrice: number;
   lastDayVolume: number;
   quote: Quote | null;
@@ -76,6 +78,8 @@ export interface ActorOutput {
 export class SymbolActor {
   readonly symbol: string;
   lastTime = 0;
+  /** Arrival position of the last tick consumed, whatever its outcome; 0 before the first positioned tick. */
+  lastSeq = 0;
   lastPrice = 0;
   lastDayVolume = 0;
   quote: Quote | null = null;
@@ -122,6 +126,11 @@ export class SymbolActor {
 
   /** Applies one tick (see the class comment for what is skipped), evaluating `rules`. */
   onTick(t: Tick, rules: readonly Rule[], out: ActorOutput, arrival: number): TickOutcome {
+    if (t.seq !== undefined) {
+      // A position at or before the last one was consumed already (a replayed tick the live path also delivers).
+      if (t.seq <= this.lastSeq) return "duplicate";
+      this.lastSeq = t.seq;
+    }
     if (t.time < this.lastTime) return "out_of_order";
     if (t.time === this.lastTime && t.price === this.lastPrice && (t.dayVolume ?? 0) === this.lastDayVolume) {
       return "duplicate";
@@ -274,6 +283,7 @@ export class SymbolActor {
       v: 1,
       symbol: this.symbol,
       lastTime: this.lastTime,
+      lastSeq: this.lastSeq,
       lastPrice: this.lastPrice,
       lastDayVolume: this.lastDayVolume,
       quote: this.quote && { ...this.quote },
@@ -299,6 +309,7 @@ export class SymbolActor {
   static restore(s: ActorSnapshot): SymbolActor {
     const a = new SymbolActor(s.symbol);
     a.lastTime = s.lastTime;
+    a.lastSeq = s.lastSeq ?? 0;
     a.lastPrice = s.lastPrice;
     a.lastDayVolume = s.lastDayVolume;
     a.quote = s.quote && { ...s.quote };

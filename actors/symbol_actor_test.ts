@@ -199,3 +199,23 @@ Deno.test("rule schema refuses a negative window, an unknown kind and a missing 
     assert.match(issue.message, msg);
   }
 });
+
+Deno.test("SymbolActor consumes each arrival position once: a restored actor skips ticks at or before its snapshot's", () => {
+  const a = new SymbolActor("AAPL");
+  const o = out();
+  // Three trades in one millisecond, then a snapshot.
+  for (let i = 0; i < 3; i++) a.onTick(tick(T0 + 5, 100 + i, { lastSize: 10, seq: 11 + i }), [], o, 1);
+  const restored = SymbolActor.restore(structuredClone(a.snapshot()));
+  assert.equal(restored.lastSeq, 13);
+  // Replay hands the same three again (same millisecond, different prices) and then a fourth: only the fourth counts.
+  const outcomes = [11, 12, 13, 14].map((seq, i) =>
+    restored.onTick(tick(T0 + 5, 100 + i, { lastSize: 10, seq }), [], o, 2)
+  );
+  assert.deepEqual(outcomes, ["duplicate", "duplicate", "duplicate", "applied"]);
+  restored.closeDue(T0 + 120_000, 0, o);
+  assert.equal(o.candles.at(-1)!.candle.trades, 4);
+  assert.equal(o.candles.at(-1)!.candle.volume, 40);
+  // An out-of-order tick still moves the position, so replaying it after a restart does not count it twice.
+  assert.equal(restored.onTick(tick(T0 + 1, 99, { seq: 20 }), [], o, 3), "out_of_order");
+  assert.equal(restored.lastSeq, 20);
+});

@@ -57,10 +57,11 @@ interface Entry {
 }
 
 const TICK_COLUMNS = `toUnixTimestamp64Milli(ticks.time) AS t, price, change, change_percent, day_volume, day_high,
-  day_low, open_price, previous_close, last_size, price_hint, currency, exchange, quote_type, market_hours, source`;
+  day_low, open_price, previous_close, last_size, price_hint, currency, exchange, quote_type, market_hours, source, seq`;
 
 interface TickRow {
   t: number | string;
+  seq: number | string;
   price: number;
   change: number;
   change_percent: number;
@@ -199,9 +200,10 @@ export class ActorSystem {
       const got = await this.#o.kv.get<ActorSnapshot>(keys.actor(this.#o.namespace, symbol));
       const actor = got.value ? SymbolActor.restore(got.value) : new SymbolActor(symbol);
       actor.versionstamp = got.versionstamp;
-      const until = e.mailbox[0]?.time ?? this.#o.now();
+      const first = e.mailbox[0];
+      const until = first?.time ?? this.#o.now();
       const from = got.value ? actor.lastTime : until - this.#o.warmupMs;
-      if (from > 0 && from <= until) await this.#replay(actor, from, until, e.mailbox.length > 0);
+      if (from > 0) await this.#replay(actor, from, until, first);
       e.actor = actor;
       const queued = e.mailbox;
       e.mailbox = [];
@@ -216,15 +218,32 @@ export class ActorSystem {
     }
   }
 
-  /** Applies the stored ticks of `actor.symbol` in [from, until] (or [from, until) when live ticks start at until). */
-  async #replay(actor: SymbolActor, from: number, until: number, exclusive: boolean): Promise<void> {
+  /**
+   * Applies the stored ticks of `actor.symbol` that arrived after the actor's last consumed tick and before `first`
+   * (the first live tick waiting in the mailbox), in arrival order. With an arrival position in the snapshot this
+   * is exact: every tick is consumed once, however many share a millisecond. Snapshots and rows from before
+   * positions existed fall back to event time from `from` (the actor's duplicate check skips the last tick).
+   */
+  async #replay(actor: SymbolActor, from: number, until: number, first: Tick | undefined): Promise<void> {
+    const afterSeq = actor.lastSeq;
+    const beforeSeq = first?.seq;
     const rows = await this.#o.store.query<TickRow>(
       `SELECT ${TICK_COLUMNS} FROM ticks
        WHERE symbol = {symbol:String}
          AND ticks.time >= fromUnixTimestamp64Milli({from:Int64})
-         AND ticks.time ${exclusive ? "<" : "<="} fromUnixTimestamp64Milli({until:Int64})
-       ORDER BY ticks.time`,
-      { symbol: actor.symbol, from, until },
+         ${afterSeq > 0 ? "AND seq > {afterSeq:UInt64}" : ""}
+         ${
+        beforeSeq !== undefined
+          ? "AND seq < {beforeSeq:UInt64}"
+          : `AND ticks.time ${first ? "<" : "<="} fromUnixTimestamp64Milli({until:Int64})`
+      }
+       ORDER BY seq, ticks.time`,
+      {
+        symbol: actor.symbol,
+        from,
+        ...(afterSeq > 0 ? { afterSeq } : {}),
+        ...(beforeSeq !== undefined ? { beforeSeq } : { until }),
+      },
     );
     const rules = this.#o.rules.forSymbol(actor.symbol);
     const arrival = this.#o.now();
@@ -248,6 +267,8 @@ export class ActorSystem {
         currency: r.currency,
         exchange: r.exchange,
       };
+      const seq = Number(r.seq);
+      if (seq > 0) t.seq = seq;
       this.#stats.ticks[actor.onTick(t, rules, this.#out, arrival)]++;
     }
     if (this.#out.alerts.length > 0 || this.#out.candles.length > 0) this.#drainOutput();

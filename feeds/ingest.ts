@@ -14,6 +14,33 @@ export interface IngestOptions {
   /** Also called with every accepted tick (actors, WebSocket fan-out). */
   onTick?: (tick: Tick) => void;
   now?: () => number;
+  /** Stamps each accepted tick's `seq` (default: a new {@link ArrivalClock} on `now`). */
+  clock?: ArrivalClock;
+}
+
+/**
+ * Hands out tick arrival positions: strictly increasing numbers that also keep increasing across a restart without
+ * any stored state. A position is the larger of the last one plus one and the wall clock in microseconds
+ * (ms × 1,000), so it follows the clock while fewer than 1,000 ticks arrive per millisecond and runs ahead of it
+ * otherwise, never backwards. 1,000 ticks per ms is ten times the ingest ceiling, so a restarted process starts
+ * above every position the previous one gave out. The values stay below 2^53 until the year 2255.
+ *
+ * @example
+ * ```ts
+ * const clock = new ArrivalClock(() => 1_700_000_000_000);
+ * clock.next(); // 1_700_000_000_000_000
+ * clock.next(); // 1_700_000_000_000_001
+ * ```
+ */
+export class ArrivalClock {
+  #last = 0;
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** @returns the next arrival position. */
+  next(): number {
+    this.#last = Math.max(this.#last + 1, this.now() * 1_000);
+    return this.#last;
+  }
 }
 
 /** Declares the ingest counters on `metrics`. */
@@ -33,6 +60,7 @@ export function createIngestSink(o: IngestOptions): FeedSink {
   const lastLog = new Map<string, { at: number; suppressed: number }>();
   const every = o.logEveryMs ?? 10_000;
   const now = o.now ?? Date.now;
+  const clock = o.clock ?? new ArrivalClock(now);
   const note = (reason: string, detail: string) => {
     const t = now();
     const seen = lastLog.get(reason);
@@ -46,6 +74,7 @@ export function createIngestSink(o: IngestOptions): FeedSink {
   return {
     tick(tick) {
       o.metrics.inc("breadboard_ticks_received_total", { source: tick.source });
+      tick.seq = clock.next();
       try {
         void o.writer.append([tick]);
       } catch (err) {

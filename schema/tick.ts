@@ -69,6 +69,11 @@ export const tickSchema = z.object({
   askSize: count.optional(),
   lastSize: count.optional(),
   priceHint: z.number().int().min(0).max(12).optional(),
+  /**
+   * Arrival position, stamped by the ingest sink: strictly increasing in the order ticks were accepted, across
+   * restarts (see `ArrivalClock`). Replay after a restart resumes after the snapshot's position, in this order.
+   */
+  seq: count.optional(),
 });
 
 /** One normalized price update. */
@@ -101,5 +106,6 @@ export function tickToRow(t: Tick): Record<string, unknown> {
     quote_type: t.quoteType,
     market_hours: t.marketHours,
     source: t.source,
+    seq: t.seq ?? 0,
   };
 }

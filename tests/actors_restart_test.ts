@@ -8,9 +8,13 @@ import { until } from "./wait.ts";
 const decoder = await createYahooDecoder();
 const SYMBOLS = ["AAA", "BBB"];
 
+/** Prints per step, all stamped with the step's millisecond (a busy symbol trades many times per ms). */
+const PRINTS = 3;
+
 /**
- * 600 ticks, 4 s apart and alternating symbols, from a minute boundary 45 minutes ago: swings that cross the rules
- * again and again. Minute 20 (ticks 300-314) holds AAA's crossing of 103.
+ * 600 steps, 4 s apart and alternating symbols, from a minute boundary 45 minutes ago: swings that cross the rules
+ * again and again. Minute 20 (steps 300-314) holds AAA's crossing of 103. Each step is {@link PRINTS} trades at one
+ * millisecond with rising prices and day volume, so the ticks an actor's snapshot holds share its last time.
  */
 function sequence() {
   const start = Math.floor((Date.now() - 45 * 60_000) / 60_000) * 60_000;
@@ -21,20 +25,26 @@ function sequence() {
     let price = Math.round(base * (1 + 0.04 * Math.sin(i / 40) - 0.03 * Math.sin(i / 7)) * 100) / 100;
     if (symbol === "AAA" && i >= 296 && i < 300) price = 101;
     if (symbol === "AAA" && i >= 302 && i < 315) price = 103.5 + (i - 302) / 10;
-    out.push({
-      id: symbol,
-      price,
-      time: start + i * 4_000,
-      quoteType: 8,
-      marketHours: 1,
-      priceHint: 2,
-      previousClose: base * 1.02,
-      dayVolume: 1_000 + i * 37,
-      lastSize: 37,
-    });
+    for (let p = 0; p < PRINTS; p++) {
+      out.push({
+        id: symbol,
+        price: Math.round((price + p * 0.01) * 100) / 100,
+        time: start + i * 4_000,
+        quoteType: 8,
+        marketHours: 1,
+        priceHint: 2,
+        previousClose: base * 1.02,
+        dayVolume: 1_000 + (i * PRINTS + p) * 37,
+        lastSize: 37,
+      });
+    }
   }
   return out;
 }
+
+/** The ticks of steps [from, to). */
+const steps = (ticks: Record<string, unknown>[], from: number, to = ticks.length / PRINTS) =>
+  ticks.slice(from * PRINTS, to * PRINTS);
 
 async function prepare(dataDir: string) {
   const kv = await Deno.openKv(`${dataDir}/kv.sqlite3`);
@@ -121,14 +131,14 @@ Deno.test("actors killed with -9 midway and restarted end with the same candles,
     // snapshot; the 12 ticks after them (AAA's crossing among them) are processed and stored but in no snapshot.
     await prepare(killed);
     const b1 = await run(yahoo, killed);
-    await send(yahoo, b1, ticks.slice(0, 302), 302);
+    await send(yahoo, b1, steps(ticks, 0, 302), 302 * PRINTS);
     await new Promise((r) => setTimeout(r, 2_500)); // two checkpoints: minute 19's snapshot is written
     const snapshotsBefore = metric(
       await (await fetch(`http://127.0.0.1:${b1.port}/metrics`)).text(),
       "breadboard_actor_snapshots_total",
     );
     assert.ok(snapshotsBefore >= 2, `snapshots before the tail: ${snapshotsBefore}`);
-    await send(yahoo, b1, ticks.slice(302, 314), 314);
+    await send(yahoo, b1, steps(ticks, 302, 314), 314 * PRINTS);
     await until(
       () => alertLines(b1.stdout).length > 0 && b1.stdout.some((l) => l.includes("rose above 103.00")),
       10_000,
@@ -139,7 +149,7 @@ Deno.test("actors killed with -9 midway and restarted end with the same candles,
     b1.child.kill("SIGKILL");
     await b1.finished;
     const b2 = await run(yahoo, killed);
-    await send(yahoo, b2, ticks.slice(314), ticks.length - 314);
+    await send(yahoo, b2, steps(ticks, 314), ticks.length - 314 * PRINTS);
     const b2Metrics = await (await fetch(`http://127.0.0.1:${b2.port}/metrics`)).text();
     assert.ok(metric(b2Metrics, "breadboard_alerts_replayed_total") >= 1, "the tail's crossing was replayed");
     b2.child.kill("SIGTERM");
@@ -148,6 +158,11 @@ Deno.test("actors killed with -9 midway and restarted end with the same candles,
 
     assert.ok(expected.candles.length >= 70, `candles: ${expected.candles.length}`);
     assert.ok(expected.alerts.length >= 6, `alerts: ${expected.alerts.length}`);
+    // Trades and volume of every candle, the one spanning the restart included: each tick was consumed once.
+    const tradesAndVolume = (cs: { symbol: string; t: number; trades: number; volume: number }[]) =>
+      cs.map((c) => `${c.symbol} ${c.t} trades=${c.trades} volume=${c.volume}`);
+    assert.deepEqual(tradesAndVolume(got.candles), tradesAndVolume(expected.candles));
+    assert.ok(expected.candles.every((c: { trades: number }) => c.trades % PRINTS === 0), "whole steps per candle");
     assert.deepEqual(got.candles, expected.candles);
     assert.deepEqual(got.alerts, expected.alerts);
     assert.deepEqual(Object.keys(got.snapshots).sort(), SYMBOLS);
