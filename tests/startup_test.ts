@@ -44,6 +44,7 @@ Deno.test("the app starts on embedded defaults, serves health, stops on SIGTERM,
       "003_candles_1d.sql",
       "004_alerts.sql",
       "005_job_runs.sql",
+      "006_tick_seq.sql",
     ]);
     const files = [...Deno.readDirSync(dataDir)].map((e) => e.name).sort();
     assert.ok(files.includes("clickhouse"), `embedded ClickHouse under DATA_DIR: ${files}`);
@@ -55,7 +56,7 @@ Deno.test("the app starts on embedded defaults, serves health, stops on SIGTERM,
     const second = await startApp({ DATA_DIR: dataDir });
     const again = JSON.parse(second.stdout.find((l) => l.includes('"msg":"migrations"'))!);
     assert.deepEqual(again.applied, []);
-    assert.equal(again.alreadyApplied, 5);
+    assert.equal(again.alreadyApplied, 6);
     assert.equal((await fetch(`http://127.0.0.1:${second.port}/api/v1/health`)).status, 200);
     second.child.kill("SIGINT");
     assert.equal((await second.finished).code, 0);
