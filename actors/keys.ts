@@ -58,4 +58,6 @@ export const keys = {
   outboxUndeliveredPrefix: (userId: string): Deno.KvKey => ["outbox_undelivered", userId],
   /** The HMAC key that signs user cookies. */
   cookieSecret: (): Deno.KvKey => ["secret", "cookie"],
+  /** The VAPID key pair every instance signs web push with. */
+  vapidKeys: (): Deno.KvKey => ["config", "vapid"],
 };

@@ -64,6 +64,22 @@ export class LeaseManager {
     return [...this.#owned];
   }
 
+  /**
+   * Members of `namespace` whose membership has not expired, read from KV now (before this process joins).
+   *
+   * @example
+   * ```ts
+   * const others = (await LeaseManager.liveMembers(kv, "live")).filter((id) => id !== myId);
+   * ```
+   */
+  static async liveMembers(kv: Deno.Kv, namespace: string, now = Date.now()): Promise<string[]> {
+    const live: string[] = [];
+    for await (const e of kv.list<Member>({ prefix: keys.memberPrefix(namespace) })) {
+      if (e.value.expiresAt > now) live.push(e.value.id);
+    }
+    return live.sort();
+  }
+
   /** Live members as of the last round. */
   members(): string[] {
     return [...this.#members];

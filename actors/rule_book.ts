@@ -17,6 +17,8 @@ export class RuleBook {
   /** The built-in rules for symbols without stored rules, built once per symbol. */
   #defaultFor = new Map<string, Rule[]>();
   #unfollow: (() => void) | undefined;
+  /** Told after each write this process commits (the change notice other instances reload on). */
+  readonly #written = new Set<() => void>();
   #listeners = new Set<() => void>();
 
   private constructor(private readonly kv: Deno.Kv, private readonly quotas: Quotas) {}
@@ -135,6 +137,7 @@ export class RuleBook {
     this.#byId.set(rule.id, rule);
     this.#listFor(rule.symbol).push(rule);
     for (const l of this.#listeners) l();
+    this.#wrote();
     return rule;
   }
 
@@ -156,7 +159,20 @@ export class RuleBook {
     if (!found) return false;
     this.#unindex(id);
     for (const l of this.#listeners) l();
+    this.#wrote();
     return true;
+  }
+
+  /**
+   * Calls `fn` after each put or delete this process commits. KV on a local file does not notify other processes,
+   * so a multi-instance product forwards these as change notices on the broker.
+   */
+  onWrite(fn: () => void): void {
+    this.#written.add(fn);
+  }
+
+  #wrote(): void {
+    for (const fn of this.#written) fn();
   }
 
   close(): void {

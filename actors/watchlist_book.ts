@@ -14,6 +14,8 @@ export class WatchlistBook {
   #byId = new Map<string, Watchlist>();
   #listeners = new Set<() => void>();
   #unfollow: (() => void) | undefined;
+  /** Told after each write this process commits (the change notice other instances reload on). */
+  readonly #written = new Set<() => void>();
 
   private constructor(
     private readonly kv: Deno.Kv,
@@ -105,6 +107,7 @@ export class WatchlistBook {
     if (!list) throw new Error("unreachable");
     this.#byId.set(id, list);
     this.#changed();
+    this.#wrote();
     return list;
   }
 
@@ -122,7 +125,20 @@ export class WatchlistBook {
     if (!found) return false;
     this.#byId.delete(id);
     this.#changed();
+    this.#wrote();
     return true;
+  }
+
+  /**
+   * Calls `fn` after each put or delete this process commits. KV on a local file does not notify other processes,
+   * so a multi-instance product forwards these as change notices on the broker.
+   */
+  onWrite(fn: () => void): void {
+    this.#written.add(fn);
+  }
+
+  #wrote(): void {
+    for (const fn of this.#written) fn();
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { postGuarded } from "./http_post.ts";
 import type { GuardOptions } from "./net_guard.ts";
 import { DeliveryError } from "./webhook.ts";
+import { keys } from "../actors/keys.ts";
 
 const enc = new TextEncoder();
 const b64u = (b: Uint8Array) => b.toBase64({ alphabet: "base64url", omitPadding: true });
@@ -16,6 +17,50 @@ export interface VapidKeys {
 }
 
 const storedSchema = z.object({ publicKey: z.string(), privateJwk: z.record(z.string(), z.unknown()) });
+
+/**
+ * The VAPID keys every instance sharing `kv` uses: read from KV; on first start taken from `legacyDir/vapid.json`
+ * when an older single-process install has one there (its browsers' subscriptions stay valid), else generated.
+ * Kept in KV because browsers bind a subscription to the public key, and any ingest instance may deliver it.
+ *
+ * @example
+ * ```ts
+ * const { publicKey } = await sharedVapidKeys(kv);
+ * ```
+ */
+export async function sharedVapidKeys(kv: Deno.Kv, legacyDir?: string): Promise<VapidKeys> {
+  const key = keys.vapidKeys();
+  let got = await kv.get<unknown>(key);
+  if (got.value === null) {
+    let stored: z.infer<typeof storedSchema> | undefined;
+    if (legacyDir !== undefined) {
+      try {
+        stored = storedSchema.parse(JSON.parse(await Deno.readTextFile(join(legacyDir, "vapid.json"))));
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    }
+    if (!stored) {
+      const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+      stored = {
+        publicKey: b64u(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey))),
+        privateJwk: await crypto.subtle.exportKey("jwk", pair.privateKey) as Record<string, unknown>,
+      };
+    }
+    // Two instances starting together: the first write wins and both use it.
+    await kv.atomic().check({ key, versionstamp: null }).set(key, stored).commit();
+    got = await kv.get<unknown>(key);
+  }
+  const stored = storedSchema.parse(got.value);
+  const privateKey = await crypto.subtle.importKey(
+    "jwk",
+    stored.privateJwk as JsonWebKey,
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
+  return { publicKey: stored.publicKey, privateKey };
+}
 
 /**
  * Loads the VAPID keys from `DATA_DIR/vapid.json`, generating and saving them (mode 0600) on first start. Keeping them

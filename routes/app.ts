@@ -3,6 +3,7 @@ import { compress } from "hono/compress";
 import type { RuleBook } from "../actors/rule_book.ts";
 import type { WatchlistBook } from "../actors/watchlist_book.ts";
 import type { FeedStatus } from "../schema/health.ts";
+import type { BrokerStatus } from "../broker/broker.ts";
 import type { Store } from "../store/store.ts";
 import type { Quotas } from "../actors/user_quota.ts";
 import { healthRoutes } from "./api/health.ts";
@@ -30,8 +31,12 @@ export interface AppDeps {
   kv: Deno.Kv;
   /** Per-user caps and symbol budgets shared by every collection (default budgets when not given). */
   quotas?: Quotas;
-  /** Current state of the live feed. */
-  feed: () => FeedStatus;
+  /** Current state of the live feed, where this process runs one. */
+  feed?: () => FeedStatus;
+  /** State of the bus between instances. */
+  bus?: () => BrokerStatus;
+  /** What this process does, for /api/v1/health. */
+  role?: "all" | "ingest" | "web";
   /** Served at /metrics when given. */
   metrics?: Metrics;
   /** Alert rules: /api/v1/rules when given. */

@@ -83,7 +83,7 @@ Deno.test("a failed feed makes health degraded but keeps 200: history is still s
   assert.equal(res.status, 200);
   const body = healthSchema.parse(await res.json());
   assert.equal(body.status, "degraded");
-  assert.equal(body.feed.error, "auth failed");
+  assert.equal(body.feed?.error, "auth failed");
 });
 
 Deno.test("unknown routes get the JSON 404 error shape", async () => {

@@ -2,6 +2,8 @@ import { z } from "zod";
 import type { Quote } from "../actors/symbol_actor.ts";
 import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
+import { type Broker, MemoryBroker, type Subjects, subjects } from "../broker/broker.ts";
+import { LivePublisher } from "../broker/live.ts";
 
 /**
  * Largest message the transport lets through on any WebSocket: the connection guard closes a connection whose frame
@@ -19,8 +21,19 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
 
 /** Limits and timings of the hub. */
 export interface HubOptions {
-  /** Latest quotes for the snapshot a client gets on subscribe. */
-  quotes: (symbols: readonly string[]) => Quote[];
+  /**
+   * Latest quotes for the snapshot a client gets on subscribe, for symbols the hub holds no live value of yet (their
+   * owner's answer over the broker, in a multi-instance product).
+   */
+  quotes: (symbols: readonly string[]) => Quote[] | Promise<Quote[]>;
+  /**
+   * Where quotes and alerts come from (default: a private in-memory broker). The hub subscribes to a symbol's
+   * subjects when its first local client follows it and unsubscribes when the last one leaves, and to a user's alert
+   * subject while that user has a socket here.
+   */
+  broker?: Broker;
+  /** Subjects of the namespace the hub serves (default `live`). */
+  subjects?: Subjects;
   /** Symbols one connection may follow (default 200). */
   maxSymbols?: number;
   /** Largest client message in bytes (default 8 KiB). */
@@ -90,6 +103,12 @@ export class Hub {
   readonly #o: Required<HubOptions>;
   readonly #clients = new Set<Client>();
   readonly #topics = new Map<string, Set<Client>>();
+  /** Broker subscriptions of followed symbols, and the latest quote JSON each delivered. */
+  readonly #topicSubs = new Map<string, () => void>();
+  readonly #latest = new Map<string, string>();
+  /** Local sockets per user, and the user's alert subscription. */
+  readonly #users = new Map<string, { clients: Set<Client>; off: () => void }>();
+  readonly #publisher: LivePublisher;
   readonly #behind = new Set<Client>();
   readonly #perAddress = new Map<string, number>();
   /** Upgraded sockets not open yet: they count toward the limits too. */
@@ -109,8 +128,11 @@ export class Hub {
       maxClients: 10_000,
       maxClientsPerAddress: 64,
       now: Date.now,
+      broker: options.broker ?? new MemoryBroker(),
+      subjects: options.subjects ?? subjects("live"),
       ...options,
-    };
+    } as Required<HubOptions>;
+    this.#publisher = new LivePublisher(this.#o.broker, this.#o.subjects);
   }
 
   /**
@@ -136,8 +158,10 @@ export class Hub {
     socket.onopen = () => {
       opened = true;
       this.#opening--;
+      if (c.closed) return;
       this.#clients.add(c);
       this.#stats.clients = this.#clients.size;
+      this.#joinUser(c);
     };
     const gone = () => {
       if (!opened) {
@@ -160,6 +184,7 @@ export class Hub {
     for (const s of c.symbols) this.#leave(s, c);
     c.symbols.clear();
     c.held.clear();
+    this.#leaveUser(c);
     const n = (this.#perAddress.get(c.address) ?? 1) - 1;
     if (n <= 0) this.#perAddress.delete(c.address);
     else this.#perAddress.set(c.address, n);
@@ -220,10 +245,78 @@ export class Hub {
     for (const s of fresh) {
       c.symbols.add(s);
       let set = this.#topics.get(s);
-      if (!set) this.#topics.set(s, set = new Set());
+      if (!set) {
+        this.#topics.set(s, set = new Set());
+        this.#follow(s);
+      }
       set.add(c);
     }
-    this.#send(c, JSON.stringify({ type: "snapshot", quotes: this.#o.quotes(msg.symbols) }));
+    this.#snapshot(c, msg.symbols);
+  }
+
+  /**
+   * Sends `c` the latest quote of each of `symbols` the hub or the quote source knows. Synchronous when the source
+   * answers synchronously (one process), so the snapshot always precedes the ticks that follow it there.
+   */
+  #snapshot(c: Client, symbols: readonly string[]): void {
+    const parts: string[] = [];
+    const missing: string[] = [];
+    for (const s of symbols) {
+      const json = this.#latest.get(s);
+      if (json) parts.push(json);
+      else missing.push(s);
+    }
+    const finish = (quotes: readonly Quote[]) => {
+      for (const q of quotes) parts.push(this.#latest.get(q.symbol) ?? JSON.stringify(q));
+      if (!c.closed) this.#send(c, `{"type":"snapshot","quotes":[${parts.join(",")}]}`);
+    };
+    if (missing.length === 0) return finish([]);
+    let got: Quote[] | Promise<Quote[]>;
+    try {
+      got = this.#o.quotes(missing);
+    } catch {
+      got = [];
+    }
+    // The snapshot is a convenience: live ticks follow for whatever the source could not answer.
+    if (Array.isArray(got)) finish(got);
+    else got.then(finish, () => finish([]));
+  }
+
+  /** Subscribes to a newly followed symbol's quotes and built-in alerts. */
+  #follow(symbol: string): void {
+    const offQuote = this.#o.broker.subscribe(
+      this.#o.subjects.quote(symbol),
+      (json) => this.#deliverQuote(symbol, json),
+    );
+    const offAlert = this.#o.broker.subscribe(
+      this.#o.subjects.symbolAlert(symbol),
+      (json) => this.#deliverAlert(this.#topics.get(symbol) ?? [], json),
+    );
+    this.#topicSubs.set(symbol, () => {
+      offQuote();
+      offAlert();
+    });
+  }
+
+  #joinUser(c: Client): void {
+    const u = this.#users.get(c.userId);
+    if (u) {
+      u.clients.add(c);
+      return;
+    }
+    const clients = new Set([c]);
+    const off = this.#o.broker.subscribe(
+      this.#o.subjects.userAlert(c.userId),
+      (json) => this.#deliverAlert(clients, json),
+    );
+    this.#users.set(c.userId, { clients, off });
+  }
+
+  #leaveUser(c: Client): void {
+    const u = this.#users.get(c.userId);
+    if (!u?.clients.delete(c) || u.clients.size > 0) return;
+    u.off();
+    this.#users.delete(c.userId);
   }
 
   /** Takes `c` off `symbol`'s subscribers; a symbol nobody follows is forgotten. */
@@ -231,7 +324,11 @@ export class Hub {
     const set = this.#topics.get(symbol);
     if (!set) return;
     set.delete(c);
-    if (set.size === 0) this.#topics.delete(symbol);
+    if (set.size > 0) return;
+    this.#topics.delete(symbol);
+    this.#latest.delete(symbol);
+    this.#topicSubs.get(symbol)?.();
+    this.#topicSubs.delete(symbol);
   }
 
   /** Symbols with at least one subscriber (tests, metrics). */
@@ -239,28 +336,41 @@ export class Hub {
     return this.#topics.size;
   }
 
-  /** Fans a quote out to the subscribers of its symbol; serialized once. */
+  /** Puts a quote on the broker; every hub following its symbol fans it out. */
   quote(q: Quote): void {
-    const subs = this.#topics.get(q.symbol);
+    this.#publisher.quote(q);
+  }
+
+  /**
+   * Puts an alert on the broker: a user's own rule reaches that user's sessions on every instance, subscribed to the
+   * symbol or not; a built-in alert reaches every subscriber of the symbol.
+   */
+  alert(a: Alert): void {
+    this.#publisher.alert(a);
+  }
+
+  /** Fans one quote's JSON out to the local subscribers of its symbol; the frame is built once. */
+  #deliverQuote(symbol: string, json: string): void {
+    const subs = this.#topics.get(symbol);
     if (!subs || subs.size === 0) return;
-    const frame = JSON.stringify({ type: "tick", ...q });
+    this.#latest.set(symbol, json);
+    const frame = '{"type":"tick",' + json.slice(1);
     for (const c of subs) {
       if (c.behindSince === 0 && c.socket.bufferedAmount <= this.#o.highWaterBytes) {
         this.#sendRaw(c, frame);
         continue;
       }
-      if (c.held.has(q.symbol)) this.#stats.ticksConflated++;
-      c.held.set(q.symbol, frame);
+      if (c.held.has(symbol)) this.#stats.ticksConflated++;
+      c.held.set(symbol, frame);
       this.#markBehind(c);
     }
   }
 
-  /** Sends an alert to the connections that should see it; never conflated. */
-  alert(a: Alert): void {
-    const subs = this.#topics.get(a.symbol);
-    const frame = JSON.stringify({ type: "alert", ...a });
-    const targets = a.userId === "" ? subs ?? [] : [...this.#clients].filter((c) => c.userId === a.userId); // a user's own rule: their sessions, subscribed or not
-    for (const c of targets) {
+  /** Sends one alert's JSON to `targets`; never conflated. */
+  #deliverAlert(targets: Iterable<Client>, json: string): void {
+    const frame = '{"type":"alert",' + json.slice(1);
+    for (const c of [...targets]) {
+      if (c.closed) continue;
       if (c.behindSince === 0 && c.alerts.length === 0 && c.socket.bufferedAmount <= this.#o.highWaterBytes) {
         this.#sendRaw(c, frame);
         continue;

@@ -30,6 +30,10 @@ export const stockSchema = z.object({
   exchange: z.string(),
   source: z.enum(TICK_SOURCES),
   windows: z.partialRecord(z.enum(WINDOWS), windowStatsSchema),
+  stale: z.boolean().meta({
+    description: "true when the symbol's owner did not answer and this is its last saved snapshot, up to a minute old",
+  }),
+  asOf: z.number().int().meta({ description: "epoch ms at which this state was read from the owner or saved" }),
 });
 
 /** Body of GET /api/v1/history. */

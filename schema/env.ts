@@ -4,6 +4,14 @@ import { SYMBOL_PATTERN } from "./symbol.ts";
 /** The data feeds a process can run. */
 export const FEEDS = ["yahoo", "massive", "synthetic", "replay"] as const;
 
+/**
+ * What one process does: `all` (one process: feeds, actors, store writer, jobs, outbox, pages, REST, WebSocket),
+ * `ingest` (feeds, actors, writer, jobs, outbox; serves health and metrics) or `web` (pages, REST, WebSocket only).
+ */
+export const ROLES = ["all", "ingest", "web"] as const;
+/** What one process does. */
+export type Role = (typeof ROLES)[number];
+
 /** Symbols tracked when SYMBOLS is unset. */
 export const DEFAULT_SYMBOLS = ["AAPL", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "MSFT"] as const;
 
@@ -54,6 +62,7 @@ function wsUrl(what: string) {
 export const envSchema = z.object({
   PORT: intVar(0, 65535, "PORT must be an integer from 0 to 65535").default(8000),
   DATA_DIR: z.string().default("./data"),
+  ROLE: z.enum(ROLES, { error: `ROLE must be one of ${ROLES.join(", ")}` }).default("all"),
   CLICKHOUSE_URL: httpUrl("CLICKHOUSE_URL").optional(),
   CLICKHOUSE_USER: z.string().default("default"),
   CLICKHOUSE_PASSWORD: z.string().default(""),
@@ -143,6 +152,14 @@ export const envSchema = z.object({
 /** Typed configuration of one process. */
 export interface Config {
   port: number;
+  role: Role;
+  /**
+   * Whose data this process handles: `live`, or the feed's name for demo and replayed data, which never share a
+   * database, a write-ahead log, KV records or bus subjects with live data.
+   */
+  namespace: "live" | "synthetic" | "replay";
+  /** NATS_URL: the bus between instances (required by ROLE=ingest and ROLE=web). */
+  natsUrl?: string;
   dataDir: string;
   clickhouse: { url?: string; user: string; password: string; database: string };
   feed: (typeof FEEDS)[number];
@@ -151,8 +168,11 @@ export interface Config {
   symbols: string[];
   /** Ticks per second of the synthetic feed (SYNTHETIC_RATE). */
   syntheticRate: number;
-  /** Deno KV file (KV_PATH; default DATA_DIR/kv.sqlite3). Processes that share it split the symbols. */
-  kvPath: string;
+  /**
+   * Deno KV (KV_PATH: a file, or a KV Connect URL). Default DATA_DIR/kv.sqlite3; for ROLE=web, unset means
+   * `Deno.openKv()` (Deno Deploy's own KV). Processes that share it split the symbols.
+   */
+  kvPath?: string;
   /** How long an actor lease lasts without renewal (ACTOR_LEASE_MS). */
   actorLeaseMs: number;
   /** When set, every raw frame of a live feed is appended to this file (RECORD_FILE). */
@@ -188,6 +208,15 @@ export interface Config {
   ws: { maxClients: number; maxClientsPerIp: number; allowedOrigins: string[] };
   /** Symbols tracked at most (configured ones included), and distinct symbols one user's watchlists and rules hold. */
   limits: { maxTrackedSymbols: number; maxSymbolsPerUser: number };
+}
+
+/**
+ * The ClickHouse database a process of `config` reads and writes: CLICKHOUSE_DATABASE for live data, with the
+ * namespace appended for demo and replayed data (`prices_synthetic`), which never share tables with live data.
+ */
+export function storeDatabase(config: Pick<Config, "clickhouse" | "namespace">): string {
+  const db = config.clickhouse.database;
+  return config.namespace === "live" ? db : `${db}_${config.namespace}`;
 }
 
 /** Raised by {@link parseEnv}; `message` is one line naming each bad variable and what it allows. */
@@ -230,8 +259,20 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
   if (feed === "replay" && e.REPLAY_FILE === undefined) {
     throw new ConfigError("invalid configuration: FEED=replay needs REPLAY_FILE, a file written with RECORD_FILE");
   }
+  if (e.ROLE !== "all" && e.NATS_URL === undefined) {
+    throw new ConfigError(
+      `invalid configuration: ROLE=${e.ROLE} shares live data with the other role over NATS: set NATS_URL`,
+    );
+  }
+  // Synthetic and replayed ticks never share a database, a log or KV records with a live feed.
+  const namespace = feed === "synthetic" || feed === "replay" ? feed : "live";
+  const defaultKv = e.ROLE === "web" ? undefined : `${e.DATA_DIR.replace(/\/+$/, "")}/kv.sqlite3`;
+  const kvPath = e.KV_PATH ?? defaultKv;
   return {
     port: e.PORT,
+    role: e.ROLE,
+    namespace,
+    ...(e.NATS_URL === undefined ? {} : { natsUrl: e.NATS_URL }),
     dataDir: e.DATA_DIR,
     clickhouse: {
       ...(e.CLICKHOUSE_URL === undefined ? {} : { url: e.CLICKHOUSE_URL }),
@@ -248,7 +289,7 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
     },
     symbols: e.SYMBOLS,
     syntheticRate: e.SYNTHETIC_RATE,
-    kvPath: e.KV_PATH ?? `${e.DATA_DIR.replace(/\/+$/, "")}/kv.sqlite3`,
+    ...(kvPath === undefined ? {} : { kvPath }),
     actorLeaseMs: e.ACTOR_LEASE_MS,
     ...(e.RECORD_FILE === undefined ? {} : { recordFile: e.RECORD_FILE }),
     replay: { speed: e.REPLAY_SPEED, ...(e.REPLAY_FILE === undefined ? {} : { file: e.REPLAY_FILE }) },

@@ -21,12 +21,25 @@ const componentSchema = z.object({
   error: z.string().optional(),
 });
 
+/** The bus between instances: "memory" in one process, "nats" across many. */
+export const busStatusSchema = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  /** Epoch ms since which `ok` holds. */
+  since: z.number().int(),
+  error: z.string().optional(),
+});
+
 /** Body of GET /api/v1/health. */
 export const healthSchema = z.object({
   status: z.enum(["ok", "degraded"]),
+  /** What this process does (ROLE). */
+  role: z.enum(["all", "ingest", "web"]).optional(),
   store: componentSchema.extend({ driver: z.enum(["embedded", "http"]) }),
   kv: componentSchema,
-  feed: feedStatusSchema,
+  /** The live feed, on processes that run one (ROLE=all and ingest). */
+  feed: feedStatusSchema.optional(),
+  bus: busStatusSchema.optional(),
 });
 
 /** Body of GET /api/v1/health. */

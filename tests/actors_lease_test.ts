@@ -4,6 +4,7 @@ import type { Lease } from "../actors/lease.ts";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
+import { startNatsServer } from "./nats_server.ts";
 import { until } from "./wait.ts";
 
 const SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "AMD", "INTC", "NFLX", "ORCL", "IBM"];
@@ -22,6 +23,8 @@ async function leases(kvPath: string): Promise<Map<string, string>> {
 
 Deno.test("two processes sharing one KV split the symbols, and the survivor takes a killed one's within the lease", async () => {
   const yahoo = startFakeYahoo(await createYahooDecoder());
+  // Members sharing a KV share live data over NATS; without it the second one refuses to start.
+  const nats = await startNatsServer();
   const shared = await Deno.makeTempDir({ prefix: "breadboard-lease-" });
   const kvPath = `${shared}/kv.sqlite3`;
   const env = (n: number) => ({
@@ -30,6 +33,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     YAHOO_WS_URL: yahoo.url,
     SYMBOLS: SYMBOLS.join(","),
     ACTOR_LEASE_MS: String(LEASE_MS),
+    NATS_URL: nats.url,
   });
   try {
     const p1 = await startApp(env(1));
@@ -97,6 +101,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     assert.equal((await leases(kvPath)).size, 0, "a clean shutdown hands its leases back");
   } finally {
     await yahoo.stop();
+    await nats.stop();
     await Deno.remove(shared, { recursive: true });
   }
 });

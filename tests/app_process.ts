@@ -26,14 +26,18 @@ function childEnv(env: Record<string, string>): Record<string, string> {
   return { ...out, NO_COLOR: "1", YAHOO_WS_URL: "ws://127.0.0.1:9/", YAHOO_API_BASE: "http://127.0.0.1:9", ...env };
 }
 
-/** Spawns `script` (default main.ts) under the start task's permissions; `fdLimit` sets `ulimit -n` first. */
+/**
+ * Spawns `script` (default main.ts) under the start task's permissions (or `permissions`); `fdLimit` sets
+ * `ulimit -n` first.
+ */
 export function spawnApp(
   env: Record<string, string>,
   script = "main.ts",
   args: string[] = [],
   fdLimit?: number,
+  permissions: readonly string[] = START_PERMISSIONS,
 ): AppProcess {
-  const argv = ["run", ...START_PERMISSIONS, script, ...args];
+  const argv = ["run", ...permissions, script, ...args];
   const child = new Deno.Command(fdLimit === undefined ? Deno.execPath() : "sh", {
     args: fdLimit === undefined ? argv : ["-c", `ulimit -n ${fdLimit} && exec "$0" "$@"`, Deno.execPath(), ...argv],
     cwd: ROOT,
@@ -107,8 +111,10 @@ export function spawnApp(
 export async function startApp(
   env: Record<string, string>,
   fdLimit?: number,
+  script = "main.ts",
+  permissions?: readonly string[],
 ): Promise<AppProcess & { port: number }> {
-  const app = spawnApp({ PORT: "0", ...env }, "main.ts", [], fdLimit);
+  const app = spawnApp({ PORT: "0", ...env }, script, [], fdLimit, permissions);
   const line = await app.waitFor(/"msg":"listening on /);
   const port = JSON.parse(line).port as number;
   return { ...app, port };

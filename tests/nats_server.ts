@@ -8,13 +8,16 @@ import { freePort } from "./free_port.ts";
 export interface NatsServer {
   /** e.g. nats://127.0.0.1:41234 */
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
-/** Starts the server and waits until its port accepts connections (up to 15 s). */
-export async function startNatsServer(): Promise<NatsServer> {
+/**
+ * Starts the server and waits until its port accepts connections (up to 15 s). Given `port`, it listens there (a
+ * restart of an earlier server, which clients reconnect to).
+ */
+export async function startNatsServer(port = freePort()): Promise<NatsServer> {
   const dir = await Deno.makeTempDir({ prefix: "breadboard-nats-" });
-  const port = freePort();
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("nats-server", {
@@ -44,6 +47,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   }
   return {
     url: `nats://127.0.0.1:${port}`,
+    port,
     async stop() {
       child.kill("SIGTERM");
       await child.status;

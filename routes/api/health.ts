@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { BrokerStatus } from "../../broker/broker.ts";
 import type { FeedStatus, Health } from "../../schema/health.ts";
 import type { Store } from "../../store/store.ts";
 
@@ -6,7 +7,11 @@ import type { Store } from "../../store/store.ts";
 export interface HealthDeps {
   store: Store;
   kv: Deno.Kv;
-  feed: () => FeedStatus;
+  /** The live feed, where this process runs one. */
+  feed?: () => FeedStatus;
+  /** The bus between instances: a down bus makes the status "degraded" and names it. */
+  bus?: () => BrokerStatus;
+  role?: "all" | "ingest" | "web";
   /** How long a check may take before it counts as failed (default 2,000 ms). */
   timeoutMs?: number;
 }
@@ -38,6 +43,8 @@ async function probe(fn: () => Promise<unknown>, timeoutMs: number) {
  *
  * 200 with status "ok" when the store and KV answer; 503 with status "degraded" when either does not. A feed that is
  * down or reconnecting shows in `feed` and in status "degraded", but keeps the 200: the process still serves history.
+ * A bus (NATS) that is down shows in `bus` and makes the status "degraded" with a 200 too: the process serves, but
+ * live data does not cross instances until it is back.
  */
 export function healthRoutes(deps: HealthDeps): Hono {
   const timeoutMs = deps.timeoutMs ?? 2_000;
@@ -46,13 +53,16 @@ export function healthRoutes(deps: HealthDeps): Hono {
       probe(() => deps.store.ping(), timeoutMs),
       probe(() => deps.kv.get(["health"]), timeoutMs),
     ]);
-    const feed = deps.feed();
+    const feed = deps.feed?.();
+    const bus = deps.bus?.();
     const serving = store.ok && kv.ok;
     const body: Health = {
-      status: serving && feed.state !== "error" ? "ok" : "degraded",
+      status: serving && feed?.state !== "error" && bus?.ok !== false ? "ok" : "degraded",
+      ...(deps.role ? { role: deps.role } : {}),
       store: { ...store, driver: deps.store.driver },
       kv,
-      feed,
+      ...(feed ? { feed } : {}),
+      ...(bus ? { bus } : {}),
     };
     c.header("Cache-Control", "no-store");
     return c.json(body, serving ? 200 : 503);

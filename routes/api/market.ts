@@ -12,10 +12,15 @@ import type { IdentityVars } from "../identity.ts";
 /** What the market routes read besides the store. */
 export interface MarketDeps {
   store: Store;
-  /** Latest quote and windows of a symbol (from its actor or its last snapshot); undefined for one never seen. */
-  stock: (symbol: string) => Promise<{ quote: Quote; windows: Record<string, WindowStats | null> } | undefined>;
+  /**
+   * Latest quote and windows of a symbol: from its owner (`stale: false`), or its last saved snapshot when the owner
+   * does not answer (`stale: true`); `asOf` is when that state was read or saved. Undefined for one never seen.
+   */
+  stock: (symbol: string) => Promise<
+    { quote: Quote; windows: Record<string, WindowStats | null>; stale: boolean; asOf: number } | undefined
+  >;
   /** The live one-minute candle still open for a symbol, if any. */
-  openCandle: (symbol: string) => Candle | undefined;
+  openCandle: (symbol: string) => Candle | undefined | Promise<Candle | undefined>;
 }
 
 /** Most candles one history request returns. */
@@ -80,6 +85,8 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
         exchange: q.exchange,
         source: q.source,
         windows: s.windows,
+        stale: s.stale,
+        asOf: s.asOf,
       });
     })
     .get("/history", async (c) => {
@@ -158,7 +165,7 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
   );
   const candles = rows.map(candleFromRow);
   // The minute still open lives in the actor: merge it into its bucket.
-  const live = deps.openCandle(q.symbol);
+  const live = await deps.openCandle(q.symbol);
   if (live && live.time >= q.from && live.time < q.to) {
     const bucket = live.time - (live.time % INTERVAL_MS[q.interval]);
     const last = candles.at(-1);

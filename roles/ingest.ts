@@ -1,0 +1,354 @@
+/**
+ * The ingest role: feeds, symbol actors, the write-ahead-logged store writer, the history job and the notification
+ * outbox. Quotes, alerts and latest-value answers go out on the broker; whichever web instance holds the sockets
+ * fans them out.
+ */
+import { join } from "node:path";
+import { AlertBus } from "../actors/alert_bus.ts";
+import { closeCandle } from "../actors/candle.ts";
+import { LeaseManager } from "../actors/lease.ts";
+import { ActorSystem } from "../actors/system.ts";
+import type { Broker, Subjects } from "../broker/broker.ts";
+import type { LatestState } from "../broker/latest.ts";
+import { LivePublisher } from "../broker/live.ts";
+import type { Feed } from "../feeds/feed.ts";
+import { createIngestSink, declareIngestMetrics } from "../feeds/ingest.ts";
+import { MassiveFeed } from "../feeds/massive.ts";
+import { createMassiveDecoder } from "../feeds/massive_decode.ts";
+import { Recorder } from "../feeds/recorder.ts";
+import { ReplayFeed } from "../feeds/replay.ts";
+import { SyntheticFeed } from "../feeds/synthetic.ts";
+import { YahooFeed } from "../feeds/yahoo.ts";
+import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
+import { runOhlcvFetch } from "../jobs/ohlcv_job.ts";
+import { politeFetch } from "../jobs/polite_fetch.ts";
+import { historyProvider } from "../jobs/providers.ts";
+import { OHLCV_JOB, scheduleJob } from "../jobs/schedule.ts";
+import { ChannelBook } from "../notify/channel_book.ts";
+import { smtpMailer } from "../notify/email.ts";
+import { natsPublisher } from "../notify/nats.ts";
+import { Outbox } from "../notify/outbox.ts";
+import { sharedVapidKeys } from "../notify/web_push.ts";
+import type { Metrics } from "../routes/metrics.ts";
+import { type Config, ConfigError } from "../schema/env.ts";
+import type { FeedStatus } from "../schema/health.ts";
+import { persistentId } from "../store/persistent_id.ts";
+import type { Store } from "../store/store.ts";
+import { TickWriter } from "../store/tick_writer.ts";
+import type { Books } from "./books.ts";
+import type { Logger } from "./process.ts";
+
+/** What the ingest role is built from. */
+export interface IngestDeps {
+  config: Config;
+  kv: Deno.Kv;
+  /** The store, migrated. */
+  store: Store;
+  broker: Broker;
+  subjects: Subjects;
+  metrics: Metrics;
+  log: Logger;
+  books: Books;
+}
+
+/** A running ingest role. */
+export interface Ingest {
+  /** Always-tracked symbols, every watchlist's symbols, and every symbol a rule watches. */
+  tracked(): string[];
+  /** Symbols with an actor in this process. */
+  known(): string[];
+  feedStatus(): FeedStatus;
+  /** Stops the feed, snapshots the actors, hands the leases back and flushes the writer. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The feed the configuration names.
+ *
+ * @example
+ * ```ts
+ * const feed = await openFeed(config, sink);
+ * feed.start();
+ * ```
+ */
+export async function openFeed(
+  config: Config,
+  sink: ReturnType<typeof createIngestSink>,
+  recorder: Recorder | undefined,
+  log: Logger,
+): Promise<Feed> {
+  switch (config.feed) {
+    case "synthetic":
+      return new SyntheticFeed({ sink, ticksPerSecond: config.syntheticRate });
+    case "replay":
+      return new ReplayFeed({
+        path: config.replay.file!,
+        speed: config.replay.speed,
+        yahoo: await createYahooDecoder({ source: "replay", maxFutureMs: Number.MAX_SAFE_INTEGER }),
+        massive: createMassiveDecoder({ source: "replay", maxFutureMs: Number.MAX_SAFE_INTEGER }),
+        sink,
+        onEnd: (frames) => log("info", "replay finished", { frames }),
+      });
+    case "massive":
+      return new MassiveFeed({
+        url: config.massive.wsUrl,
+        apiKey: config.massive.apiKey!,
+        decoder: createMassiveDecoder(),
+        sink,
+        ...(recorder ? { onFrame: recorder.hook("massive") } : {}),
+      });
+    case "yahoo":
+      return new YahooFeed({
+        url: config.yahoo.wsUrl,
+        decoder: await createYahooDecoder(),
+        sink,
+        ...(recorder ? { onFrame: recorder.hook("yahoo") } : {}),
+      });
+  }
+}
+
+/**
+ * Starts the ingest role. Refuses to start (ConfigError) when another member already shares this KV and no NATS_URL
+ * is set: without the bus the two would split live data silently.
+ */
+export async function startIngest(d: IngestDeps): Promise<Ingest> {
+  const { config, kv, store, broker, subjects, metrics, log, books } = d;
+  const namespace = config.namespace;
+  const id = await persistentId(join(config.dataDir, "process-id"));
+  if (config.feed !== "replay") {
+    const others = (await LeaseManager.liveMembers(kv, namespace)).filter((m) => m !== id);
+    if (others.length > 0 && config.natsUrl === undefined) {
+      throw new ConfigError(
+        `another Breadboard process (${others.length} live member${
+          others.length > 1 ? "s" : ""
+        }) already uses this KV; members share live data only over NATS: set NATS_URL on every member`,
+      );
+    }
+    if (others.length > 0 && store.driver === "embedded") {
+      log("warn", "several members with embedded stores: history is per process; set CLICKHOUSE_URL to share one", {
+        members: others.length + 1,
+      });
+    }
+  }
+  const isolated = namespace === "live" ? undefined : namespace;
+  const writer = await TickWriter.open(store, join(config.dataDir, isolated ? `wal-${isolated}` : "wal"), {
+    onError: (err) => log("warn", "tick insert failed; ticks stay in the write-ahead log", { error: String(err) }),
+  });
+  declareIngestMetrics(metrics);
+  metrics
+    .gauge("breadboard_ticks_stored", "Ticks inserted into ClickHouse since start", () => writer.stats().stored)
+    .gauge(
+      "breadboard_tick_backlog_bytes",
+      "Logged tick bytes not yet in ClickHouse",
+      () => writer.stats().backlogBytes,
+    )
+    .gauge("breadboard_store_up", "1 when the last tick insert succeeded", () => writer.stats().storeUp ? 1 : 0)
+    .counterFrom(
+      "breadboard_ticks_accepted_total",
+      "Ticks fsynced to the write-ahead log (accepted; each reaches the store exactly once)",
+      () => writer.stats().accepted,
+    );
+  // Ticks accepted before a crash reach ClickHouse before the actors replay from it.
+  await writer.flush().catch((err) =>
+    log("warn", "store not reachable at start; actors start from their snapshots", { error: String(err) })
+  );
+
+  const live = new LivePublisher(broker, subjects);
+  const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
+  bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
+  bus.subscribe((a) => live.alert(a));
+  const guard = { allowPrivate: config.notify.allowPrivate };
+  const channels = new ChannelBook(kv, {
+    ...guard,
+    emailEnabled: config.notify.smtpUrl !== undefined,
+    quotas: books.quotas,
+  });
+  const vapid = await sharedVapidKeys(kv, config.dataDir);
+  const mailer = config.notify.smtpUrl ? smtpMailer(config.notify.smtpUrl, config.notify.smtpFrom) : undefined;
+  const nats = config.notify.natsUrl ? natsPublisher(config.notify.natsUrl) : undefined;
+  const outbox = new Outbox({
+    kv,
+    channels,
+    guard,
+    maxAttempts: config.notify.maxAttempts,
+    retryMs: config.notify.retryMs,
+    ...(mailer ? { mailer } : {}),
+    ...(nats ? { nats } : {}),
+    push: { vapid, subject: config.notify.vapidSubject },
+    log,
+  });
+  metrics.counterFrom(
+    "breadboard_notifications_total",
+    "Notification deliveries by outcome (retried: attempts that failed and were queued again)",
+    () => {
+      const { delivered, retried, dead, invalid } = outbox.stats();
+      return { delivered, retried, dead, invalid };
+    },
+    "outcome",
+  );
+  const { rules, watchlists } = books;
+  const tracked = () => [...new Set([...config.symbols, ...watchlists.symbols(), ...rules.symbols()])];
+
+  // Owned symbols answer latest-value requests from any instance; a replay owns every symbol it plays.
+  const answering = new Map<string, () => void>();
+  let leases: LeaseManager | undefined;
+  const actors = new ActorSystem({
+    kv,
+    store,
+    rules,
+    bus,
+    namespace,
+    ...(config.feed === "replay" ? {} : { owns: (s: string) => leases?.owns(s) ?? false }),
+    onQuote: (q) => live.quote(q),
+    stageAlert: (op, a) => outbox.stage(op, a),
+    log,
+  });
+  const answer = (symbols: readonly string[]) => {
+    for (const s of symbols) {
+      if (answering.has(s)) continue;
+      answering.set(
+        s,
+        broker.respond(subjects.latest(s), () => {
+          const a = actors.actor(s);
+          if (!a?.quote) return undefined;
+          const c1 = a.c1;
+          const state: LatestState = {
+            quote: a.quote,
+            windows: a.windowStats(),
+            openCandle: c1 ? closeCandle(c1) : null,
+            asOf: Date.now(),
+          };
+          return JSON.stringify(state);
+        }),
+      );
+    }
+  };
+  const unanswer = (symbols: readonly string[]) => {
+    for (const s of symbols) {
+      answering.get(s)?.();
+      answering.delete(s);
+    }
+  };
+  declareActorMetrics(metrics, actors, () => leases?.owned().length ?? actors.symbols().length);
+  const sink = createIngestSink({ writer, metrics, log, onTick: (t) => actors.tick(t) });
+  const recorder = config.recordFile && (config.feed === "yahoo" || config.feed === "massive")
+    ? await Recorder.open(config.recordFile, (err) => log("error", "recording stopped", { error: String(err) }))
+    : undefined;
+  const feed = await openFeed(config, sink, recorder, log);
+  let shuttingDown = false;
+  if (config.feed === "replay") {
+    await actors.activate(config.symbols);
+    answer(config.symbols);
+  } else {
+    const lm = leases = new LeaseManager({
+      kv,
+      // Kept in DATA_DIR so a restart keeps the leases it held.
+      id,
+      namespace,
+      leaseMs: config.actorLeaseMs,
+      log,
+      onGain: async (symbols) => {
+        await actors.activate(symbols);
+        answer(symbols);
+        feed.setSymbols(lm.owned());
+      },
+      onLose: async (symbols) => {
+        if (shuttingDown) return;
+        unanswer(symbols);
+        feed.setSymbols(lm.owned());
+        await actors.release(symbols);
+      },
+    });
+    lm.setSymbols(tracked());
+    const retrack = () => lm.setSymbols(tracked());
+    watchlists.onChange(retrack);
+    rules.onChange(retrack);
+  }
+  actors.start();
+  outbox.listen();
+  feed.start();
+  await leases?.start();
+
+  // History: the OHLCV fetch on its schedule, and once at start when it has never completed. Synthetic and replayed
+  // data have no real history to fetch.
+  const jobAbort = new AbortController();
+  let historyRun: Promise<unknown> | undefined;
+  if (!isolated) {
+    const history = scheduleJob({
+      kv,
+      name: OHLCV_JOB,
+      schedule: config.historicalFetchCron,
+      log,
+      run: async () => {
+        const fetch = politeFetch({
+          signal: jobAbort.signal,
+          onRetry: (url, attempt, reason) =>
+            log("warn", "history fetch retry", { url: redactKey(url), attempt, reason }),
+        });
+        await (historyRun = runOhlcvFetch({
+          store,
+          provider: historyProvider(config, fetch),
+          symbols: tracked(),
+          signal: jobAbort.signal,
+          log,
+        }));
+      },
+    });
+    void store.query<{ n: number }>(
+      "SELECT count() AS n FROM job_runs FINAL WHERE job = {job:String} AND status IN ('ok', 'partial')",
+      { job: OHLCV_JOB },
+    ).then((r) => Number(r[0]?.n ?? 0) === 0 && !jobAbort.signal.aborted ? history.trigger() : false)
+      .catch((err) => log("warn", "first history fetch did not run", { error: String(err) }));
+  }
+
+  return {
+    tracked,
+    known: () => actors.symbols(),
+    feedStatus: () => feed.status(),
+    async stop() {
+      shuttingDown = true;
+      jobAbort.abort();
+      await feed.stop();
+      await recorder?.close();
+      unanswer([...answering.keys()]);
+      await actors.stop();
+      // An aborted history run stops between units and records itself as cancelled.
+      await historyRun?.catch(() => {});
+      await leases?.stop();
+      await writer.close();
+      mailer?.close();
+      await nats?.close();
+      log("info", "ingest stopped", { ticksStored: writer.stats().stored });
+    },
+  };
+}
+
+/** `url` with its apiKey parameter masked, for logs. */
+function redactKey(url: string): string {
+  return url.replace(/([?&]apiKey=)[^&]+/, "$1***");
+}
+
+function declareActorMetrics(metrics: Metrics, actors: ActorSystem, owned: () => number): void {
+  metrics
+    .gauge("breadboard_actors_active", "Symbol actors in memory", () => actors.stats().active)
+    .gauge("breadboard_symbols_owned", "Symbols whose lease this process holds", owned)
+    .counterFrom(
+      "breadboard_actor_ticks_total",
+      "Ticks seen by actors, by outcome",
+      () => actors.stats().ticks,
+      "outcome",
+    )
+    .counterFrom("breadboard_alerts_published_total", "Alerts published on the bus", () => actors.stats().alerts)
+    .counterFrom(
+      "breadboard_alerts_replayed_total",
+      "Alerts raised again by a replay and not published twice",
+      () => actors.stats().alertsReplayed,
+    )
+    .counterFrom("breadboard_candles_closed_total", "One-minute candles closed", () => actors.stats().candles)
+    .counterFrom("breadboard_actor_snapshots_total", "Actor snapshots written to KV", () => actors.stats().snapshots)
+    .gauge(
+      "breadboard_actor_pending_rows",
+      "Candle and alert rows waiting for the store",
+      () => actors.stats().pendingRows,
+    );
+}

@@ -1,0 +1,155 @@
+/**
+ * The web role: pages, REST and the WebSocket hub. Live quotes and alerts come over the broker from whichever
+ * instance owns a symbol; history comes from the store. No feed, no actors, no writer, no chDB here.
+ */
+import type { Hono } from "hono";
+import { keys } from "../actors/keys.ts";
+import type { RuleBook } from "../actors/rule_book.ts";
+import type { ActorSnapshot, Quote } from "../actors/symbol_actor.ts";
+import type { Quotas } from "../actors/user_quota.ts";
+import type { WatchlistBook } from "../actors/watchlist_book.ts";
+import { RollingWindow } from "../actors/window.ts";
+import type { Broker, Subjects } from "../broker/broker.ts";
+import { requestLatest } from "../broker/latest.ts";
+import { createYahooRest } from "../feeds/yahoo_rest.ts";
+import { ChannelBook } from "../notify/channel_book.ts";
+import { Outbox } from "../notify/outbox.ts";
+import { sharedVapidKeys } from "../notify/web_push.ts";
+import { SymbolSearch } from "../routes/api/search.ts";
+import { createApp } from "../routes/app.ts";
+import type { Metrics } from "../routes/metrics.ts";
+import { Hub } from "../routes/ws.ts";
+import type { Config } from "../schema/env.ts";
+import type { FeedStatus } from "../schema/health.ts";
+import { WINDOW_MS, WINDOWS } from "../schema/rule.ts";
+import type { Store } from "../store/store.ts";
+import type { Logger } from "./process.ts";
+
+/** What the web role is built from. */
+export interface WebDeps {
+  config: Config;
+  kv: Deno.Kv;
+  store: Store;
+  broker: Broker;
+  subjects: Subjects;
+  metrics: Metrics;
+  log: Logger;
+  rules: RuleBook;
+  watchlists: WatchlistBook;
+  quotas: Quotas;
+  /** Symbols the product follows (configured, on watchlists, under rules). */
+  tracked: () => string[];
+  /** Symbols known besides the tracked ones (search suggestions). */
+  known?: () => string[];
+  /** The live feed, when this process runs one too (ROLE=all). */
+  feed?: () => FeedStatus;
+  /** The VAPID key file of an older single-process install, moved into KV on first start. */
+  legacyVapidDir?: string;
+}
+
+/** The web role's app and hub. */
+export interface Web {
+  app: Hono;
+  hub: Hub;
+  /** Closes every WebSocket (1001). */
+  close(): void;
+}
+
+/**
+ * Builds the web role on `deps`.
+ *
+ * @example
+ * ```ts
+ * const web = await createWeb({ config, kv, store, broker, subjects: subjects("live"), ... });
+ * Deno.serve(web.app.fetch);
+ * ```
+ */
+export async function createWeb(d: WebDeps): Promise<Web> {
+  const { config, kv, broker, subjects } = d;
+  const latest = (symbol: string) => requestLatest(broker, subjects, symbol);
+  const quotes = async (symbols: readonly string[]): Promise<Quote[]> =>
+    (await Promise.all(symbols.map(latest))).flatMap((s) => s ? [s.quote] : []);
+  const hub = new Hub({
+    maxClients: config.ws.maxClients,
+    maxClientsPerAddress: config.ws.maxClientsPerIp,
+    broker,
+    subjects,
+    quotes,
+  });
+  const guard = { allowPrivate: config.notify.allowPrivate };
+  const emailEnabled = config.notify.smtpUrl !== undefined;
+  const channels = new ChannelBook(kv, { ...guard, emailEnabled, quotas: d.quotas });
+  const vapid = await sharedVapidKeys(kv, d.legacyVapidDir);
+  // Routes enqueue test deliveries and read delivery records; ingest instances deliver.
+  const outbox = new Outbox({
+    kv,
+    channels,
+    guard,
+    maxAttempts: config.notify.maxAttempts,
+    retryMs: config.notify.retryMs,
+    push: { vapid, subject: config.notify.vapidSubject },
+    log: d.log,
+  });
+  const app = createApp({
+    store: d.store,
+    kv,
+    quotas: d.quotas,
+    role: config.role,
+    trustProxy: config.trustProxy,
+    wsAllowedOrigins: config.ws.allowedOrigins,
+    ...(d.feed ? { feed: d.feed } : {}),
+    bus: () => broker.status(),
+    metrics: d.metrics,
+    rules: d.rules,
+    hub,
+    watchlists: d.watchlists,
+    search: new SymbolSearch({
+      yahoo: createYahooRest({
+        ...(config.yahoo.apiBase ? { apiBase: config.yahoo.apiBase } : {}),
+        timeoutMs: 3_000,
+        log: (level, msg) => d.log(level, "yahoo-finance2", { msg }),
+      }),
+      known: () => [...d.tracked(), ...(d.known?.() ?? [])],
+      log: (msg, fields) => d.log("warn", msg, fields),
+    }),
+    notify: {
+      channels,
+      outbox,
+      vapidPublicKey: vapid.publicKey,
+      available: { webhook: true, email: emailEnabled, push: true, nats: config.natsUrl !== undefined },
+    },
+    pages: { defaultSymbols: config.symbols, tracked: d.tracked, quotes },
+    market: {
+      async stock(symbol) {
+        const live = await latest(symbol);
+        if (live) return { quote: live.quote, windows: live.windows, stale: false, asOf: live.asOf };
+        // No owner answered (none yet, between owners, or the bus is down): its last snapshot, marked stale.
+        const snap = (await kv.get<ActorSnapshot>(keys.actor(config.namespace, symbol))).value;
+        if (!snap?.quote) return undefined;
+        const windows = Object.fromEntries(
+          WINDOWS.map((w) => [w, RollingWindow.restore(WINDOW_MS[w], snap.windows[w]).stats()]),
+        );
+        return { quote: snap.quote, windows, stale: true, asOf: snap.savedAt };
+      },
+      async openCandle(symbol) {
+        return (await latest(symbol))?.openCandle ?? undefined;
+      },
+    },
+  });
+  d.metrics
+    .gauge("breadboard_ws_clients", "Open WebSocket clients", () => hub.stats().clients)
+    .counterFrom("breadboard_ws_frames_sent_total", "Frames sent to WebSocket clients", () => hub.stats().framesSent)
+    .counterFrom(
+      "breadboard_ws_ticks_conflated_total",
+      "Tick frames replaced by a newer one for a slow client",
+      () => hub.stats().ticksConflated,
+    )
+    .counterFrom(
+      "breadboard_ws_slow_disconnects_total",
+      "Clients disconnected for staying behind",
+      () => hub.stats().slowDisconnects,
+    )
+    .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack)
+    .gauge("breadboard_bus_up", "1 while the bus between instances is connected", () => broker.status().ok ? 1 : 0);
+  return { app, hub, close: () => hub.close() };
+}
