@@ -14,7 +14,12 @@ export const WS_MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** What a client may send on /ws/realtime. */
 export const clientMessageSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("subscribe"), symbols: z.array(symbolSchema).min(1).max(500) }),
+  z.object({
+    type: z.literal("subscribe"),
+    symbols: z.array(symbolSchema).min(1).max(500),
+    /** Every print of these symbols, in order, instead of the latest one per flush (charts that plot each trade). */
+    ticks: z.boolean().optional(),
+  }),
   z.object({ type: z.literal("unsubscribe"), symbols: z.array(symbolSchema).min(1).max(500) }),
   z.object({ type: z.literal("ping") }),
 ], { error: "type must be subscribe, unsubscribe or ping" });
@@ -46,8 +51,13 @@ export interface HubOptions {
   maxBehindMs?: number;
   /** Alerts waiting for one client beyond this count disconnect it: alerts are never dropped silently (default 1,000). */
   maxQueuedAlerts?: number;
-  /** How often held-back frames are retried (default 50 ms). */
-  drainMs?: number;
+  /**
+   * How often the hub sends each client one frame with what changed (default 50 ms); held-back frames of slow clients
+   * are retried at the same pace. 0 starts no timer (tests call {@link Hub.flush}).
+   */
+  flushMs?: number;
+  /** Clients handled per slice of a flush before the hub yields to the event loop (default 250). */
+  sliceClients?: number;
   /** Open connections in all (default 10,000) and from one client address (default 64). */
   maxClients?: number;
   maxClientsPerAddress?: number;
@@ -58,6 +68,11 @@ export interface HubOptions {
 export interface HubStats {
   clients: number;
   framesSent: number;
+  /** Quotes carried in batch frames (one per symbol per client per flush, every print for tick-mode symbols). */
+  quotesSent: number;
+  /** Flushes run, and the longest one in ms (its slices included). */
+  flushes: number;
+  maxFlushMs: number;
   ticksConflated: number;
   slowDisconnects: number;
   errorsSent: number;
@@ -66,11 +81,18 @@ export interface HubStats {
 
 class Client {
   readonly symbols = new Set<string>();
-  /** Tick frames held back while the socket is behind, one per symbol (latest wins). */
+  /** Symbols this client takes every print of. */
+  readonly ticksFor = new Set<string>();
+  /** Quote JSON for the next batch frame, with its symbol, in order. */
+  pendingSymbols: string[] = [];
+  pending: string[] = [];
+  /** Quotes held back while the socket is behind, one per symbol (latest wins). */
   readonly held = new Map<string, string>();
   /** Alert frames held back, in order; never conflated. */
   readonly alerts: string[] = [];
   behindSince = 0;
+  /** Held back: its socket had more than the high-water mark unsent. */
+  behind = false;
   tokens: number;
   refilledAt: number;
   strikes = 0;
@@ -93,11 +115,17 @@ class Client {
 /**
  * The real-time fan-out behind /ws/realtime.
  *
- * Each tick is serialized once and handed to the clients subscribed to its symbol. A client whose socket has more
- * than `highWaterBytes` unsent is behind: its ticks are held one per symbol (latest wins, counted as conflated) and
- * its alerts in order, and a timer sends them once the socket drains. A client behind for longer than `maxBehindMs`,
- * or with too many alerts waiting, is closed with code 4008 and the reason, so slow clients never slow the others.
- * Alerts of a user's own rules go only to that user's connections; built-in alerts to every subscriber of the symbol.
+ * Quotes arrive from the broker as JSON, serialized once by their owner. Every `flushMs` each client gets one
+ * `batch` frame with the latest quote of each of its symbols that changed since the last flush (every print, in
+ * order, for symbols it subscribed with `ticks: true`): the hub concatenates the stored JSON, it never serializes a
+ * quote per client, and it works through the clients in slices, yielding to the event loop between them so the API
+ * stays responsive. Alerts are never batched, conflated or dropped: they go out at once.
+ *
+ * A client whose socket has more than `highWaterBytes` unsent is behind: its quotes are held one per symbol (latest
+ * wins, counted as conflated) and its alerts in order, and the next flush after its socket drains sends them. A
+ * client behind for longer than `maxBehindMs`, or with too many alerts waiting, is closed with code 4008 and the
+ * reason, so slow clients never slow the others. Alerts of a user's own rules go only to that user's connections;
+ * built-in alerts to every subscriber of the symbol.
  */
 export class Hub {
   readonly #o: Required<HubOptions>;
@@ -114,7 +142,23 @@ export class Hub {
   /** Upgraded sockets not open yet: they count toward the limits too. */
   #opening = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
-  #stats: HubStats = { clients: 0, framesSent: 0, ticksConflated: 0, slowDisconnects: 0, errorsSent: 0, heldBack: 0 };
+  /** Latest quote JSON of each symbol that changed since the last flush. */
+  #changed = new Map<string, string>();
+  /** Every print since the last flush, for symbols some client takes tick by tick. */
+  #prints = new Map<string, string[]>();
+  readonly #tickSubscribers = new Map<string, number>();
+  #flushing: Promise<void> | undefined;
+  #stats: HubStats = {
+    clients: 0,
+    framesSent: 0,
+    quotesSent: 0,
+    flushes: 0,
+    maxFlushMs: 0,
+    ticksConflated: 0,
+    slowDisconnects: 0,
+    errorsSent: 0,
+    heldBack: 0,
+  };
 
   constructor(options: HubOptions) {
     this.#o = {
@@ -124,7 +168,8 @@ export class Hub {
       highWaterBytes: 256 * 1024,
       maxBehindMs: 10_000,
       maxQueuedAlerts: 1_000,
-      drainMs: 50,
+      flushMs: 50,
+      sliceClients: 250,
       maxClients: 10_000,
       maxClientsPerAddress: 64,
       now: Date.now,
@@ -173,7 +218,7 @@ export class Hub {
     socket.onmessage = (ev) => this.#onMessage(c, ev.data);
     socket.onclose = gone;
     socket.onerror = gone;
-    this.#timer ??= setInterval(() => this.drain(), this.#o.drainMs);
+    if (this.#o.flushMs > 0) this.#timer ??= setInterval(() => void this.flush(), this.#o.flushMs);
   }
 
   #drop(c: Client): void {
@@ -181,7 +226,10 @@ export class Hub {
     c.closed = true;
     this.#clients.delete(c);
     this.#behind.delete(c);
-    for (const s of c.symbols) this.#leave(s, c);
+    for (const s of c.symbols) {
+      this.#untick(c, s);
+      this.#leave(s, c);
+    }
     c.symbols.clear();
     c.held.clear();
     this.#leaveUser(c);
@@ -234,6 +282,7 @@ export class Hub {
       for (const s of msg.symbols) {
         c.symbols.delete(s);
         c.held.delete(s);
+        this.#untick(c, s);
         this.#leave(s, c);
       }
       return;
@@ -241,6 +290,12 @@ export class Hub {
     const fresh = msg.symbols.filter((s) => !c.symbols.has(s));
     if (c.symbols.size + fresh.length > this.#o.maxSymbols) {
       return this.#error(c, `too many symbols: at most ${this.#o.maxSymbols} per connection`);
+    }
+    for (const s of msg.symbols) {
+      if (msg.ticks && !c.ticksFor.has(s)) {
+        c.ticksFor.add(s);
+        this.#tickSubscribers.set(s, (this.#tickSubscribers.get(s) ?? 0) + 1);
+      } else if (msg.ticks === false) this.#untick(c, s);
     }
     for (const s of fresh) {
       c.symbols.add(s);
@@ -319,6 +374,13 @@ export class Hub {
     this.#users.delete(c.userId);
   }
 
+  #untick(c: Client, symbol: string): void {
+    if (!c.ticksFor.delete(symbol)) return;
+    const n = (this.#tickSubscribers.get(symbol) ?? 1) - 1;
+    if (n > 0) this.#tickSubscribers.set(symbol, n);
+    else this.#tickSubscribers.delete(symbol);
+  }
+
   /** Takes `c` off `symbol`'s subscribers; a symbol nobody follows is forgotten. */
   #leave(symbol: string, c: Client): void {
     const set = this.#topics.get(symbol);
@@ -349,21 +411,99 @@ export class Hub {
     this.#publisher.alert(a);
   }
 
-  /** Fans one quote's JSON out to the local subscribers of its symbol; the frame is built once. */
+  /** Notes one quote's JSON for the next flush; nothing is sent or serialized per client here. */
   #deliverQuote(symbol: string, json: string): void {
-    const subs = this.#topics.get(symbol);
-    if (!subs || subs.size === 0) return;
+    if (!this.#topics.has(symbol)) return;
     this.#latest.set(symbol, json);
-    const frame = '{"type":"tick",' + json.slice(1);
-    for (const c of subs) {
-      if (c.behindSince === 0 && c.socket.bufferedAmount <= this.#o.highWaterBytes) {
-        this.#sendRaw(c, frame);
-        continue;
-      }
-      if (c.held.has(symbol)) this.#stats.ticksConflated++;
-      c.held.set(symbol, frame);
-      this.#markBehind(c);
+    this.#changed.set(symbol, json);
+    if (this.#tickSubscribers.has(symbol)) {
+      let list = this.#prints.get(symbol);
+      if (!list) this.#prints.set(symbol, list = []);
+      // A burst beyond this per flush keeps its latest prints; the per-client budget applies to the rest anyway.
+      if (list.length >= 1_000) list.shift();
+      list.push(json);
     }
+  }
+
+  /**
+   * Sends every client one batch frame with what changed since the last flush, and retries clients held back. Runs
+   * every `flushMs`; a flush still running when the next is due absorbs it (its quotes wait, conflated, for the
+   * next one). Resolves when every slice is done.
+   */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushOnce().finally(() => this.#flushing = undefined);
+    return this.#flushing;
+  }
+
+  async #flushOnce(): Promise<void> {
+    const started = performance.now();
+    const changed = this.#changed;
+    const prints = this.#prints;
+    this.#changed = new Map();
+    this.#prints = new Map();
+    const touched = new Set<Client>(this.#behind);
+    for (const [symbol, json] of changed) {
+      const subs = this.#topics.get(symbol);
+      if (!subs) continue;
+      const all = prints.get(symbol);
+      for (const c of subs) {
+        if (all && c.ticksFor.has(symbol)) {
+          for (const j of all) {
+            c.pendingSymbols.push(symbol);
+            c.pending.push(j);
+          }
+        } else {
+          c.pendingSymbols.push(symbol);
+          c.pending.push(json);
+        }
+        touched.add(c);
+      }
+    }
+    const slice = this.#o.sliceClients;
+    let n = 0;
+    for (const c of touched) {
+      this.#sendBatch(c);
+      if (++n % slice === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    this.#stats.heldBack = this.#behind.size;
+    this.#stats.flushes++;
+    this.#stats.maxFlushMs = Math.max(this.#stats.maxFlushMs, performance.now() - started);
+  }
+
+  /** One client's part of a flush: its batch frame, or its quotes held back while its socket is behind. */
+  #sendBatch(c: Client): void {
+    if (c.closed) {
+      this.#behind.delete(c);
+      return;
+    }
+    if (c.socket.bufferedAmount > this.#o.highWaterBytes) {
+      for (let i = 0; i < c.pending.length; i++) {
+        const symbol = c.pendingSymbols[i]!;
+        if (c.held.has(symbol)) this.#stats.ticksConflated++;
+        c.held.delete(symbol); // keep the held quotes in arrival order
+        c.held.set(symbol, c.pending[i]!);
+      }
+      c.pending = [];
+      c.pendingSymbols = [];
+      this.#markBehind(c);
+      if (this.#o.now() - c.behindSince > this.#o.maxBehindMs) {
+        this.#close(c, 4008, `too slow: behind for more than ${Math.round(this.#o.maxBehindMs / 1000)} s`);
+      }
+      return;
+    }
+    if (c.behind) {
+      c.behind = false;
+      for (const f of c.alerts.splice(0)) this.#sendRaw(c, f);
+      c.behindSince = 0;
+      this.#behind.delete(c);
+    }
+    const parts = c.held.size > 0 ? [...c.held.values(), ...c.pending] : c.pending;
+    c.held.clear();
+    c.pending = [];
+    c.pendingSymbols = [];
+    if (parts.length === 0) return;
+    this.#stats.quotesSent += parts.length;
+    this.#sendRaw(c, `{"type":"batch","quotes":[${parts.join(",")}]}`);
   }
 
   /** Sends one alert's JSON to `targets`; never conflated. */
@@ -371,7 +511,7 @@ export class Hub {
     const frame = '{"type":"alert",' + json.slice(1);
     for (const c of [...targets]) {
       if (c.closed) continue;
-      if (c.behindSince === 0 && c.alerts.length === 0 && c.socket.bufferedAmount <= this.#o.highWaterBytes) {
+      if (!c.behind && c.alerts.length === 0 && c.socket.bufferedAmount <= this.#o.highWaterBytes) {
         this.#sendRaw(c, frame);
         continue;
       }
@@ -382,31 +522,11 @@ export class Hub {
   }
 
   #markBehind(c: Client): void {
-    if (c.behindSince === 0) c.behindSince = this.#o.now();
-    this.#behind.add(c);
-    this.#stats.heldBack = this.#behind.size;
-  }
-
-  /** Sends held frames of clients that caught up; disconnects those behind for too long. Runs every `drainMs`. */
-  drain(): void {
-    const now = this.#o.now();
-    for (const c of this.#behind) {
-      if (c.closed) {
-        this.#behind.delete(c);
-        continue;
-      }
-      if (c.socket.bufferedAmount > this.#o.highWaterBytes) {
-        if (now - c.behindSince > this.#o.maxBehindMs) {
-          this.#close(c, 4008, `too slow: behind for more than ${Math.round(this.#o.maxBehindMs / 1000)} s`);
-        }
-        continue;
-      }
-      for (const f of c.alerts.splice(0)) this.#sendRaw(c, f);
-      for (const f of c.held.values()) this.#sendRaw(c, f);
-      c.held.clear();
-      c.behindSince = 0;
-      this.#behind.delete(c);
+    if (!c.behind) {
+      c.behind = true;
+      c.behindSince = this.#o.now();
     }
+    this.#behind.add(c);
     this.#stats.heldBack = this.#behind.size;
   }
 
@@ -421,7 +541,7 @@ export class Hub {
   }
 
   #send(c: Client, frame: string): void {
-    if (c.behindSince !== 0) {
+    if (c.behind) {
       c.alerts.push(frame); // control frames keep their order with the alerts
       return;
     }

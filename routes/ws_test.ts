@@ -60,58 +60,105 @@ function setup() {
     quotes: () => [],
     highWaterBytes: 1_000,
     maxBehindMs: 5_000,
-    drainMs: 3_600_000,
+    flushMs: 0,
     now: () => now,
   });
-  const join = (user: string, symbols: string[]) => {
+  const join = (user: string, symbols: string[], ticks?: boolean) => {
     const s = new TestSocket();
     hub.accept(s as unknown as WebSocket, user);
     s.onopen?.();
-    s.say({ type: "subscribe", symbols });
+    s.say({ type: "subscribe", symbols, ...(ticks === undefined ? {} : { ticks }) });
     return s;
   };
   return { hub, join, advance: (ms: number) => (now += ms) };
 }
 
-const types = (s: TestSocket) => s.sent.map((f) => f.type === "tick" ? `${f.symbol}@${f.price}` : String(f.type));
+/** Frames as short strings: a batch lists its quotes as SYMBOL@price. */
+const types = (s: TestSocket) =>
+  s.sent.map((f) =>
+    f.type === "batch"
+      ? `batch ${(f.quotes as Quote[]).map((q) => `${q.symbol}@${q.price}`).join(" ")}`
+      : String(f.type)
+  );
 
-Deno.test("Hub conflates ticks for a client that is behind, keeps its alerts, and the others get everything", () => {
+Deno.test("Hub sends one batch per flush with the latest quote of each changed symbol; alerts go at once", async () => {
+  const { hub, join } = setup();
+  const a = join("u1", ["AAPL", "MSFT"]);
+  const b = join("u2", ["MSFT"]);
+  for (let i = 0; i < 100; i++) hub.quote(quote(i % 2 ? "MSFT" : "AAPL", 100 + i));
+  hub.alert(alert("AAPL", ""));
+  assert.deepEqual(types(a), ["snapshot", "alert"], "nothing but the alert before the flush");
+  await hub.flush();
+  assert.deepEqual(types(a), ["snapshot", "alert", "batch AAPL@198 MSFT@199"]);
+  assert.deepEqual(types(b), ["snapshot", "batch MSFT@199"]);
+  await hub.flush();
+  assert.equal(a.sent.length, 3, "no frame when nothing changed");
+  assert.equal(hub.stats().quotesSent, 3);
+  hub.close();
+});
+
+Deno.test("Hub sends every print, in order, of the symbols a client takes tick by tick", async () => {
+  const { hub, join } = setup();
+  const chart = join("u1", ["AAPL"], true);
+  const tiles = join("u2", ["AAPL", "MSFT"]);
+  chart.say({ type: "subscribe", symbols: ["MSFT"] });
+  for (const p of [1, 2, 3]) hub.quote(quote("AAPL", p));
+  hub.quote(quote("MSFT", 7));
+  hub.quote(quote("MSFT", 8));
+  await hub.flush();
+  assert.deepEqual(types(chart).at(-1), "batch AAPL@1 AAPL@2 AAPL@3 MSFT@8");
+  assert.deepEqual(types(tiles).at(-1), "batch AAPL@3 MSFT@8");
+  chart.say({ type: "subscribe", symbols: ["AAPL"], ticks: false });
+  for (const p of [4, 5]) hub.quote(quote("AAPL", p));
+  await hub.flush();
+  assert.deepEqual(types(chart).at(-1), "batch AAPL@5");
+  hub.close();
+});
+
+Deno.test("Hub conflates quotes for a client that is behind, keeps its alerts, and the others get everything", async () => {
   const { hub, join, advance } = setup();
   const fast = join("u1", ["AAPL", "MSFT"]);
   const slow = join("u2", ["AAPL", "MSFT"]);
   slow.bufferedAmount = 5_000; // its socket stopped draining
-  for (let i = 0; i < 100; i++) hub.quote(quote(i % 2 ? "MSFT" : "AAPL", 100 + i));
+  for (let i = 0; i < 100; i++) {
+    hub.quote(quote(i % 2 ? "MSFT" : "AAPL", 100 + i));
+    await hub.flush();
+  }
   hub.alert(alert("AAPL", ""));
   hub.quote(quote("AAPL", 500));
-  assert.equal(fast.sent.filter((f) => f.type === "tick").length, 101, "the fast client got every tick");
+  await hub.flush();
+  assert.equal(fast.sent.filter((f) => f.type === "batch").length, 101, "the fast client got every flush");
   assert.deepEqual(types(slow), ["snapshot"]);
   assert.equal(hub.stats().ticksConflated, 99);
   slow.bufferedAmount = 0;
   advance(1_000);
-  hub.drain();
-  // The alert, then only the latest tick of each symbol.
-  assert.deepEqual(types(slow), ["snapshot", "alert", "AAPL@500", "MSFT@199"]);
+  await hub.flush();
+  // The alert, then only the latest quote of each symbol.
+  assert.deepEqual(types(slow), ["snapshot", "alert", "batch MSFT@199 AAPL@500"]);
   hub.quote(quote("AAPL", 501));
-  assert.deepEqual(types(slow).at(-1), "AAPL@501", "caught up: ticks go straight through again");
+  await hub.flush();
+  assert.deepEqual(types(slow).at(-1), "batch AAPL@501", "caught up: quotes go out every flush again");
   hub.close();
   assert.deepEqual(fast.closedWith, [1001, "server shutting down"]);
 });
 
-Deno.test("Hub disconnects a client that stays behind, with a reason, and only that one", () => {
+Deno.test("Hub disconnects a client that stays behind, with a reason, and only that one", async () => {
   const { hub, join, advance } = setup();
   const fast = join("u1", ["AAPL"]);
   const slow = join("u2", ["AAPL"]);
   slow.bufferedAmount = 5_000;
   hub.quote(quote("AAPL", 1));
+  await hub.flush();
   advance(4_000);
-  hub.drain();
+  await hub.flush();
   assert.equal(slow.closedWith, undefined, "4 s behind is tolerated");
   advance(2_000);
-  hub.drain();
+  await hub.flush();
   assert.deepEqual(slow.closedWith, [4008, "too slow: behind for more than 5 s"]);
   assert.equal(hub.stats().slowDisconnects, 1);
   hub.quote(quote("AAPL", 2));
-  assert.deepEqual(types(fast), ["snapshot", "AAPL@1", "AAPL@2"]);
+  await hub.flush();
+  assert.deepEqual(types(fast), ["snapshot", "batch AAPL@1", "batch AAPL@2"]);
   assert.equal(hub.stats().clients, 1);
   hub.close();
 });

@@ -23,7 +23,13 @@ class Socket {
   readonly frames: (Frame & { at: number })[] = [];
   closed = false;
   constructor(readonly ws: WebSocket, readonly where: string) {
-    ws.onmessage = (ev) => this.frames.push({ ...JSON.parse(String(ev.data)), at: Date.now() });
+    ws.onmessage = (ev) => {
+      const at = Date.now();
+      const f = JSON.parse(String(ev.data));
+      // A batch carries the latest quote of each changed symbol: record each as it arrived.
+      if (f.type === "batch") { for (const q of f.quotes) this.frames.push({ ...q, type: "quote", at }); }
+      else this.frames.push({ ...f, at });
+    };
     ws.onclose = () => this.closed = true;
   }
 
@@ -41,7 +47,7 @@ class Socket {
   }
 
   tick(symbol: string, price: number) {
-    return this.frames.find((f) => f.type === "tick" && f.symbol === symbol && f.price === price);
+    return this.frames.find((f) => f.type === "quote" && f.symbol === symbol && f.price === price);
   }
 
   alerts(ruleId: string) {

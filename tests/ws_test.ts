@@ -28,10 +28,12 @@ async function connect(port: number, cookie?: string) {
     },
     send: (m: unknown) => ws.send(typeof m === "string" ? m : JSON.stringify(m)),
     of: (type: string) => frames.filter((f) => f.type === type),
+    /** Every quote the batch frames carried, in order. */
+    quotes: () => frames.filter((f) => f.type === "batch").flatMap((f) => f.quotes as Record<string, unknown>[]),
   };
 }
 
-Deno.test("WebSocket clients get a snapshot on subscribe, then ticks and alerts as they happen", async () => {
+Deno.test("WebSocket clients get a snapshot on subscribe, then batches (every print when asked) and alerts", async () => {
   const yahoo = startFakeYahoo(decoder);
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ws-" });
   const app = await startApp({ DATA_DIR: dataDir, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL,MSFT" });
@@ -51,7 +53,7 @@ Deno.test("WebSocket clients get a snapshot on subscribe, then ticks and alerts 
     const a = await connect(app.port);
     const b = await connect(app.port);
     await until(async () => (await fetch(`http://127.0.0.1:${app.port}/api/v1/stocks/AAPL`)).status === 200);
-    a.send({ type: "subscribe", symbols: ["aapl"] });
+    a.send({ type: "subscribe", symbols: ["aapl"], ticks: true });
     b.send({ type: "subscribe", symbols: ["MSFT"] });
     await until(() => a.of("snapshot").length === 1 && b.of("snapshot").length === 1);
     assert.deepEqual(
@@ -63,15 +65,15 @@ Deno.test("WebSocket clients get a snapshot on subscribe, then ticks and alerts 
     yahoo.price(q("AAPL", 102, 1_000));
     yahoo.price(q("MSFT", 400, 1_000));
     yahoo.price(q("AAPL", 94, 2_000)); // -6 % on the day: the built-in alert
-    await until(() => a.of("tick").length === 2 && a.of("alert").length === 1, 10_000, "ticks and alert for a");
-    assert.deepEqual(a.of("tick").map((t) => [t.symbol, t.price, t.changePercent]), [["AAPL", 102, 2], [
+    await until(() => a.quotes().length === 2 && a.of("alert").length === 1, 10_000, "ticks and alert for a");
+    assert.deepEqual(a.quotes().map((t) => [t.symbol, t.price, t.changePercent]), [["AAPL", 102, 2], [
       "AAPL",
       94,
       -6,
     ]]);
     assert.equal(a.of("alert")[0]!.message, "AAPL is down 6.0% today at 94.00");
-    await until(() => b.of("tick").length === 1);
-    assert.deepEqual(b.of("tick").map((t) => t.symbol), ["MSFT"], "b sees only what it subscribed to");
+    await until(() => b.quotes().length === 1);
+    assert.deepEqual(b.quotes().map((t) => t.symbol), ["MSFT"], "b sees only what it subscribed to");
     assert.equal(b.of("alert").length, 0);
 
     a.send({ type: "unsubscribe", symbols: ["AAPL"] });
@@ -81,7 +83,7 @@ Deno.test("WebSocket clients get a snapshot on subscribe, then ticks and alerts 
     b.send({ type: "ping" });
     await until(() => b.of("pong").length === 1);
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(a.of("tick").length, 2, "nothing after unsubscribe");
+    assert.equal(a.quotes().length, 2, "nothing after unsubscribe");
 
     // Limits answer with an error frame, not silence.
     a.send("not json");

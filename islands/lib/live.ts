@@ -12,7 +12,10 @@ export type LiveAlert = Alert;
 
 /** Callbacks of {@link connectLive}. */
 export interface LiveHandlers {
-  /** Quotes in arrival order: the snapshot after (re)subscribing, then ticks, at most once per animation frame. */
+  /**
+   * Quotes in arrival order: the snapshot after (re)subscribing, then the server's batches (the latest quote per
+   * changed symbol each flush; every print with `ticks`), at most once per animation frame.
+   */
   onQuotes(quotes: LiveQuote[], snapshot: boolean): void;
   onAlert?(a: LiveAlert): void;
   onState(s: LiveState, retryInMs?: number): void;
@@ -20,10 +23,13 @@ export interface LiveHandlers {
 
 /**
  * Opens /ws/realtime, subscribes `symbols` and keeps the connection: on a drop it reconnects with backoff
- * (0.5 s doubling to 15 s, with jitter) and subscribes again. Ticks are batched per animation frame so a fast feed
- * costs one render per frame. Returns the controller.
+ * (0.5 s doubling to 15 s, with jitter) and subscribes again. `ticks` asks for every print instead of the latest per
+ * server flush (charts that plot each trade). Quotes are handed over per animation frame so a fast feed costs one
+ * render per frame. Returns the controller.
  */
-export function connectLive(symbols: string[], h: LiveHandlers) {
+export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: boolean } = {}) {
+  const subscribe = (list: string[]) =>
+    JSON.stringify({ type: "subscribe", symbols: list, ...(opts.ticks ? { ticks: true } : {}) });
   let ws: WebSocket | undefined;
   let wanted = [...symbols];
   let attempt = 0;
@@ -46,12 +52,13 @@ export function connectLive(symbols: string[], h: LiveHandlers) {
     sock.onopen = () => {
       attempt = 0;
       h.onState("live");
-      if (wanted.length > 0) sock.send(JSON.stringify({ type: "subscribe", symbols: wanted }));
+      if (wanted.length > 0) sock.send(subscribe(wanted));
     };
     sock.onmessage = (e) => {
       const m = JSON.parse(String(e.data));
-      if (m.type === "tick") {
-        pending.push(m);
+      if (m.type === "batch") {
+        // One frame per server flush; renders still wait for the next animation frame.
+        for (const q of m.quotes) pending.push(q);
         if (frame === 0) frame = requestAnimationFrame(flush);
       } else if (m.type === "snapshot") h.onQuotes(m.quotes, true);
       else if (m.type === "alert") h.onAlert?.(m);
@@ -73,7 +80,7 @@ export function connectLive(symbols: string[], h: LiveHandlers) {
       wanted = [...next];
       if (ws?.readyState !== WebSocket.OPEN) return;
       if (drop.length > 0) ws.send(JSON.stringify({ type: "unsubscribe", symbols: drop }));
-      if (add.length > 0) ws.send(JSON.stringify({ type: "subscribe", symbols: add }));
+      if (add.length > 0) ws.send(subscribe(add));
     },
     close() {
       stopped = true;
