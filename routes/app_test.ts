@@ -146,3 +146,17 @@ Deno.test("a store outage is a 503 with the JSON error shape, never a 500", asyn
   assert.equal(body.error.code, "unavailable");
   assert.match(body.error.message, /history store is not available/);
 });
+
+Deno.test("liveness never touches the store; readiness and health report it from background probes with their age", async () => {
+  await using s = await serve({ closeStore: true });
+  const live = await fetch(`${s.base}/api/v1/health/live`);
+  assert.equal(live.status, 200);
+  assert.deepEqual(await live.json(), { status: "alive" });
+  const ready = await fetch(`${s.base}/api/v1/health/ready`);
+  assert.equal(ready.status, 503);
+  assert.deepEqual(await ready.json(), { ready: false, store: false, kv: true });
+  const body = healthSchema.parse(await (await fetch(`${s.base}/api/v1/health`)).json());
+  assert.equal(body.store.ok, false);
+  assert.equal(typeof body.store.ageMs, "number");
+  assert.ok(body.store.ageMs! >= 0);
+});

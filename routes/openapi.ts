@@ -73,7 +73,18 @@ function operations(): Operation[] {
     more: Partial<Operation> = {},
   ): Operation => ({ method, path, tag, summary, ok, write: method !== "get", ...more });
   return [
-    op("get", "/api/v1/health", "operations", "Store, KV and feed health", [200, healthSchema]),
+    op("get", "/api/v1/health", "operations", "Store, KV, feed and bus health, from background probes", [
+      200,
+      healthSchema,
+    ]),
+    op("get", "/api/v1/health/live", "operations", "Liveness: 200 while the process serves HTTP; touches nothing", [
+      200,
+      z.object({ status: z.literal("alive") }),
+    ]),
+    op("get", "/api/v1/health/ready", "operations", "Readiness: 200 when store, KV and bus answer, else 503", [
+      200,
+      z.object({ ready: z.boolean(), store: z.boolean(), kv: z.boolean(), bus: z.boolean().optional() }),
+    ]),
     op("get", "/api/v1/jobs", "operations", "Latest history-job runs with their data-quality findings", [
       200,
       jobsSchema,

@@ -18,6 +18,8 @@ export type FeedStatus = z.infer<typeof feedStatusSchema>;
 const componentSchema = z.object({
   ok: z.boolean(),
   latencyMs: z.number(),
+  /** How long ago the background probe ran. */
+  ageMs: z.number().int().optional(),
   error: z.string().optional(),
 });
 

@@ -14,6 +14,8 @@ export interface HealthDeps {
   role?: "all" | "ingest" | "web";
   /** How long a check may take before it counts as failed (default 2,000 ms). */
   timeoutMs?: number;
+  /** Results older than this start a new round of probes (default 1,000 ms). */
+  intervalMs?: number;
 }
 
 async function probe(fn: () => Promise<unknown>, timeoutMs: number) {
@@ -38,33 +40,93 @@ async function probe(fn: () => Promise<unknown>, timeoutMs: number) {
   }
 }
 
+type Probe = Awaited<ReturnType<typeof probe>> & { at: number };
+
 /**
- * GET /api/v1/health: store and KV each answer a trivial read; the feed reports its state.
+ * The store and KV probes behind the health endpoints, run in the background: a request answers at once from the
+ * last results (with their age), and a request that finds them older than `intervalMs` starts the next round without
+ * waiting for it. Only the very first request waits for a round. No timer runs while nobody asks.
+ */
+class Probes {
+  #last: { store: Probe; kv: Probe } | undefined;
+  #round: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: HealthDeps,
+    private readonly timeoutMs: number,
+    private readonly intervalMs: number,
+  ) {}
+
+  async results(): Promise<{ store: Probe; kv: Probe }> {
+    if (!this.#last) await this.#refresh();
+    else if (Date.now() - Math.min(this.#last.store.at, this.#last.kv.at) > this.intervalMs) void this.#refresh();
+    return this.#last!;
+  }
+
+  #refresh(): Promise<void> {
+    this.#round ??= (async () => {
+      const [store, kv] = await Promise.all([
+        probe(() => this.deps.store.ping(), this.timeoutMs),
+        probe(() => this.deps.kv.get(["health"]), this.timeoutMs),
+      ]);
+      const at = Date.now();
+      this.#last = { store: { ...store, at }, kv: { ...kv, at } };
+    })().finally(() => this.#round = undefined);
+    return this.#round;
+  }
+}
+
+/**
+ * GET /api/v1/health: store and KV each answer a trivial read (probed in the background, `ageMs` old at most about a
+ * second under traffic); the feed and the bus report their state.
  *
  * 200 with status "ok" when the store and KV answer; 503 with status "degraded" when either does not. A feed that is
  * down or reconnecting shows in `feed` and in status "degraded", but keeps the 200: the process still serves history.
  * A bus (NATS) that is down shows in `bus` and makes the status "degraded" with a 200 too: the process serves, but
  * live data does not cross instances until it is back.
+ *
+ * GET /api/v1/health/live: 200 while the process serves HTTP; it touches nothing (the liveness probe).
+ * GET /api/v1/health/ready: 200 when store, KV and bus answer, else 503 (the readiness probe a load balancer uses).
  */
 export function healthRoutes(deps: HealthDeps): Hono {
   const timeoutMs = deps.timeoutMs ?? 2_000;
-  return new Hono().get("/", async (c) => {
-    const [store, kv] = await Promise.all([
-      probe(() => deps.store.ping(), timeoutMs),
-      probe(() => deps.kv.get(["health"]), timeoutMs),
-    ]);
-    const feed = deps.feed?.();
-    const bus = deps.bus?.();
-    const serving = store.ok && kv.ok;
-    const body: Health = {
-      status: serving && feed?.state !== "error" && bus?.ok !== false ? "ok" : "degraded",
-      ...(deps.role ? { role: deps.role } : {}),
-      store: { ...store, driver: deps.store.driver },
-      kv,
-      ...(feed ? { feed } : {}),
-      ...(bus ? { bus } : {}),
-    };
-    c.header("Cache-Control", "no-store");
-    return c.json(body, serving ? 200 : 503);
-  });
+  const probes = new Probes(deps, timeoutMs, deps.intervalMs ?? 1_000);
+  const age = (p: Probe, now: number) => {
+    const { at, ...rest } = p;
+    return { ...rest, ageMs: now - at };
+  };
+  return new Hono()
+    .get("/live", (c) => {
+      c.header("Cache-Control", "no-store");
+      return c.json({ status: "alive" });
+    })
+    .get("/ready", async (c) => {
+      const { store, kv } = await probes.results();
+      const bus = deps.bus?.();
+      const ready = store.ok && kv.ok && bus?.ok !== false;
+      c.header("Cache-Control", "no-store");
+      return c.json({
+        ready,
+        store: store.ok,
+        kv: kv.ok,
+        ...(bus ? { bus: bus.ok } : {}),
+      }, ready ? 200 : 503);
+    })
+    .get("/", async (c) => {
+      const { store, kv } = await probes.results();
+      const now = Date.now();
+      const feed = deps.feed?.();
+      const bus = deps.bus?.();
+      const serving = store.ok && kv.ok;
+      const body: Health = {
+        status: serving && feed?.state !== "error" && bus?.ok !== false ? "ok" : "degraded",
+        ...(deps.role ? { role: deps.role } : {}),
+        store: { ...age(store, now), driver: deps.store.driver },
+        kv: age(kv, now),
+        ...(feed ? { feed } : {}),
+        ...(bus ? { bus } : {}),
+      };
+      c.header("Cache-Control", "no-store");
+      return c.json(body, serving ? 200 : 503);
+    });
 }
