@@ -15,6 +15,8 @@ export interface PoliteFetchOptions {
   fetch?: typeof fetch;
   /** Called before each retry with the reason. */
   onRetry?: (url: string, attempt: number, reason: string, waitMs: number) => void;
+  /** Time source and timer (default performance.now and setTimeout); tests pass a virtual clock. */
+  clock?: { now(): number; sleep(ms: number, signal?: AbortSignal): Promise<void> };
 }
 
 /** What a polite fetch did, for logs and job runs. */
@@ -45,6 +47,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  */
 export function politeFetch(o: PoliteFetchOptions = {}): typeof fetch & { stats: PoliteFetchStats } {
   const inner = o.fetch ?? fetch;
+  const clock = o.clock ?? { now: () => performance.now(), sleep };
   const concurrency = o.concurrency ?? 4;
   const spacing = 1000 / (o.ratePerSecond ?? 5);
   const stats: PoliteFetchStats = { requests: 0, retries: 0 };
@@ -55,10 +58,10 @@ export function politeFetch(o: PoliteFetchOptions = {}): typeof fetch & { stats:
   const acquire = async () => {
     while (active >= concurrency) await new Promise<void>((r) => waiting.push(r));
     active++;
-    const now = performance.now();
+    const now = clock.now();
     const at = Math.max(now, nextStart);
     nextStart = at + spacing;
-    if (at > now) await sleep(at - now, o.signal).catch((e) => (release(), Promise.reject(e)));
+    if (at > now) await clock.sleep(at - now, o.signal).catch((e) => (release(), Promise.reject(e)));
   };
   const release = () => {
     active--;
@@ -97,7 +100,7 @@ export function politeFetch(o: PoliteFetchOptions = {}): typeof fetch & { stats:
       await res?.body?.cancel();
       stats.retries++;
       o.onRetry?.(url, attempt + 1, failure !== undefined ? String(failure) : `HTTP ${res!.status}`, wait);
-      await sleep(wait, o.signal);
+      await clock.sleep(wait, o.signal);
     }
   };
   return Object.assign(run as typeof fetch, { stats });
