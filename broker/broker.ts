@@ -79,6 +79,8 @@ export function subjects(namespace: string) {
     latest: (symbol: string) => `${ns}.latest.${subjectToken(symbol)}`,
     /** Notices that a collection (rules, watchlists) changed in KV. */
     changes: `${ns}.changes`,
+    /** Notices that candles of a symbol were written from a time on (history caches drop what it changed). */
+    history: `${ns}.history`,
   };
 }
 

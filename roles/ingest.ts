@@ -35,6 +35,7 @@ import type { FeedStatus } from "../schema/health.ts";
 import { persistentId } from "../store/persistent_id.ts";
 import type { Store } from "../store/store.ts";
 import { TickWriter } from "../store/tick_writer.ts";
+import { announcingStore } from "../store/write_notices.ts";
 import type { Books } from "./books.ts";
 import type { Logger } from "./process.ts";
 
@@ -112,7 +113,12 @@ export async function openFeed(
  * is set: without the bus the two would split live data silently.
  */
 export async function startIngest(d: IngestDeps): Promise<Ingest> {
-  const { config, kv, store, broker, subjects, metrics, log, books } = d;
+  const { config, kv, broker, subjects, metrics, log, books } = d;
+  // Every candle write (a closed minute, a history fetch) tells the web instances' history caches what changed.
+  const store = announcingStore(
+    d.store,
+    (_table, symbol, from) => broker.publish(subjects.history, JSON.stringify({ symbol, from })),
+  );
   const namespace = config.namespace;
   const id = await persistentId(join(config.dataDir, "process-id"));
   if (config.feed !== "replay") {

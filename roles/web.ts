@@ -16,6 +16,7 @@ import { ChannelBook } from "../notify/channel_book.ts";
 import { Outbox } from "../notify/outbox.ts";
 import { sharedVapidKeys } from "../notify/web_push.ts";
 import { SymbolSearch } from "../routes/api/search.ts";
+import { HistoryCache } from "../routes/api/history_cache.ts";
 import { createApp } from "../routes/app.ts";
 import type { Metrics } from "../routes/metrics.ts";
 import { Hub } from "../routes/ws.ts";
@@ -76,6 +77,15 @@ export async function createWeb(d: WebDeps): Promise<Web> {
     subjects,
     quotes,
   });
+  const cache = new HistoryCache();
+  const offHistory = broker.subscribe(subjects.history, (json) => {
+    try {
+      const m = JSON.parse(json) as { symbol: string; from: number };
+      cache.invalidate(String(m.symbol), Number(m.from) || 0);
+    } catch {
+      // not a notice this version understands
+    }
+  });
   const guard = { allowPrivate: config.notify.allowPrivate };
   const emailEnabled = config.notify.smtpUrl !== undefined;
   const channels = new ChannelBook(kv, { ...guard, emailEnabled, quotas: d.quotas });
@@ -134,6 +144,7 @@ export async function createWeb(d: WebDeps): Promise<Web> {
       async openCandle(symbol) {
         return (await latest(symbol))?.openCandle ?? undefined;
       },
+      cache,
     },
   });
   d.metrics
@@ -150,6 +161,17 @@ export async function createWeb(d: WebDeps): Promise<Web> {
       () => hub.stats().slowDisconnects,
     )
     .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack)
-    .gauge("breadboard_bus_up", "1 while the bus between instances is connected", () => broker.status().ok ? 1 : 0);
-  return { app, hub, close: () => hub.close() };
+    .gauge("breadboard_bus_up", "1 while the bus between instances is connected", () => broker.status().ok ? 1 : 0)
+    .counterFrom("breadboard_history_cache_total", "History requests by cache outcome", () => {
+      const { hits, misses, shared } = cache.stats();
+      return { hit: hits, miss: misses, shared };
+    }, "outcome");
+  return {
+    app,
+    hub,
+    close: () => {
+      offHistory();
+      hub.close();
+    },
+  };
 }

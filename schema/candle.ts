@@ -50,6 +50,9 @@ export interface StoredCandleRow {
 }
 
 /** The OHLCV candle (numbers only) of a stored row. */
+/** A candle as history answers it: OHLCV, without the VWAP and trade count the actors keep. */
+export type HistoryCandle = ReturnType<typeof candleFromRow>;
+
 export function candleFromRow(r: StoredCandleRow) {
   return { time: Number(r.t), open: r.open, high: r.high, low: r.low, close: r.close, volume: Number(r.volume) };
 }

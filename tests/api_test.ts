@@ -237,3 +237,46 @@ Deno.test("stocks, history and alerts serve what the actors built from live tick
     assert.equal(alert.rule, "default-day-change");
   });
 });
+
+Deno.test("history revalidates by ETag (304 for an unchanged range) and a newly closed candle changes the answer at once", async () => {
+  await withApp(async (base, yahoo) => {
+    const start = Math.floor((Date.now() - 30 * 60_000) / 60_000) * 60_000;
+    const tick = (minute: number, price: number) =>
+      yahoo.price({
+        id: "AAPL",
+        price,
+        time: start + minute * 60_000 + 1_000,
+        quoteType: 8,
+        marketHours: 1,
+        priceHint: 2,
+        previousClose: price,
+        lastSize: 10,
+      });
+    const url = `${base}/api/v1/history?symbol=AAPL&from=${start}&to=${start + 10 * 60_000}&interval=1m`;
+    tick(0, 100);
+    tick(1, 101);
+    tick(2, 102); // closes minutes 0 and 1
+    await until(async () => (await (await fetch(url)).json()).candles?.length === 3, 10_000, "three candles");
+    const first = await fetch(url);
+    const etag = first.headers.get("etag")!;
+    assert.match(etag, /^"[A-Za-z0-9_-]{16}"$/);
+    assert.match(first.headers.get("cache-control")!, /^private, max-age=60, must-revalidate$/);
+    const body = await first.json();
+    const again = await fetch(url, { headers: { "If-None-Match": etag } });
+    assert.equal(again.status, 304);
+    await again.body?.cancel();
+
+    tick(3, 103); // closes minute 2; the cache must not hide it
+    tick(4, 104);
+    await until(async () => {
+      const r = await fetch(url, { headers: { "If-None-Match": etag } });
+      const changed = r.status === 200 && (await r.json()).candles.length === 5;
+      if (r.status === 304) await r.body?.cancel();
+      return changed;
+    }, 10_000, "new candles past the cached answer");
+    const now = await (await fetch(url)).json();
+    assert.deepEqual(now.candles.slice(0, 2), body.candles.slice(0, 2), "closed candles unchanged");
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /breadboard_history_cache_total\{outcome="hit"\} [1-9]/);
+  });
+});

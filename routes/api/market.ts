@@ -8,6 +8,7 @@ import type { ParamValue, Store } from "../../store/store.ts";
 import { ApiError } from "../errors.ts";
 import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
 import type { IdentityVars } from "../identity.ts";
+import type { HistoryCache } from "./history_cache.ts";
 
 /** What the market routes read besides the store. */
 export interface MarketDeps {
@@ -21,6 +22,8 @@ export interface MarketDeps {
   >;
   /** The live one-minute candle still open for a symbol, if any. */
   openCandle: (symbol: string) => Candle | undefined | Promise<Candle | undefined>;
+  /** Stored candles by request, invalidated by candle writes (none: every request queries the store). */
+  cache?: HistoryCache;
 }
 
 /** Most candles one history request returns. */
@@ -92,8 +95,17 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
     .get("/history", async (c) => {
       const q = historyQuery.parse(c.req.query());
       const candles = q.interval === "1d" ? await daily(deps, q) : await intraday(deps, q);
-      c.header("Cache-Control", "no-store");
-      return c.json({ symbol: q.symbol, interval: q.interval, candles });
+      const body = JSON.stringify({ symbol: q.symbol, interval: q.interval, candles });
+      // Validated by content: a range whose candles did not change answers 304 to a client that holds it. A range
+      // that ends before the current interval holds closed candles only and may be reused briefly without asking.
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+      const etag = `"${new Uint8Array(digest).subarray(0, 12).toBase64({ alphabet: "base64url" })}"`;
+      const closed = q.to <= Date.now() - INTERVAL_MS[q.interval];
+      c.header("ETag", etag);
+      c.header("Cache-Control", closed ? "private, max-age=60, must-revalidate" : "private, no-cache");
+      if (c.req.header("If-None-Match")?.split(/\s*,\s*/).includes(etag)) return c.body(null, 304);
+      c.header("Content-Type", "application/json");
+      return c.body(body);
     })
     .get("/alerts", async (c) => {
       const q = alertsQuery.parse(c.req.query());
@@ -152,8 +164,9 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
 
 async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
   const minutes = INTERVAL_MS[q.interval] / 60_000;
-  const rows = await deps.store.query<StoredCandleRow>(
-    `SELECT toUnixTimestamp(toStartOfInterval(candles_1m.time, INTERVAL {m:UInt32} MINUTE)) * 1000 AS t,
+  const load = () =>
+    deps.store.query<StoredCandleRow>(
+      `SELECT toUnixTimestamp(toStartOfInterval(candles_1m.time, INTERVAL {m:UInt32} MINUTE)) * 1000 AS t,
             argMin(open, candles_1m.time) AS open, max(high) AS high, min(low) AS low,
             argMax(close, candles_1m.time) AS close, sum(volume) AS volume
      FROM candles_1m FINAL
@@ -161,9 +174,11 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
        AND candles_1m.time >= fromUnixTimestamp64Milli({from:Int64})
        AND candles_1m.time < fromUnixTimestamp64Milli({to:Int64})
      GROUP BY t ORDER BY t`,
-    { m: minutes, symbol: q.symbol, from: q.from, to: q.to },
-  );
-  const candles = rows.map(candleFromRow);
+      { m: minutes, symbol: q.symbol, from: q.from, to: q.to },
+    ).then((rows) => rows.map(candleFromRow));
+  const stored = deps.cache ? await deps.cache.get(q.symbol, q.interval, q.from, q.to, load) : await load();
+  // Copies: the live candle merges into the last one, and cached candles are shared.
+  const candles = stored.map((c) => ({ ...c }));
   // The minute still open lives in the actor: merge it into its bucket.
   const live = await deps.openCandle(q.symbol);
   if (live && live.time >= q.from && live.time < q.to) {
@@ -189,16 +204,18 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
 }
 
 async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
-  const rows = await deps.store.query<StoredCandleRow>(
-    `SELECT toUnixTimestamp(toDateTime(candles_1d.time, 'UTC')) * 1000 AS t, open, high, low, close, volume
+  const load = () =>
+    deps.store.query<StoredCandleRow>(
+      `SELECT toUnixTimestamp(toDateTime(candles_1d.time, 'UTC')) * 1000 AS t, open, high, low, close, volume
      FROM candles_1d FINAL
      WHERE symbol = {symbol:String}
        AND candles_1d.time >= toDate(fromUnixTimestamp64Milli({from:Int64}))
        AND candles_1d.time < toDate(fromUnixTimestamp64Milli({to:Int64}))
      ORDER BY t`,
-    { symbol: q.symbol, from: q.from, to: q.to },
-  );
-  const candles = rows.map(candleFromRow);
+      { symbol: q.symbol, from: q.from, to: q.to },
+    ).then((rows) => rows.map(candleFromRow));
+  const stored = deps.cache ? await deps.cache.get(q.symbol, "1d", q.from, q.to, load) : await load();
+  const candles = stored.map((c) => ({ ...c }));
   // Today is not in candles_1d until the day's fetch: build it from today's minutes and the open one.
   const today = Date.now() - (Date.now() % 86_400_000);
   if (today >= q.from && today < q.to && candles.at(-1)?.time !== today) {
