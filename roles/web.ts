@@ -67,7 +67,16 @@ export interface Web {
  */
 export async function createWeb(d: WebDeps): Promise<Web> {
   const { config, kv, broker, subjects } = d;
-  const latest = (symbol: string) => requestLatest(broker, subjects, symbol);
+  // Concurrent asks for one symbol (a burst of clients subscribing) share one request to its owner.
+  const asking = new Map<string, ReturnType<typeof requestLatest>>();
+  const latest = (symbol: string) => {
+    let p = asking.get(symbol);
+    if (!p) {
+      p = requestLatest(broker, subjects, symbol).finally(() => asking.delete(symbol));
+      asking.set(symbol, p);
+    }
+    return p;
+  };
   const quotes = async (symbols: readonly string[]): Promise<Quote[]> =>
     (await Promise.all(symbols.map(latest))).flatMap((s) => s ? [s.quote] : []);
   const hub = new Hub({

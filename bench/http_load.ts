@@ -1,0 +1,45 @@
+/**
+ * A closed-loop HTTP load client, run as its own process so its CPU is not the server's: `connections` loops, each
+ * requesting URLs from the list in turn (offset per loop) for `seconds`, with keep-alive. Prints one JSON line:
+ * requests, rps, p50/p99 ms, non-2xx count, and this process's own CPU seconds.
+ *
+ * deno run --allow-net bench/http_load.ts <seconds> <connections> <url> [url...]
+ */
+const [secondsArg, connArg, ...urls] = Deno.args;
+const seconds = Number(secondsArg);
+const connections = Number(connArg);
+if (!(seconds > 0) || !(connections > 0) || urls.length === 0) {
+  console.error("usage: http_load.ts <seconds> <connections> <url> [url...]");
+  Deno.exit(2);
+}
+const hist = new Uint32Array(100_001); // 0.1 ms buckets up to 10 s
+let requests = 0;
+let failed = 0;
+const cpu0 = Deno.cpuUsage?.();
+const deadline = performance.now() + seconds * 1000;
+async function loop(offset: number) {
+  for (let i = offset; performance.now() < deadline; i++) {
+    const url = urls[i % urls.length]!;
+    const t = performance.now();
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status >= 300 && res.status !== 304) failed++;
+    } catch {
+      failed++;
+    }
+    hist[Math.min(100_000, Math.round((performance.now() - t) * 10))]!++;
+    requests++;
+  }
+}
+const started = performance.now();
+await Promise.all(Array.from({ length: connections }, (_, k) => loop(k * 7)));
+const elapsed = (performance.now() - started) / 1000;
+const pct = (p: number) => {
+  let seen = 0;
+  for (let b = 0; b < hist.length; b++) if ((seen += hist[b]!) >= requests * p) return b / 10;
+  return Infinity;
+};
+const cpu1 = Deno.cpuUsage?.();
+const cpuSeconds = cpu0 && cpu1 ? (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6 : NaN;
+console.log(JSON.stringify({ requests, rps: requests / elapsed, p50: pct(0.5), p99: pct(0.99), failed, cpuSeconds }));
