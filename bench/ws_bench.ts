@@ -10,7 +10,7 @@
  */
 import { startApp } from "../tests/app_process.ts";
 
-import { type Figures, load, once, RATE, show, SYMBOLS } from "./ws_load.ts";
+import { type Figures, load, LOAD_LIMITS, once, RATE, show, SYMBOLS } from "./ws_load.ts";
 
 async function bare(n: number): Promise<Figures> {
   const child = new Deno.Command(Deno.execPath(), {
@@ -43,6 +43,7 @@ async function app(n: number): Promise<Figures> {
     FEED: "synthetic",
     SYNTHETIC_RATE: String(RATE),
     SYMBOLS: SYMBOLS.join(","),
+    ...LOAD_LIMITS,
   });
   try {
     // Let the synthetic feed take its leases and start ticking every symbol.

@@ -1,5 +1,12 @@
 /** The WebSocket load client the fan-out benchmarks share: N clients, each following 50 of 500 symbols. */
 
+/** Every load client connects from 127.0.0.1: the per-address caps that protect a server are lifted for the run. */
+export const LOAD_LIMITS = {
+  WS_MAX_CLIENTS: "100000",
+  WS_MAX_CLIENTS_PER_IP: "100000",
+  MAX_CONNECTIONS_PER_IP: "100000",
+};
+
 export const SYMBOLS = Array.from({ length: 500 }, (_, i) => `S${String(i).padStart(3, "0")}`);
 export const RATE = 2500;
 const PER_CLIENT = 50;
