@@ -82,6 +82,7 @@ export async function createWeb(d: WebDeps): Promise<Web> {
   const hub = new Hub({
     maxClients: config.ws.maxClients,
     maxClientsPerAddress: config.ws.maxClientsPerIp,
+    flushMs: config.ws.flushMs,
     broker,
     subjects,
     quotes,

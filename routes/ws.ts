@@ -45,7 +45,7 @@ export interface HubOptions {
   maxMessageBytes?: number;
   /** Client messages per second, as a bucket of this size refilled each second (default 20). */
   maxMessagesPerSecond?: number;
-  /** A client with more than this many bytes unsent gets ticks conflated instead of queued (default 256 KiB). */
+  /** A client with more than this many bytes unsent gets ticks conflated instead of queued (default 32 KiB: two or three batch frames, so a slow client waits on fresh values, not a backlog). */
   highWaterBytes?: number;
   /** A client still behind after this long is disconnected (default 10 s). */
   maxBehindMs?: number;
@@ -165,7 +165,7 @@ export class Hub {
       maxSymbols: 200,
       maxMessageBytes: 8 * 1024,
       maxMessagesPerSecond: 20,
-      highWaterBytes: 256 * 1024,
+      highWaterBytes: 32 * 1024,
       maxBehindMs: 10_000,
       maxQueuedAlerts: 1_000,
       flushMs: 50,

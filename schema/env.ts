@@ -137,6 +137,7 @@ export const envSchema = z.object({
   WS_MAX_CLIENTS: intVar(1, 1_000_000, "WS_MAX_CLIENTS must be an integer from 1 to 1000000").default(10_000),
   WS_MAX_CLIENTS_PER_IP: intVar(1, 1_000_000, "WS_MAX_CLIENTS_PER_IP must be an integer from 1 to 1000000")
     .default(64),
+  WS_FLUSH_MS: intVar(10, 1_000, "WS_FLUSH_MS must be milliseconds, an integer from 10 to 1000").default(50),
   WS_ALLOWED_ORIGINS: z.string().transform((s) => s.split(",").map((x) => x.trim()).filter((x) => x !== ""))
     .refine((list) => list.every((o) => /^https?:\/\/[^/\s]+$/.test(o)), {
       error: "WS_ALLOWED_ORIGINS must be a comma-separated list of origins such as https://app.example.com",
@@ -205,7 +206,7 @@ export interface Config {
     idleTimeoutMs: number;
   };
   /** WebSocket limits: clients in total and per address, and origins allowed besides this server's own. */
-  ws: { maxClients: number; maxClientsPerIp: number; allowedOrigins: string[] };
+  ws: { maxClients: number; maxClientsPerIp: number; allowedOrigins: string[]; flushMs: number };
   /** Symbols tracked at most (configured ones included), and distinct symbols one user's watchlists and rules hold. */
   limits: { maxTrackedSymbols: number; maxSymbolsPerUser: number };
 }
@@ -315,6 +316,7 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
       maxClients: e.WS_MAX_CLIENTS,
       maxClientsPerIp: e.WS_MAX_CLIENTS_PER_IP,
       allowedOrigins: e.WS_ALLOWED_ORIGINS,
+      flushMs: e.WS_FLUSH_MS,
     },
     limits: { maxTrackedSymbols: e.MAX_TRACKED_SYMBOLS, maxSymbolsPerUser: e.MAX_SYMBOLS_PER_USER },
   };
