@@ -5,6 +5,8 @@
  *
  * deno run --allow-net bench/http_load.ts <seconds> <connections> <url> [url...]
  */
+import process from "node:process";
+
 const [secondsArg, connArg, ...urls] = Deno.args;
 const seconds = Number(secondsArg);
 const connections = Number(connArg);
@@ -15,7 +17,7 @@ if (!(seconds > 0) || !(connections > 0) || urls.length === 0) {
 const hist = new Uint32Array(100_001); // 0.1 ms buckets up to 10 s
 let requests = 0;
 let failed = 0;
-const cpu0 = Deno.cpuUsage?.();
+const cpu0 = process.cpuUsage();
 const deadline = performance.now() + seconds * 1000;
 async function loop(offset: number) {
   for (let i = offset; performance.now() < deadline; i++) {
@@ -40,6 +42,6 @@ const pct = (p: number) => {
   for (let b = 0; b < hist.length; b++) if ((seen += hist[b]!) >= requests * p) return b / 10;
   return Infinity;
 };
-const cpu1 = Deno.cpuUsage?.();
-const cpuSeconds = cpu0 && cpu1 ? (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6 : NaN;
+const cpu1 = process.cpuUsage();
+const cpuSeconds = (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6;
 console.log(JSON.stringify({ requests, rps: requests / elapsed, p50: pct(0.5), p99: pct(0.99), failed, cpuSeconds }));

@@ -45,10 +45,54 @@ async function app(n: number): Promise<Figures> {
     SYMBOLS: SYMBOLS.join(","),
     ...LOAD_LIMITS,
   });
+  const base = `http://127.0.0.1:${running.port}`;
+  const rss = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? NaN) / 2 ** 20;
+  };
+  const cpu = async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return Number(/^process_cpu_seconds_total (\S+)/m.exec(text)?.[1] ?? NaN);
+  };
   try {
     // Let the synthetic feed take its leases and start ticking every symbol.
     await new Promise((r) => setTimeout(r, 3_000));
-    return await load(`ws://127.0.0.1:${running.port}/ws/realtime`, n);
+    const before = await rss();
+    const cpu0 = await cpu();
+    // While the clients load it, two more connections time health and a quote from their own process.
+    const api = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        new URL("./http_load.ts", import.meta.url).pathname,
+        "12",
+        "2",
+        `${base}/api/v1/health`,
+        `${base}/api/v1/stocks/${SYMBOLS[0]}`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    let during = NaN;
+    const sampler = new Promise((r) => setTimeout(r, 8_000)).then(async () => (during = await rss()));
+    const f = await load(`ws://127.0.0.1:${running.port}/ws/realtime`, n);
+    await sampler;
+    const cpu1 = await cpu();
+    const apiLoad = JSON.parse(new TextDecoder().decode((await api).stdout).trim());
+    console.log(
+      `  API during the load (N=${n}): ${Math.round(apiLoad.rps)} rps, p50 ${apiLoad.p50} ms, p99 ${apiLoad.p99} ms; ` +
+        `server CPU per delivered quote ≈ ${((cpu1 - cpu0) / (f.quotesPerSecond * 12) * 1e6).toFixed(2)} µs`,
+    );
+    if (n <= 1_000) {
+      // Memory a minute after every client left, against before the load.
+      await new Promise((r) => setTimeout(r, 60_000));
+      const after = await rss();
+      console.log(
+        `  RSS before ${before.toFixed(0)} MB, during ${during.toFixed(0)} MB, a minute after ${after.toFixed(0)} MB ` +
+          `(${((after / before - 1) * 100).toFixed(1)}% above before)`,
+      );
+    }
+    return f;
   } finally {
     running.child.kill("SIGTERM");
     await running.finished;

@@ -4,6 +4,7 @@
  * loadable on Deno Deploy.
  */
 import type { Hono } from "hono";
+import process from "node:process";
 import { type Broker, MemoryBroker } from "../broker/broker.ts";
 import { NatsBroker } from "../broker/nats.ts";
 import {
@@ -76,6 +77,10 @@ export function processMetrics(): Metrics {
   return metrics
     .gauge("breadboard_js_heap_bytes", "JavaScript heap in use", () => Deno.memoryUsage().heapUsed)
     .gauge("process_resident_memory_bytes", "Resident memory of the process", () => Deno.memoryUsage().rss)
+    .counterFrom("process_cpu_seconds_total", "User and system CPU time of the process", () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    })
     .gauge("breadboard_event_loop_lag_seconds", "Worst event-loop delay since the last scrape", () => {
       const lag = Math.max(0, worst) / 1000;
       worst = 0;
