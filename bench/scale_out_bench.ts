@@ -14,7 +14,13 @@ import { startNatsServer } from "../tests/nats_server.ts";
 import { type Figures, load, LOAD_LIMITS, once, RATE, show, SYMBOLS } from "./ws_load.ts";
 
 const N = 500;
-const feed = { FEED: "synthetic", SYNTHETIC_RATE: String(RATE), SYMBOLS: SYMBOLS.join(","), ...LOAD_LIMITS };
+const feed = {
+  FEED: "synthetic",
+  SYNTHETIC_ALWAYS_OPEN: "true",
+  SYNTHETIC_RATE: String(RATE),
+  SYMBOLS: SYMBOLS.join(","),
+  ...LOAD_LIMITS,
+};
 const settle = () => new Promise((r) => setTimeout(r, 3_000));
 
 /** One ROLE=all process: on the in-memory broker, or with every quote and alert taking the NATS round trip. */

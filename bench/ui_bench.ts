@@ -23,7 +23,12 @@ interface PageFigures {
 
 async function measure() {
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-bench-" });
-  const app = await startApp({ DATA_DIR: dataDir, FEED: "synthetic", SYNTHETIC_RATE: "2500" });
+  const app = await startApp({
+    DATA_DIR: dataDir,
+    FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
+    SYNTHETIC_RATE: "2500",
+  });
   const browser = await launchBrowser();
   const base = `http://127.0.0.1:${app.port}`;
   try {

@@ -41,6 +41,7 @@ async function app(n: number): Promise<Figures> {
   const running = await startApp({
     DATA_DIR: dataDir,
     FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
     SYNTHETIC_RATE: String(RATE),
     SYMBOLS: SYMBOLS.join(","),
     ...LOAD_LIMITS,

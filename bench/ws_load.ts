@@ -5,6 +5,8 @@ export const LOAD_LIMITS = {
   WS_MAX_CLIENTS: "100000",
   WS_MAX_CLIENTS_PER_IP: "100000",
   MAX_CONNECTIONS_PER_IP: "100000",
+  // 500 symbols of generated demo history would only slow the start.
+  SYNTHETIC_HISTORY: "false",
 };
 
 export const SYMBOLS = Array.from({ length: 500 }, (_, i) => `S${String(i).padStart(3, "0")}`);

@@ -1,22 +1,37 @@
 import type { FeedStatus } from "../schema/health.ts";
 import type { Tick } from "../schema/tick.ts";
+import { demoLogReturn, type DemoProfile, demoProfile, demoSession, nyDay } from "./demo_market.ts";
 import type { Feed, FeedSink } from "./feed.ts";
+
+/** Where a symbol's walk resumes: its last stored quote (a restart continues the path, with no jump). */
+export interface DemoStart {
+  price: number;
+  previousClose: number;
+  /** Epoch ms of that quote; the day's high, low and volume carry on when it is from the same New York day. */
+  time?: number;
+  dayHigh?: number;
+  dayLow?: number;
+  dayVolume?: number;
+}
 
 /** Options of {@link SyntheticFeed}. */
 export interface SyntheticOptions {
   sink: FeedSink;
-  /** Ticks per second across all symbols (default 50). */
+  /** Ticks per second across all symbols (default 50). It sets how often the path is sampled, not how it moves. */
   ticksPerSecond?: number;
-  /** Daily volatility of returns (default 0.02, i.e. 2 %). */
-  dailyVolatility?: number;
-  /** Chance that a tick is a jump of 2-6 % (default 0.0005). */
-  jumpProbability?: number;
   /** Seed of the random walk, for repeatable runs (default: time based). */
   seed?: number;
   now?: () => number;
+  /** Tick outside the NYSE regular session too (weekends, holidays, nights), labelled with the real session. */
+  alwaysOpen?: boolean;
+  /** A symbol's stored state to resume from; undefined starts it at its profile's price. */
+  start?: (symbol: string) => DemoStart | undefined;
+  /** Price dynamics per symbol (default {@link demoProfile}). */
+  profile?: (symbol: string) => DemoProfile;
 }
 
 interface Walk {
+  profile: DemoProfile;
   /** Exact level of the walk; ticks carry it rounded to cents. */
   level: number;
   price: number;
@@ -24,33 +39,42 @@ interface Walk {
   dayHigh: number;
   dayLow: number;
   dayVolume: number;
+  /** New York day of the session the day fields belong to (UTC midnight). */
+  day: number;
+  /** Time of the walk's last step (fractional ms). */
+  at: number;
 }
 
 const TICK_MS = 50;
 
 /**
- * A random-walk market for demos and load tests: every tick says `source: "synthetic"`.
+ * The demo market: every tick says `source: "synthetic"`.
  *
- * Prices follow a geometric random walk scaled so a trading day (6.5 h) has the configured volatility, with rare
- * jumps. Ticks are spread evenly over the symbols, emitted in bursts every 50 ms.
+ * Each symbol follows geometric Brownian motion with jumps ({@link demoLogReturn}), its volatility fixed per symbol
+ * (15-60 % a year), stepped by the time elapsed between its ticks, so the path's statistics are the same at 50 or
+ * 2,500 ticks/s. A restart resumes from the stored quote ({@link SyntheticOptions.start}). The NYSE calendar decides
+ * the session: outside regular hours the feed is "closed" and sends nothing, unless `alwaysOpen`. Ticks go out in
+ * bursts every 50 ms, their times spread over the burst.
  */
 export class SyntheticFeed implements Feed {
-  readonly #o: Required<SyntheticOptions>;
+  readonly #o: Required<Omit<SyntheticOptions, "start">> & Pick<SyntheticOptions, "start">;
   #walks = new Map<string, Walk>();
   #symbols: string[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastTickAt: number | null = null;
+  #closed = false;
   #state = 0;
   #carry = 0;
   #cursor = 0;
+  #last = 0;
 
   constructor(options: SyntheticOptions) {
     this.#o = {
       ticksPerSecond: 50,
-      dailyVolatility: 0.02,
-      jumpProbability: 0.0005,
       seed: Date.now() % 2 ** 31,
       now: Date.now,
+      alwaysOpen: false,
+      profile: demoProfile,
       ...options,
     };
     this.#state = this.#o.seed;
@@ -73,37 +97,67 @@ export class SyntheticFeed implements Feed {
 
   setSymbols(symbols: readonly string[]): void {
     this.#symbols = [...symbols];
+    const now = this.#o.now();
     for (const s of symbols) {
-      if (!this.#walks.has(s)) {
-        const price = Math.round((20 + this.#random() * 480) * 100) / 100;
-        this.#walks.set(s, { level: price, price, previousClose: price, dayHigh: price, dayLow: price, dayVolume: 0 });
-      }
+      if (this.#walks.has(s)) continue;
+      const profile = this.#o.profile(s);
+      const from = this.#o.start?.(s);
+      const price = from?.price ?? profile.startPrice;
+      const sameDay = from?.time !== undefined && nyDay(from.time) === nyDay(now);
+      this.#walks.set(s, {
+        profile,
+        level: price,
+        price,
+        previousClose: from?.previousClose || price,
+        dayHigh: sameDay && from?.dayHigh ? from.dayHigh : price,
+        dayLow: sameDay && from?.dayLow ? from.dayLow : price,
+        dayVolume: sameDay ? from?.dayVolume ?? 0 : 0,
+        day: from?.time !== undefined ? nyDay(from.time) : nyDay(now),
+        at: now,
+      });
     }
   }
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => this.#burst(), TICK_MS);
+    this.#last = this.#o.now();
+    this.#timer = setInterval(() => this.pump(this.#o.now()), TICK_MS);
   }
 
-  #burst(): void {
-    if (this.#symbols.length === 0) return;
-    this.#carry += this.#o.ticksPerSecond * TICK_MS / 1000;
+  /**
+   * Emits the ticks due between the last pump and `now` (the timer calls it every 50 ms; tests drive it with a
+   * virtual clock).
+   */
+  pump(now: number): void {
+    // The first pump only starts the clock.
+    const since = this.#last ? Math.max(0, now - this.#last) : 0;
+    this.#last = now;
+    if (this.#symbols.length === 0 || since === 0) return;
+    const session = demoSession(now);
+    this.#closed = session !== "regular" && !this.#o.alwaysOpen;
+    if (this.#closed) return;
+    this.#carry += this.#o.ticksPerSecond * since / 1000;
     const n = Math.floor(this.#carry);
     this.#carry -= n;
-    const now = this.#o.now();
-    const ticksPerSymbolPerDay = Math.max(1, this.#o.ticksPerSecond / this.#symbols.length) * 23_400;
-    const sigma = this.#o.dailyVolatility / Math.sqrt(ticksPerSymbolPerDay);
     for (let i = 0; i < n; i++) {
       const symbol = this.#symbols[this.#cursor++ % this.#symbols.length]!;
-      this.#o.sink.tick(this.#step(symbol, now, sigma));
+      // Spread over the interval, so each tick's step covers the time since that symbol's previous tick.
+      this.#o.sink.tick(this.#step(symbol, now - since + (i + 1) * since / n, session));
     }
   }
 
-  #step(symbol: string, now: number, sigma: number): Tick {
+  #step(symbol: string, at: number, session: Tick["marketHours"]): Tick {
     const w = this.#walks.get(symbol)!;
-    let r = sigma * this.#normal();
-    if (this.#random() < this.#o.jumpProbability) r += (this.#random() < 0.5 ? -1 : 1) * (0.02 + this.#random() * 0.04);
+    const day = nyDay(at);
+    if (day !== w.day) {
+      // A new session: yesterday's last price is the previous close.
+      w.previousClose = w.price;
+      w.dayHigh = w.dayLow = w.price;
+      w.dayVolume = 0;
+      w.day = day;
+    }
+    const r = demoLogReturn(w.profile, at - w.at, () => this.#normal(), () => this.#random());
+    w.at = Math.max(w.at, at);
     w.level = Math.max(0.01, w.level * Math.exp(r));
     w.price = Math.round(w.level * 100) / 100;
     w.dayHigh = Math.max(w.dayHigh, w.price);
@@ -111,16 +165,17 @@ export class SyntheticFeed implements Feed {
     const size = 1 + Math.floor(this.#random() * 500);
     w.dayVolume += size;
     const change = Math.round((w.price - w.previousClose) * 100) / 100;
-    this.#lastTickAt = now;
+    const time = Math.floor(at);
+    this.#lastTickAt = time;
     return {
       symbol,
       price: w.price,
-      time: now,
+      time,
       source: "synthetic",
       quoteType: "equity",
-      marketHours: "regular",
+      marketHours: session,
       currency: "USD",
-      exchange: "SYN",
+      exchange: "DEMO",
       change,
       changePercent: Math.round(change / w.previousClose * 1e6) / 1e4,
       dayVolume: w.dayVolume,
@@ -139,6 +194,9 @@ export class SyntheticFeed implements Feed {
   }
 
   status(): FeedStatus {
-    return { state: this.#timer ? "live" : "stopped", lastTickAt: this.#lastTickAt };
+    return {
+      state: !this.#timer ? "stopped" : this.#closed ? "closed" : "live",
+      lastTickAt: this.#lastTickAt,
+    };
   }
 }

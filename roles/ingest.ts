@@ -17,7 +17,10 @@ import { MassiveFeed } from "../feeds/massive.ts";
 import { createMassiveDecoder } from "../feeds/massive_decode.ts";
 import { Recorder } from "../feeds/recorder.ts";
 import { ReplayFeed } from "../feeds/replay.ts";
-import { SyntheticFeed } from "../feeds/synthetic.ts";
+import { type DemoStart, SyntheticFeed } from "../feeds/synthetic.ts";
+import { generateDemoHistory } from "../feeds/demo_history.ts";
+import { keys } from "../actors/keys.ts";
+import type { ActorSnapshot } from "../actors/symbol_actor.ts";
 import { YahooFeed } from "../feeds/yahoo.ts";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { runOhlcvFetch } from "../jobs/ohlcv_job.ts";
@@ -77,10 +80,16 @@ export async function openFeed(
   sink: ReturnType<typeof createIngestSink>,
   recorder: Recorder | undefined,
   log: Logger,
+  demoStart?: (symbol: string) => DemoStart | undefined,
 ): Promise<Feed> {
   switch (config.feed) {
     case "synthetic":
-      return new SyntheticFeed({ sink, ticksPerSecond: config.syntheticRate });
+      return new SyntheticFeed({
+        sink,
+        ticksPerSecond: config.syntheticRate,
+        alwaysOpen: config.syntheticAlwaysOpen,
+        ...(demoStart ? { start: demoStart } : {}),
+      });
     case "replay":
       return new ReplayFeed({
         path: config.replay.file!,
@@ -240,7 +249,8 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
   const recorder = config.recordFile && (config.feed === "yahoo" || config.feed === "massive")
     ? await Recorder.open(config.recordFile, (err) => log("error", "recording stopped", { error: String(err) }))
     : undefined;
-  const feed = await openFeed(config, sink, recorder, log);
+  const demoStart = config.feed === "synthetic" ? await prepareDemo(config, kv, store, tracked(), log) : undefined;
+  const feed = await openFeed(config, sink, recorder, log, demoStart);
   let shuttingDown = false;
   if (config.feed === "replay") {
     await actors.activate(config.symbols);
@@ -327,6 +337,61 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
       log("info", "ingest stopped", { ticksStored: writer.stats().stored });
     },
   };
+}
+
+/**
+ * The demo market's starting points: each symbol resumes from its actor's last quote in KV (a restart continues the
+ * path: no jump, no false alert); a symbol without one gets generated history (SYNTHETIC_HISTORY) ending at its
+ * profile's price, and starts where that history ends.
+ */
+async function prepareDemo(
+  config: Config,
+  kv: Deno.Kv,
+  store: Store,
+  symbols: readonly string[],
+  log: Logger,
+): Promise<(symbol: string) => DemoStart | undefined> {
+  const starts = new Map<string, DemoStart>();
+  for (const s of symbols) {
+    const q = (await kv.get<ActorSnapshot>(keys.actor(config.namespace, s))).value?.quote;
+    if (q) {
+      starts.set(s, {
+        price: q.price,
+        previousClose: q.previousClose,
+        time: q.time,
+        dayHigh: q.dayHigh,
+        dayLow: q.dayLow,
+        dayVolume: q.dayVolume,
+      });
+    }
+  }
+  if (config.syntheticHistory) {
+    const started = performance.now();
+    try {
+      const written = await generateDemoHistory({
+        store,
+        symbols,
+        now: Date.now(),
+        endPrice: (s) => starts.get(s)?.price,
+      });
+      for (const h of written) {
+        if (!starts.has(h.symbol)) {
+          starts.set(h.symbol, { price: h.lastClose, previousClose: h.previousClose, time: h.lastTime });
+        }
+      }
+      if (written.length > 0) {
+        log("info", "demo history written", {
+          symbols: written.length,
+          dailyCandles: written.reduce((n, h) => n + h.daily, 0),
+          minuteCandles: written.reduce((n, h) => n + h.minutes, 0),
+          ms: Math.round(performance.now() - started),
+        });
+      }
+    } catch (err) {
+      log("warn", "demo history not written; charts fill from live ticks", { error: String(err) });
+    }
+  }
+  return (s) => starts.get(s);
 }
 
 /** `url` with its apiKey parameter masked, for logs. */

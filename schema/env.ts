@@ -95,6 +95,10 @@ export const envSchema = z.object({
     .default(-5),
   SYNTHETIC_RATE: intVar(1, 1_000_000, "SYNTHETIC_RATE must be ticks per second, an integer from 1 to 1000000")
     .default(50),
+  SYNTHETIC_ALWAYS_OPEN: z.enum(["true", "false"], { error: "SYNTHETIC_ALWAYS_OPEN must be true or false" })
+    .transform((v) => v === "true").default(false),
+  SYNTHETIC_HISTORY: z.enum(["true", "false"], { error: "SYNTHETIC_HISTORY must be true or false" })
+    .transform((v) => v === "true").default(true),
   KV_PATH: z.string().optional(),
   ACTOR_LEASE_MS: intVar(300, 600_000, "ACTOR_LEASE_MS must be milliseconds, an integer from 300 to 600000")
     .default(15_000),
@@ -169,6 +173,10 @@ export interface Config {
   symbols: string[];
   /** Ticks per second of the synthetic feed (SYNTHETIC_RATE). */
   syntheticRate: number;
+  /** SYNTHETIC_ALWAYS_OPEN: the demo ticks outside the NYSE regular session too, labelled with the real session. */
+  syntheticAlwaysOpen: boolean;
+  /** SYNTHETIC_HISTORY: the demo writes five years of daily and 30 days of minute candles on first start. */
+  syntheticHistory: boolean;
   /**
    * Deno KV (KV_PATH: a file, or a KV Connect URL). Default DATA_DIR/kv.sqlite3; for ROLE=web, unset means
    * `Deno.openKv()` (Deno Deploy's own KV). Processes that share it split the symbols.
@@ -290,6 +298,8 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
     },
     symbols: e.SYMBOLS,
     syntheticRate: e.SYNTHETIC_RATE,
+    syntheticAlwaysOpen: e.SYNTHETIC_ALWAYS_OPEN,
+    syntheticHistory: e.SYNTHETIC_HISTORY,
     ...(kvPath === undefined ? {} : { kvPath }),
     actorLeaseMs: e.ACTOR_LEASE_MS,
     ...(e.RECORD_FILE === undefined ? {} : { recordFile: e.RECORD_FILE }),

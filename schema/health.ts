@@ -1,7 +1,10 @@
 import { z } from "zod";
 
-/** States a feed reports: not yet started or stopped, connecting, streaming, reconnecting after a loss, failed. */
-export const FEED_STATES = ["stopped", "connecting", "live", "reconnecting", "error"] as const;
+/**
+ * States a feed reports: not yet started or stopped, connecting, streaming, reconnecting after a loss, failed, or
+ * closed (the demo market outside the NYSE regular session).
+ */
+export const FEED_STATES = ["stopped", "connecting", "live", "reconnecting", "error", "closed"] as const;
 
 /** What a feed reports to /api/v1/health. */
 export const feedStatusSchema = z.object({

@@ -268,12 +268,16 @@ Deno.test("history revalidates by ETag (304 for an unchanged range) and a newly 
 
     tick(3, 103); // closes minute 2; the cache must not hide it
     tick(4, 104);
-    await until(async () => {
-      const r = await fetch(url, { headers: { "If-None-Match": etag } });
-      const changed = r.status === 200 && (await r.json()).candles.length === 5;
-      if (r.status === 304) await r.body?.cancel();
-      return changed;
-    }, 10_000, "new candles past the cached answer");
+    await until(
+      async () => {
+        const r = await fetch(url, { headers: { "If-None-Match": etag } });
+        const changed = r.status === 200 && (await r.json()).candles.length === 5;
+        if (r.status === 304) await r.body?.cancel();
+        return changed;
+      },
+      10_000,
+      "new candles past the cached answer",
+    );
     const now = await (await fetch(url)).json();
     assert.deepEqual(now.candles.slice(0, 2), body.candles.slice(0, 2), "closed candles unchanged");
     const metrics = await (await fetch(`${base}/metrics`)).text();

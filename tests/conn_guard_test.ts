@@ -44,7 +44,12 @@ async function stop(app: { child: Deno.ChildProcess; finished: Promise<{ code: n
 Deno.test("more silent connections than the process has descriptors: the server keeps answering health", async () => {
   const dir = await Deno.makeTempDir();
   // 256 descriptors; the cap is derived from that limit, the header timeout is long so only the caps act.
-  const app = await startApp({ FEED: "synthetic", DATA_DIR: dir, HEADER_TIMEOUT_MS: "600000" }, 256);
+  const app = await startApp({
+    FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
+    DATA_DIR: dir,
+    HEADER_TIMEOUT_MS: "600000",
+  }, 256);
   const conns: Deno.Conn[] = [];
   try {
     conns.push(...await openSilent(app.port, 600));
@@ -66,7 +71,13 @@ Deno.test("accept errors when descriptors run out back off instead of ending the
   const dir = await Deno.makeTempDir();
   // A cap far above what 256 descriptors allow: accept itself fails with EMFILE.
   const app = await startApp(
-    { FEED: "synthetic", DATA_DIR: dir, HEADER_TIMEOUT_MS: "600000", MAX_CONNECTIONS: "100000" },
+    {
+      FEED: "synthetic",
+      SYNTHETIC_ALWAYS_OPEN: "true",
+      DATA_DIR: dir,
+      HEADER_TIMEOUT_MS: "600000",
+      MAX_CONNECTIONS: "100000",
+    },
     256,
   );
   const conns: Deno.Conn[] = [];
@@ -97,6 +108,7 @@ Deno.test("unfinished headers and idle keep-alive connections are closed; a per-
   const dir = await Deno.makeTempDir();
   const app = await startApp({
     FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
     DATA_DIR: dir,
     HEADER_TIMEOUT_MS: "300",
     IDLE_TIMEOUT_MS: "300",

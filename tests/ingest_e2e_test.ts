@@ -59,7 +59,13 @@ Deno.test("ticks from the Yahoo streamer flow through the app into ClickHouse; b
 Deno.test("FEED=synthetic writes only to its own database, never the live one", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-e2e-" });
   try {
-    const app = await startApp({ DATA_DIR: dataDir, FEED: "synthetic", SYNTHETIC_RATE: "500", SYMBOLS: "AAA,BBB" });
+    const app = await startApp({
+      DATA_DIR: dataDir,
+      FEED: "synthetic",
+      SYNTHETIC_ALWAYS_OPEN: "true",
+      SYNTHETIC_RATE: "500",
+      SYMBOLS: "AAA,BBB",
+    });
     await until(
       async () => {
         const text = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();

@@ -4,7 +4,12 @@ import { until } from "./wait.ts";
 
 Deno.test("the live /metrics passes promtool check metrics, and counters are counters", async () => {
   const dir = await Deno.makeTempDir();
-  const app = await startApp({ FEED: "synthetic", DATA_DIR: dir, SYNTHETIC_RATE: "200" });
+  const app = await startApp({
+    FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
+    DATA_DIR: dir,
+    SYNTHETIC_RATE: "200",
+  });
   try {
     const base = `http://127.0.0.1:${app.port}`;
     let text = "";

@@ -15,7 +15,13 @@ const SYMBOLS = "AAPL,MSFT,NVDA";
 
 async function withDashboard(fn: (base: string, browser: Browser) => Promise<void>) {
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-" });
-  const app = await startApp({ DATA_DIR: dataDir, FEED: "synthetic", SYNTHETIC_RATE: "60", SYMBOLS });
+  const app = await startApp({
+    DATA_DIR: dataDir,
+    FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
+    SYNTHETIC_RATE: "60",
+    SYMBOLS,
+  });
   const browser = await launchBrowser();
   try {
     await fn(`http://127.0.0.1:${app.port}`, browser);

@@ -25,6 +25,7 @@ Deno.test("WebSocket limits: foreign origins refused, oversize frames cut at the
   const dir = await Deno.makeTempDir();
   const app = await startApp({
     FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
     DATA_DIR: dir,
     WS_ALLOWED_ORIGINS: "https://partner.example.com",
     WS_MAX_CLIENTS_PER_IP: "3",
