@@ -74,7 +74,7 @@ Deno.test("Monitor: tiles render on the server, hydrate, go live and change with
     assert.notEqual(await price.textContent(), before, "a tick changed the AAPL tile");
     // The change flashes (green or red) and the market state is shown.
     await page.waitForSelector(".tile-change.flash-up, .tile-change.flash-down", { timeout: 10_000 });
-    assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Closed/);
+    assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Market closed/);
     // The live chart draws into a canvas.
     assert.ok(await page.locator(".chart canvas").count() > 0);
     // Picking another tile (keyboard) switches the chart.
