@@ -70,7 +70,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
       const now = Date.now();
       const interval = ["1m", "5m", "15m", "1h", "1d"].includes(q.interval ?? "") ? q.interval! : "1d";
       // A default range that fits the interval's 20,000-candle limit and shows a useful span.
-      const span = { "1m": 0, "5m": 4, "15m": 9, "1h": 59, "1d": 365 }[interval]! * 86_400_000;
+      const span = { "1m": 4, "5m": 9, "15m": 19, "1h": 59, "1d": 365 }[interval]! * 86_400_000;
       const props = {
         symbols: [...new Set([...symbols, ...deps.tracked()])].sort(),
         symbol: /^[A-Za-z0-9.^=-]{1,20}$/.test(q.symbol ?? "") ? q.symbol!.toUpperCase() : symbols[0] ?? "AAPL",
