@@ -35,6 +35,11 @@ class YahooConnection {
   lastFrameAt = 0;
   lastTickAt = 0;
   connects = 0;
+  /** Whether this connection ever reached the streamer (a socket opened). */
+  everOpened = false;
+  /** Why the last attempt failed, and since when attempts have been failing (0: not failing). */
+  lastError = "";
+  failingSince = 0;
   #ws: WebSocket | undefined;
   #attempt = 0;
   #retry: ReturnType<typeof setTimeout> | undefined;
@@ -51,11 +56,13 @@ class YahooConnection {
       ws = new WebSocket(this.o.url);
     } catch (err) {
       this.o.sink.reject("connect_failed", String(err));
+      this.#failed(String(err));
       this.#scheduleReconnect();
       return;
     }
     this.#ws = ws;
     ws.onopen = () => {
+      this.everOpened = true;
       this.lastFrameAt = this.o.now();
       this.#send({ subscribe: [...this.symbols] });
     };
@@ -64,6 +71,8 @@ class YahooConnection {
       if (this.state !== "live") {
         this.state = "live";
         this.#attempt = 0;
+        this.failingSince = 0;
+        this.lastError = "";
       }
       const frame = typeof ev.data === "string" ? ev.data : utf8.decode(ev.data as ArrayBuffer);
       this.o.onFrame?.(frame);
@@ -73,13 +82,16 @@ class YahooConnection {
         this.o.sink.tick(r.tick);
       } else if (r.kind === "reject") this.o.sink.reject(r.reason, r.detail);
     };
-    ws.onclose = () => {
+    let error = "";
+    ws.onclose = (ev) => {
       if (this.#ws !== ws) return;
       this.#ws = undefined;
+      this.#failed(error || `connection closed (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""})`);
       this.#scheduleReconnect();
     };
-    ws.onerror = () => {
-      // onclose follows and schedules the reconnect.
+    ws.onerror = (ev) => {
+      // onclose follows and schedules the reconnect; keep the reason it will report.
+      error = (ev as ErrorEvent).message || "connection failed";
     };
     this.#resubscribe ??= setInterval(() => this.#send({ subscribe: [...this.symbols] }), this.o.resubscribeMs);
     this.#watchdog ??= setInterval(() => this.#checkSilence(), Math.max(50, Math.min(this.o.silenceMs / 4, 5_000)));
@@ -95,6 +107,11 @@ class YahooConnection {
       ws.close();
       this.#scheduleReconnect();
     }
+  }
+
+  #failed(error: string): void {
+    this.lastError = error;
+    if (this.failingSince === 0) this.failingSince = this.o.now();
   }
 
   #scheduleReconnect(): void {
@@ -211,16 +228,27 @@ export class YahooFeed implements Feed {
     return this.#connections.map((c) => [...c.symbols]);
   }
 
+  /**
+   * The feed's state: "unreachable" when no connection has ever reached the streamer and attempts keep failing,
+   * "reconnecting" after a loss, with the last error and since when it has been failing.
+   */
   status(): FeedStatus {
     const lastTickAt = this.#connections.reduce((m, c) => Math.max(m, c.lastTickAt), 0);
     const states = new Set(this.#connections.map((c) => c.state));
+    const failing = this.#connections.filter((c) => c.failingSince > 0);
+    const neverReached = this.#connections.length > 0 && this.#connections.every((c) => !c.everOpened);
     const state = !this.#started
       ? "stopped"
       : states.has("reconnecting")
-      ? "reconnecting"
+      ? neverReached ? "unreachable" : "reconnecting"
       : states.has("connecting")
       ? "connecting"
       : "live";
-    return { state, lastTickAt: lastTickAt === 0 ? null : lastTickAt };
+    const worst = failing.sort((a, b) => a.failingSince - b.failingSince)[0];
+    return {
+      state,
+      lastTickAt: lastTickAt === 0 ? null : lastTickAt,
+      ...(worst && state !== "live" ? { error: worst.lastError, since: worst.failingSince } : {}),
+    };
   }
 }

@@ -283,6 +283,7 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
   actors.start();
   outbox.listen();
   feed.start();
+  const stopWatching = watchFeed(feed, config.feed, log, metrics);
   await leases?.start();
 
   // History: the OHLCV fetch on its schedule, and once at start when it has never completed. Synthetic and replayed
@@ -323,6 +324,7 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
     feedStatus: () => feed.status(),
     async stop() {
       shuttingDown = true;
+      stopWatching();
       jobAbort.abort();
       await feed.stop();
       await recorder?.close();
@@ -392,6 +394,48 @@ async function prepareDemo(
     }
   }
   return (s) => starts.get(s);
+}
+
+const FEED_DOWN = new Set(["reconnecting", "unreachable", "error"]);
+
+/**
+ * Says in the log when the live feed stops delivering: the first failure at once (with the reason), then a summary
+ * a minute, then when it streams again. Exports `breadboard_feed_up` and `breadboard_feed_down_seconds`.
+ *
+ * @returns a function that stops watching
+ */
+function watchFeed(feed: Feed, name: string, log: Logger, metrics: Metrics): () => void {
+  let downSince = 0;
+  let loggedAt = 0;
+  metrics
+    .gauge("breadboard_feed_up", "1 while the feed streams (or the demo market rests while closed)", () => {
+      const s = feed.status().state;
+      return s === "live" || s === "closed" ? 1 : 0;
+    })
+    .gauge("breadboard_feed_down_seconds", "How long the feed has been failing to deliver (0 when it is not)", () => {
+      const s = feed.status();
+      return FEED_DOWN.has(s.state) && s.since ? (Date.now() - s.since) / 1000 : 0;
+    });
+  const check = () => {
+    const s = feed.status();
+    const now = Date.now();
+    if (FEED_DOWN.has(s.state)) {
+      const fields = { feed: name, state: s.state, error: s.error, since: s.since && new Date(s.since).toISOString() };
+      if (downSince === 0) {
+        downSince = s.since ?? now;
+        loggedAt = now;
+        log("warn", s.state === "unreachable" ? "live feed unreachable" : "live feed lost; reconnecting", fields);
+      } else if (now - loggedAt >= 60_000) {
+        loggedAt = now;
+        log("warn", "live feed still down", { ...fields, downForS: Math.round((now - downSince) / 1000) });
+      }
+    } else if (downSince !== 0 && s.state === "live") {
+      log("info", "live feed streaming again", { feed: name, downForS: Math.round((now - downSince) / 1000) });
+      downSince = 0;
+    }
+  };
+  const timer = setInterval(check, 1_000);
+  return () => clearInterval(timer);
 }
 
 /** `url` with its apiKey parameter masked, for logs. */

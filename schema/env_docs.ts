@@ -25,8 +25,10 @@ export const ENV_DOCS: Record<EnvName, string> = {
   SYMBOLS: "always-tracked symbols, comma-separated",
   ALERT_THRESHOLD: "built-in alert: day change at or below this percent (between -100 and 0)",
   SYNTHETIC_RATE: "ticks per second of FEED=synthetic (how often the demo path is sampled, not how it moves)",
-  SYNTHETIC_ALWAYS_OPEN: "true keeps the demo ticking outside NYSE regular hours (weekends, holidays, nights), labelled so",
-  SYNTHETIC_HISTORY: "the demo writes 5 years of daily and 30 days of minute candles for symbols without history on start",
+  SYNTHETIC_ALWAYS_OPEN:
+    "true keeps the demo ticking outside NYSE regular hours (weekends, holidays, nights), labelled so",
+  SYNTHETIC_HISTORY:
+    "the demo writes 5 years of daily and 30 days of minute candles for symbols without history on start",
   KV_PATH: "Deno KV file or KV Connect URL; unset: DATA_DIR/kv.sqlite3, or Deno.openKv() for ROLE=web",
   ACTOR_LEASE_MS: "how long an instance holds a symbol without renewing",
   RECORD_FILE: "append every raw frame of the yahoo or massive feed to this file (for replay)",

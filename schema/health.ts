@@ -1,18 +1,29 @@
 import { z } from "zod";
 
 /**
- * States a feed reports: not yet started or stopped, connecting, streaming, reconnecting after a loss, failed, or
- * closed (the demo market outside the NYSE regular session).
+ * States a feed reports: not yet started or stopped, connecting, streaming, reconnecting after a loss, unreachable
+ * (never reached its source, still trying), failed (a rejected key: not retried), or closed (the demo market outside
+ * the NYSE regular session).
  */
-export const FEED_STATES = ["stopped", "connecting", "live", "reconnecting", "error", "closed"] as const;
+export const FEED_STATES = [
+  "stopped",
+  "connecting",
+  "live",
+  "reconnecting",
+  "unreachable",
+  "error",
+  "closed",
+] as const;
 
 /** What a feed reports to /api/v1/health. */
 export const feedStatusSchema = z.object({
   state: z.enum(FEED_STATES),
   /** Epoch ms of the last tick received, null before the first. */
   lastTickAt: z.number().int().nullable(),
-  /** Why the feed is in `error`, when it is. */
+  /** Why the feed is in `error`, or why its last attempt failed while reconnecting or unreachable. */
   error: z.string().optional(),
+  /** Epoch ms since which attempts have been failing. */
+  since: z.number().int().optional(),
 });
 
 /** Status of one feed. */

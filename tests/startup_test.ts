@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "./wait.ts";
 import { spawnApp, startApp } from "./app_process.ts";
 import { freePort } from "./free_port.ts";
 
@@ -35,8 +36,19 @@ Deno.test("the app starts on embedded defaults, serves health, stops on SIGTERM,
     const res = await fetch(`http://127.0.0.1:${first.port}/api/v1/health`);
     assert.equal(res.status, 200);
     const health = await res.json();
-    assert.equal(health.status, "ok");
+    assert.equal(health.store.ok, true);
+    assert.equal(health.kv.ok, true);
     assert.equal(health.store.driver, "embedded");
+    // Yahoo is a closed port here: health says so instead of "ok", with the reason and since when.
+    let feed: { state: string; error?: string; since?: number } = health.feed;
+    await until(async () => {
+      const h = await (await fetch(`http://127.0.0.1:${first.port}/api/v1/health`)).json();
+      feed = h.feed;
+      return h.feed.state === "unreachable" && h.status === "degraded";
+    }, 20_000, "the unreachable feed in health");
+    assert.ok(feed.error && feed.error.length > 0, JSON.stringify(feed));
+    assert.ok(feed.since! <= Date.now());
+    await first.waitFor(/"msg":"live feed unreachable"/);
     const migrated = JSON.parse(first.stdout.find((l) => l.includes('"msg":"migrations"'))!);
     assert.deepEqual(migrated.applied, [
       "001_ticks.sql",

@@ -42,6 +42,9 @@ async function probe(fn: () => Promise<unknown>, timeoutMs: number) {
 
 type Probe = Awaited<ReturnType<typeof probe>> & { at: number };
 
+/** Feed states in which no prices flow although they should: health says "degraded". */
+const FEED_DOWN = new Set(["reconnecting", "unreachable", "error"]);
+
 /**
  * The store and KV probes behind the health endpoints, run in the background: a request answers at once from the
  * last results (with their age), and a request that finds them older than `intervalMs` starts the next round without
@@ -81,7 +84,8 @@ class Probes {
  * second under traffic); the feed and the bus report their state.
  *
  * 200 with status "ok" when the store and KV answer; 503 with status "degraded" when either does not. A feed that is
- * down or reconnecting shows in `feed` and in status "degraded", but keeps the 200: the process still serves history.
+ * reconnecting, unreachable or failed shows in `feed` (with its last error and since when) and in status "degraded",
+ * but keeps the 200: the process still serves history.
  * A bus (NATS) that is down shows in `bus` and makes the status "degraded" with a 200 too: the process serves, but
  * live data does not cross instances until it is back.
  *
@@ -119,7 +123,7 @@ export function healthRoutes(deps: HealthDeps): Hono {
       const bus = deps.bus?.();
       const serving = store.ok && kv.ok;
       const body: Health = {
-        status: serving && feed?.state !== "error" && bus?.ok !== false ? "ok" : "degraded",
+        status: serving && !FEED_DOWN.has(feed?.state ?? "live") && bus?.ok !== false ? "ok" : "degraded",
         ...(deps.role ? { role: deps.role } : {}),
         store: { ...age(store, now), driver: deps.store.driver },
         kv: age(kv, now),
