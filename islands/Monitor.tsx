@@ -6,11 +6,49 @@ import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveQuote, type LiveState } from "./lib/live.ts";
 import { chartColors } from "./lib/theme.ts";
 
+/** The live feed as the Monitor explains it: its name (FEED) and its state from /api/v1/health. */
+export interface FeedView {
+  name: string;
+  state: string;
+  error?: string;
+  since?: number;
+}
+
 /** Props the server renders the Monitor with. */
 export interface MonitorProps {
   symbols: string[];
   /** Latest known quotes, so the first paint already shows prices. */
   quotes: LiveQuote[];
+  /** The feed of this process, when it runs one. */
+  feed?: FeedView;
+}
+
+const FEED_NAME: Record<string, string> = { yahoo: "Yahoo", massive: "Massive", replay: "The replay" };
+
+/** What is wrong with the prices, and what to do about it; undefined when nothing is. */
+export function feedBanner(f: FeedView | undefined): { tone: "warn" | "info"; text: string } | undefined {
+  if (!f) return undefined;
+  const who = FEED_NAME[f.name] ?? f.name;
+  const since = f.since ? ` since ${fmtTime(f.since)}` : "";
+  const why = f.error ? ` (${f.error})` : "";
+  if (f.name === "synthetic") {
+    return f.state === "closed"
+      ? {
+        tone: "info",
+        text:
+          "Demo market: generated prices, resting while the NYSE is closed. SYNTHETIC_ALWAYS_OPEN=true keeps it ticking.",
+      }
+      : { tone: "info", text: "Demo market: generated prices, not real quotes." };
+  }
+  if (f.state === "unreachable") {
+    return {
+      tone: "warn",
+      text: `${who}'s stream is unreachable from this machine${since}${why}. Retrying; FEED=synthetic runs a demo.`,
+    };
+  }
+  if (f.state === "reconnecting") return { tone: "warn", text: `Lost ${who}'s stream${since}${why}. Reconnecting…` };
+  if (f.state === "error") return { tone: "warn", text: `${who} refused the feed${why}. Fix the setting and restart.` };
+  return undefined;
 }
 
 const MARKET_LABEL: Record<string, string> = {
@@ -134,7 +172,9 @@ const CONNECTION_LABEL: Record<LiveState, string> = {
 };
 
 /** The real-time Monitor: watchlist tiles, market state, connection state and a live chart of the selected tile. */
-export default function Monitor({ symbols, quotes }: MonitorProps) {
+export default function Monitor({ symbols, quotes, feed: initialFeed }: MonitorProps) {
+  const [feed, setFeed] = useState(initialFeed);
+  const [lastBatchAt, setLastBatchAt] = useState(0);
   const [tiles, setTiles] = useState<Record<string, TileState>>(() =>
     Object.fromEntries(quotes.map((q) => [q.symbol, { quote: q, seenAt: q.time, flip: 0 as const }]))
   );
@@ -159,6 +199,7 @@ export default function Monitor({ symbols, quotes }: MonitorProps) {
           }
           return next;
         });
+        if (!snapshot) setLastBatchAt(at);
         if (!snapshot && document.body.dataset.live === undefined) {
           document.body.dataset.live = String(Math.round(performance.now()));
         }
@@ -168,9 +209,18 @@ export default function Monitor({ symbols, quotes }: MonitorProps) {
       },
     });
     const clock = setInterval(() => setNow(Date.now()), 1_000);
+    // The feed's state changes on the server: ask health now and then, only when this process runs a feed.
+    const poll = initialFeed
+      ? setInterval(() => {
+        api<{ feed?: Omit<FeedView, "name"> }>("GET", "/api/v1/health")
+          .then((h) => h.feed && setFeed({ name: initialFeed.name, ...h.feed }))
+          .catch(() => {});
+      }, 10_000)
+      : undefined;
     return () => {
       live.close();
       clearInterval(clock);
+      clearInterval(poll);
     };
   }, [symbols.join(",")]);
   const market = useMemo(() => {
@@ -179,11 +229,34 @@ export default function Monitor({ symbols, quotes }: MonitorProps) {
     return latest ? MARKET_LABEL[latest.marketHours] ?? latest.marketHours : "Market state unknown";
   }, [tiles]);
   const retryIn = conn.retryAt ? Math.max(0, Math.ceil((conn.retryAt - now) / 1000)) : undefined;
+  const banner = feedBanner(feed);
+  const flowing = lastBatchAt > 0 && now - lastBatchAt < 30_000;
   return (
     <section class="monitor">
+      {banner && (
+        <p
+          class={`banner banner-${banner.tone}`}
+          role={banner.tone === "warn" ? "alert" : "note"}
+          data-testid="feed-banner"
+        >
+          {banner.text}
+        </p>
+      )}
       <div class="monitor-bar">
+        <span
+          class={`badge prices ${flowing ? "conn-live" : ""}`}
+          data-testid="prices"
+          title="whether prices reached this page in the last 30 seconds"
+        >
+          {flowing ? "Prices flowing" : "No prices yet"}
+        </span>
         <span class="badge market" data-testid="market">{market}</span>
-        <span class={`badge conn conn-${conn.state}`} role="status" data-testid="connection">
+        <span
+          class={`badge conn conn-${conn.state}`}
+          role="status"
+          data-testid="connection"
+          title="the connection between this page and Breadboard"
+        >
           {CONNECTION_LABEL[conn.state]}
           {conn.state !== "live" && retryIn !== undefined && retryIn > 0 ? ` in ${retryIn}s` : ""}
         </span>

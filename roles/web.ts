@@ -138,7 +138,12 @@ export async function createWeb(d: WebDeps): Promise<Web> {
       vapidPublicKey: vapid.publicKey,
       available: { webhook: true, email: emailEnabled, push: true, nats: config.natsUrl !== undefined },
     },
-    pages: { defaultSymbols: config.symbols, tracked: d.tracked, quotes },
+    pages: {
+      defaultSymbols: config.symbols,
+      tracked: d.tracked,
+      quotes,
+      ...(d.feed ? { feed: { name: config.feed, status: d.feed } } : {}),
+    },
     market: {
       async stock(symbol) {
         const live = await latest(symbol);

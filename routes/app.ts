@@ -56,7 +56,7 @@ export interface AppDeps {
   /** Origins besides this server's own that may open WebSockets (WS_ALLOWED_ORIGINS). */
   wsAllowedOrigins?: readonly string[];
   /** The dashboard pages (/, /history, /alerts, /settings) and their static files, when given. */
-  pages?: Pick<PageDeps, "defaultSymbols" | "tracked" | "quotes">;
+  pages?: Pick<PageDeps, "defaultSymbols" | "tracked" | "quotes" | "feed">;
 }
 
 /**

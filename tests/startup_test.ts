@@ -41,11 +41,15 @@ Deno.test("the app starts on embedded defaults, serves health, stops on SIGTERM,
     assert.equal(health.store.driver, "embedded");
     // Yahoo is a closed port here: health says so instead of "ok", with the reason and since when.
     let feed: { state: string; error?: string; since?: number } = health.feed;
-    await until(async () => {
-      const h = await (await fetch(`http://127.0.0.1:${first.port}/api/v1/health`)).json();
-      feed = h.feed;
-      return h.feed.state === "unreachable" && h.status === "degraded";
-    }, 20_000, "the unreachable feed in health");
+    await until(
+      async () => {
+        const h = await (await fetch(`http://127.0.0.1:${first.port}/api/v1/health`)).json();
+        feed = h.feed;
+        return h.feed.state === "unreachable" && h.status === "degraded";
+      },
+      20_000,
+      "the unreachable feed in health",
+    );
     assert.ok(feed.error && feed.error.length > 0, JSON.stringify(feed));
     assert.ok(feed.since! <= Date.now());
     await first.waitFor(/"msg":"live feed unreachable"/);

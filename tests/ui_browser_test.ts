@@ -75,6 +75,9 @@ Deno.test("Monitor: tiles render on the server, hydrate, go live and change with
     // The change flashes (green or red) and the market state is shown.
     await page.waitForSelector(".tile-change.flash-up, .tile-change.flash-down", { timeout: 10_000 });
     assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Market closed/);
+    // Demo data says so, and prices flow.
+    assert.match((await page.getByTestId("feed-banner").textContent())!, /^Demo market: generated prices/);
+    await page.getByTestId("prices").filter({ hasText: "Prices flowing" }).waitFor({ timeout: 10_000 });
     // The live chart draws into a canvas.
     assert.ok(await page.locator(".chart canvas").count() > 0);
     // Picking another tile (keyboard) switches the chart.
@@ -251,6 +254,35 @@ Deno.test("Monitor: a symbol silent longer than its session allows is stale; a d
     app.child.kill("SIGTERM");
     await app.finished;
     await yahoo.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("Monitor offline on the default feed: a banner says Yahoo is unreachable and what to do; connected is not flowing", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-offline-" });
+  // The test environment points Yahoo at a closed local port: as offline as a machine without internet.
+  const app = await startApp({ DATA_DIR: dataDir, SYMBOLS });
+  const browser = await launchBrowser();
+  try {
+    const base = `http://127.0.0.1:${app.port}`;
+    await until(async () => (await (await fetch(`${base}/api/v1/health`)).json()).feed.state === "unreachable", 20_000);
+    const { page, errors } = await openPage(browser);
+    await page.goto(base + "/");
+    const banner = page.getByTestId("feed-banner");
+    await banner.waitFor({ timeout: 20_000 });
+    const text = (await banner.textContent())!;
+    assert.match(text, /^Yahoo's stream is unreachable from this machine since .*\d{1,2}:\d{2}/);
+    assert.match(text, /FEED=synthetic runs a demo\.$/);
+    assert.equal(await banner.getAttribute("role"), "alert");
+    // The page reached Breadboard; prices did not.
+    await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor({ timeout: 20_000 });
+    assert.equal(await page.getByTestId("prices").textContent(), "No prices yet");
+    await shot(page, "monitor-offline");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    app.child.kill("SIGTERM");
+    await app.finished;
     await Deno.remove(dataDir, { recursive: true });
   }
 });

@@ -13,6 +13,7 @@ import type { LiveQuote } from "../../islands/lib/live.ts";
 import type { NotificationDeps } from "../api/notifications.ts";
 import { channelView } from "../api/notifications.ts";
 import type { IdentityVars } from "../identity.ts";
+import type { FeedStatus } from "../../schema/health.ts";
 import { NotBuiltError, renderPage } from "./render.ts";
 
 /** What the pages read. */
@@ -28,6 +29,8 @@ export interface PageDeps {
   notify?: NotificationDeps;
   /** Answers an internal API request as the same user (the alert history of the Alerts page). */
   api: (c: Context, path: string) => Promise<Response>;
+  /** The feed this process runs, by name (FEED) and state, for the Monitor's banner. */
+  feed?: { name: string; status: () => FeedStatus };
 }
 
 const ymd = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -61,7 +64,12 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
   return new Hono<{ Variables: IdentityVars }>()
     .get("/", async (c) => {
       const symbols = symbolsOf(c.get("userId"));
-      const props = { symbols, quotes: await deps.quotes(symbols) };
+      const f = deps.feed;
+      const props = {
+        symbols,
+        quotes: await deps.quotes(symbols),
+        ...(f ? { feed: { name: f.name, ...f.status() } } : {}),
+      };
       return page(c, "Monitor", "/", "Monitor", <Island name="Monitor" component={Monitor} props={props} />);
     })
     .get("/history", (c) => {
