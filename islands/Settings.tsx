@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
+import { SYMBOL_PATTERN } from "../schema/symbol_pattern.ts";
 import { mount } from "./lib/hydrate.ts";
 import { setTheme } from "./lib/theme.ts";
 
@@ -24,6 +25,8 @@ export interface ChannelRow {
 /** Props the server renders the page with. */
 export interface SettingsProps {
   watchlist: WatchlistRow | null;
+  /** What the Monitor follows while the watchlist is empty (SYMBOLS). */
+  defaultSymbols: string[];
   channels: ChannelRow[];
   available: { webhook: boolean; email: boolean; push: boolean; nats: boolean };
   vapidPublicKey: string;
@@ -37,7 +40,7 @@ interface Hit {
   type: string;
 }
 
-function WatchlistEditor({ initial }: { initial: WatchlistRow | null }) {
+function WatchlistEditor({ initial, defaults }: { initial: WatchlistRow | null; defaults: string[] }) {
   const [list, setList] = useState<WatchlistRow | null>(initial);
   const [q, setQ] = useState("");
   const [hits, setHits] = useState<{ results: Hit[]; source?: string; error?: string }>({ results: [] });
@@ -72,6 +75,15 @@ function WatchlistEditor({ initial }: { initial: WatchlistRow | null }) {
     }
   };
   const symbols = list?.symbols ?? [];
+  // The first symbol a user adds starts the list from what the Monitor already follows, so nothing disappears.
+  const addSymbol = (s: string) => {
+    setQ("");
+    void save(symbols.length === 0 ? [...defaults.filter((d) => d !== s), s] : [...symbols, s]);
+  };
+  const typed = q.trim().toUpperCase();
+  const offline = hits.source === "local" || hits.error !== undefined;
+  const unverified = offline && SYMBOL_PATTERN.test(typed) && !hits.results.some((h) => h.symbol === typed) &&
+    !symbols.includes(typed);
   const move = (i: number, by: number) => {
     const next = [...symbols];
     const [s] = next.splice(i, 1);
@@ -100,20 +112,30 @@ function WatchlistEditor({ initial }: { initial: WatchlistRow | null }) {
               type="button"
               class="hit"
               disabled={symbols.includes(h.symbol)}
-              onClick={() => {
-                setQ("");
-                void save([...symbols, h.symbol]);
-              }}
+              onClick={() => addSymbol(h.symbol)}
             >
               <strong>{h.symbol}</strong> <span>{h.name}</span> <span class="muted">{h.exchange}</span>
             </button>
           </li>
         ))}
         {hits.source === "local" && <li class="muted">Search is offline; showing symbols tracked here.</li>}
+        {unverified && (
+          <li>
+            <button type="button" class="hit" data-testid="add-unverified" onClick={() => addSymbol(typed)}>
+              <strong>{typed}</strong> <span>add anyway</span>{" "}
+              <span class="muted">unverified: search is offline, so the symbol is checked only for its form</span>
+            </button>
+          </li>
+        )}
       </ul>
       {error && <p class="error" role="alert">{error}</p>}
       <ol class="watchlist" data-testid="watchlist">
-        {symbols.length === 0 && <li class="muted">Empty: the Monitor shows the server's default symbols.</li>}
+        {symbols.length === 0 && (
+          <li class="muted" data-testid="watchlist-defaults">
+            Empty: the Monitor follows the default symbols ({defaults.join(", ")}). The first symbol you add starts your
+            list from them; remove any you do not want.
+          </li>
+        )}
         {symbols.map((s, i) => (
           <li key={s}>
             <strong class="num">{s}</strong>
@@ -272,7 +294,7 @@ export default function Settings(props: SettingsProps) {
   const [theme, set] = useState(props.theme);
   return (
     <div class="settings-grid">
-      <WatchlistEditor initial={props.watchlist} />
+      <WatchlistEditor initial={props.watchlist} defaults={props.defaultSymbols} />
       <Channels initial={props.channels} available={props.available} vapidPublicKey={props.vapidPublicKey} />
       <section class="panel">
         <h2 class="panel-title">Theme</h2>

@@ -1,13 +1,8 @@
 import { z } from "zod";
 
-/**
- * What a ticker symbol may look like: 1-20 of A-Z, 0-9 and `. - ^ =`.
- *
- * Covers equities (BRK.B), indices (^GSPC), currencies (EURUSD=X), futures (ES=F) and crypto (BTC-USD).
- * Anything else (spaces, slashes, quotes, semicolons) is rejected, so a symbol is always safe in a URL path,
- * a KV key and a log line.
- */
-export const SYMBOL_PATTERN = /^[A-Z0-9^][A-Z0-9.\-^=]{0,19}$/;
+import { SYMBOL_PATTERN } from "./symbol_pattern.ts";
+
+export { SYMBOL_PATTERN } from "./symbol_pattern.ts";
 
 /** A ticker symbol; input is trimmed and upper-cased before it is checked against {@link SYMBOL_PATTERN}. */
 export const symbolSchema = z

@@ -176,25 +176,41 @@ Deno.test("Settings: add symbols by search, reorder and remove them, switch the 
   await withDashboard(async (base, browser) => {
     const { page, errors } = await openPage(browser);
     await page.goto(base + "/settings");
-    // Yahoo is unreachable here, so search answers from the symbols this server tracks.
+    // An empty watchlist says what the Monitor follows.
+    assert.match(
+      (await page.getByTestId("watchlist-defaults").textContent())!,
+      /the Monitor follows the default symbols \(AAPL, MSFT, NVDA\)/,
+    );
+    // Yahoo is unreachable here, so search answers from the symbols this server tracks. The first symbol added starts
+    // the list from the defaults: the Monitor loses nothing it showed.
     await page.locator('input[name="symbol-search"]').fill("ms");
     await page.getByTestId("search-results").getByRole("button", { name: /MSFT/ }).click();
-    await page.locator('input[name="symbol-search"]').fill("nv");
-    await page.getByTestId("search-results").getByRole("button", { name: /NVDA/ }).click();
     const list = page.getByTestId("watchlist").locator("li strong");
     // Locator waits, not string predicates: the page's CSP forbids the eval a string predicate needs.
-    await list.nth(1).waitFor();
-    assert.deepEqual(await list.allTextContents(), ["MSFT", "NVDA"]);
+    await list.nth(2).waitFor();
+    assert.deepEqual(await list.allTextContents(), ["AAPL", "NVDA", "MSFT"]);
+    // A ticker search cannot find offline can still be added, marked unverified.
+    await page.locator('input[name="symbol-search"]').fill("ibm");
+    const unverified = page.getByTestId("add-unverified");
+    assert.match((await unverified.textContent())!, /^IBM add anyway unverified: search is offline/);
+    await unverified.click();
+    await list.nth(3).waitFor();
+    assert.deepEqual(await list.allTextContents(), ["AAPL", "NVDA", "MSFT", "IBM"]);
+    // Not a ticker: nothing to add.
+    await page.locator('input[name="symbol-search"]').fill("not a ticker");
+    assert.equal(await unverified.count(), 0);
+    await page.locator('input[name="symbol-search"]').fill("");
     await page.getByRole("button", { name: "move NVDA up" }).click();
     await list.first().filter({ hasText: /^NVDA$/ }).waitFor();
-    // The Monitor follows the watchlist, in its order.
+    // The Monitor follows the watchlist, in its order, IBM included.
     const monitor = await (await fetch(base + "/", {
       headers: { Cookie: (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join("; ") },
     })).text();
-    assert.ok(monitor.indexOf('data-symbol="NVDA"') < monitor.indexOf('data-symbol="MSFT"'));
-    assert.equal(monitor.includes('data-symbol="AAPL"'), false);
+    assert.ok(monitor.indexOf('data-symbol="NVDA"') < monitor.indexOf('data-symbol="AAPL"'));
+    assert.ok(monitor.includes('data-symbol="IBM"'));
     await page.getByRole("button", { name: "remove MSFT" }).click();
-    await list.nth(1).waitFor({ state: "detached" });
+    await list.nth(3).waitFor({ state: "detached" });
+    assert.deepEqual(await list.allTextContents(), ["NVDA", "AAPL", "IBM"]);
 
     // A webhook to a private address is refused beside the field.
     await page.locator('input[name="webhook-url"]').fill("http://127.0.0.1:9/hook");

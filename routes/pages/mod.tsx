@@ -105,6 +105,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
       const n = deps.notify;
       const props = {
         watchlist: w ? { id: w.id, name: w.name, symbols: w.symbols } : null,
+        defaultSymbols: deps.defaultSymbols,
         channels: n ? (await n.channels.list(userId)).map((ch) => channelView(ch)) as never : [],
         available: n?.available ?? { webhook: false, email: false, push: false, nats: false },
         vapidPublicKey: n?.vapidPublicKey ?? "",
