@@ -1,5 +1,5 @@
 import type { Candle } from "../schema/candle.ts";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   CandlestickSeries,
   createChart,
@@ -136,6 +136,8 @@ export default function History(props: HistoryProps) {
   };
   useEffect(() => void load(), []);
 
+  const smaLine = useMemo(() => overlay.sma ? sma(candles, overlay.smaN) : [], [candles, overlay.sma, overlay.smaN]);
+  const emaLine = useMemo(() => overlay.ema ? ema(candles, overlay.emaN) : [], [candles, overlay.ema, overlay.emaN]);
   useEffect(() => {
     const p = parts.current;
     if (!p) return;
@@ -148,10 +150,17 @@ export default function History(props: HistoryProps) {
       value: c.volume,
       color: c.close >= c.open ? "rgba(22,163,74,0.45)" : "rgba(220,38,38,0.45)",
     })));
-    p.sma.setData(overlay.sma ? sma(candles, overlay.smaN).map((x) => ({ time: sec(x.time), value: x.value })) : []);
-    p.ema.setData(overlay.ema ? ema(candles, overlay.emaN).map((x) => ({ time: sec(x.time), value: x.value })) : []);
+    p.sma.setData(smaLine.map((x) => ({ time: sec(x.time), value: x.value })));
+    p.ema.setData(emaLine.map((x) => ({ time: sec(x.time), value: x.value })));
     p.chart.timeScale().fitContent();
   }, [candles, overlay]);
+
+  const legend = (on: boolean, name: string, n: number, line: { value: number }[], color: string, id: string) =>
+    on && (
+      <span class="legend num" data-testid={id} style={{ borderColor: color }}>
+        {line.length > 0 ? `${name} ${n} ${fmtPrice(line.at(-1)!.value)}` : `${name} ${n}: needs ${n} candles`}
+      </span>
+    );
 
   const download = () => {
     const blob = new Blob([toCsv(form.symbol.toUpperCase(), candles)], { type: "text/csv" });
@@ -229,6 +238,8 @@ export default function History(props: HistoryProps) {
           onChange={(e) =>
             setOverlay({ ...overlay, emaN: Math.max(2, Number((e.target as HTMLInputElement).value) || 50) })}
         />
+        {legend(overlay.sma, "SMA", overlay.smaN, smaLine, "#f59e0b", "legend-sma")}
+        {legend(overlay.ema, "EMA", overlay.emaN, emaLine, "#8b5cf6", "legend-ema")}
         <span class="readout num" data-testid="readout" aria-live="polite">
           {shown
             ? `${new Date(shown.time).toISOString().slice(0, 16).replace("T", " ")}  O ${fmtPrice(shown.open)}  H ${

@@ -172,6 +172,32 @@ Deno.test("History: candles with volume, overlays, crosshair readout and the CSV
   });
 });
 
+Deno.test("History on the demo's first start: a year of daily candles with SMA and EMA drawn, legends matching a hand computation", async () => {
+  await withDashboard(async (base, browser) => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${base}/history?symbol=MSFT`);
+    await page.getByTestId("count").filter({ hasText: /^\d{3,} candles$/ }).waitFor({ timeout: 20_000 });
+    const count = Number((await page.getByTestId("count").textContent())!.split(" ")[0]);
+    assert.ok(count >= 240, `a year of generated daily candles: ${count}`);
+    await page.getByRole("checkbox", { name: "EMA" }).check();
+    const sma = (await page.getByTestId("legend-sma").textContent())!;
+    const emaText = await page.getByTestId("legend-ema").filter({ hasText: /^EMA 50 [\d.,]+$/ }).textContent();
+    // The legends against the candles the page shows (its CSV), computed here.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("csv").click()]);
+    const closes = (await Deno.readTextFile((await download.path())!)).trim().split("\n").slice(1)
+      .map((l) => Number(l.split(",")[5]));
+    assert.equal(closes.length, count);
+    const want = closes.slice(-20).reduce((a, b) => a + b, 0) / 20;
+    assert.equal(sma, `SMA 20 ${want.toFixed(2)}`);
+    const k = 2 / 51;
+    let e = closes.slice(0, 50).reduce((a, b) => a + b, 0) / 50;
+    for (const c of closes.slice(50)) e = c * k + e * (1 - k);
+    assert.equal(emaText, `EMA 50 ${e.toFixed(2)}`);
+    await shot(page, "history-demo");
+    assert.deepEqual(errors, []);
+  });
+});
+
 Deno.test("Settings: add symbols by search, reorder and remove them, switch the theme", async () => {
   await withDashboard(async (base, browser) => {
     const { page, errors } = await openPage(browser);
