@@ -10,7 +10,7 @@ import {
   type UTCTimestamp,
 } from "lightweight-charts";
 import { api, ApiCallError } from "./lib/api.ts";
-import { fmtPrice, fmtVolume } from "./lib/format.ts";
+import { fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
 import { mount } from "./lib/hydrate.ts";
 import { chartColors } from "./lib/theme.ts";
 
@@ -22,6 +22,8 @@ export interface HistoryProps {
   /** yyyy-mm-dd, UTC. */
   from: string;
   to: string;
+  /** The last history fetch, when it failed in whole or in part: what it means for these charts. */
+  lastFetch?: { status: string; at: number; reason?: string };
 }
 
 const INTERVALS = ["1m", "5m", "15m", "1h", "1d"] as const;
@@ -172,8 +174,15 @@ export default function History(props: HistoryProps) {
   };
   const shown = readout ?? candles.at(-1);
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
+  const last = props.lastFetch;
   return (
     <section class="history">
+      {last && (
+        <p class="banner banner-warn" role="alert" data-testid="job-warning">
+          The last history fetch {last.status === "failed" ? "failed" : "partly failed"} at {fmtTime(last.at)}
+          {last.reason ? ` (${last.reason})` : ""}. Charts show what is stored; it runs again on its schedule.
+        </p>
+      )}
       <form
         class="toolbar"
         onSubmit={(e) => {

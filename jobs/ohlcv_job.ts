@@ -242,6 +242,17 @@ export async function runOhlcvFetch(o: OhlcvFetchOptions): Promise<RunResult> {
     : "partial";
   const finishedAt = Math.max(now(), startedAt + 1);
   await record(status, finishedAt);
-  o.log?.("info", "history fetch finished", { job, status, symbols: o.symbols.length, rowsWritten });
+  if (status === "failed" || status === "partial") {
+    // A failed history run is a warning with its reason, not an info line among many.
+    const first = findings.errors.examples[0] as { symbol?: string; message?: string } | undefined;
+    o.log?.("warn", status === "failed" ? "history fetch failed" : "history fetch partly failed", {
+      job,
+      status,
+      symbols: o.symbols.length,
+      failedSymbols,
+      rowsWritten,
+      ...(first ? { reason: `${first.symbol}: ${first.message}` } : {}),
+    });
+  } else o.log?.("info", "history fetch finished", { job, status, symbols: o.symbols.length, rowsWritten });
   return { id, job, status, startedAt, finishedAt, symbols: o.symbols.length, rowsWritten, findings };
 }

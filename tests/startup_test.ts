@@ -53,6 +53,13 @@ Deno.test("the app starts on embedded defaults, serves health, stops on SIGTERM,
     assert.ok(feed.error && feed.error.length > 0, JSON.stringify(feed));
     assert.ok(feed.since! <= Date.now());
     await first.waitFor(/"msg":"live feed unreachable"/);
+    // So is Yahoo's chart API: the first history fetch fails, is a warning with its reason, and the History page
+    // says so above the chart.
+    const failed = JSON.parse(await first.waitFor(/"msg":"history fetch failed"/));
+    assert.equal(failed.level, "warn");
+    assert.ok(String(failed.reason ?? "").length > 0, JSON.stringify(failed));
+    const historyPage = await (await fetch(`http://127.0.0.1:${first.port}/history`)).text();
+    assert.match(historyPage, /data-testid="job-warning"[^>]*>The last history fetch failed at/);
     const migrated = JSON.parse(first.stdout.find((l) => l.includes('"msg":"migrations"'))!);
     assert.deepEqual(migrated.applied, [
       "001_ticks.sql",

@@ -72,8 +72,19 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
       };
       return page(c, "Monitor", "/", "Monitor", <Island name="Monitor" component={Monitor} props={props} />);
     })
-    .get("/history", (c) => {
+    .get("/history", async (c) => {
       const symbols = symbolsOf(c.get("userId"));
+      // The last scheduled history fetch: a failure shows above the chart, with its reason.
+      const jobs = await deps.api(c, "/api/v1/jobs?job=ohlcv_fetch&limit=1").catch(() => undefined);
+      const run = jobs?.ok ? (await jobs.json()).runs?.[0] : undefined;
+      const reason = run?.findings?.errors?.examples?.[0];
+      const lastFetch = run && (run.status === "failed" || run.status === "partial")
+        ? {
+          status: String(run.status),
+          at: Number(run.finishedAt ?? run.startedAt),
+          ...(reason ? { reason: `${reason.symbol}: ${reason.message}` } : {}),
+        }
+        : undefined;
       const q = c.req.query();
       const now = Date.now();
       const interval = ["1m", "5m", "15m", "1h", "1d"].includes(q.interval ?? "") ? q.interval! : "1d";
@@ -85,6 +96,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
         interval,
         from: DATE.test(q.from ?? "") ? q.from! : ymd(now - span),
         to: DATE.test(q.to ?? "") ? q.to! : ymd(now),
+        ...(lastFetch ? { lastFetch } : {}),
       };
       return page(c, "History", "/history", "History", <Island name="History" component={History} props={props} />);
     })
