@@ -22,6 +22,8 @@ export interface HistoryProps {
   /** yyyy-mm-dd, UTC. */
   from: string;
   to: string;
+  /** True on the demo market: the page says its candles are generated. */
+  demo?: boolean;
   /** The last history fetch, when it failed in whole or in part: what it means for these charts. */
   lastFetch?: { status: string; at: number; reason?: string };
 }
@@ -177,6 +179,11 @@ export default function History(props: HistoryProps) {
   const last = props.lastFetch;
   return (
     <section class="history">
+      {props.demo && (
+        <p class="banner" role="note" data-testid="demo-note">
+          Demo market: these candles are generated (five years daily, 30 sessions of minutes), not real quotes.
+        </p>
+      )}
       {last && (
         <p class="banner banner-warn" role="alert" data-testid="job-warning">
           The last history fetch {last.status === "failed" ? "failed" : "partly failed"} at {fmtTime(last.at)}

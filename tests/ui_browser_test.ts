@@ -194,6 +194,14 @@ Deno.test("History on the demo's first start: a year of daily candles with SMA a
     for (const c of closes.slice(50)) e = c * k + e * (1 - k);
     assert.equal(emaText, `EMA 50 ${e.toFixed(2)}`);
     await shot(page, "history-demo");
+    assert.match((await page.getByTestId("demo-note").textContent())!, /^Demo market: these candles are generated/);
+    // Minutes of the last five days, with both overlays.
+    await page.goto(`${base}/history?symbol=MSFT&interval=1m`);
+    await page.getByTestId("count").filter({ hasText: /^\d{3,} candles$/ }).waitFor({ timeout: 20_000 });
+    await page.getByRole("checkbox", { name: "EMA" }).check();
+    await page.getByTestId("legend-ema").filter({ hasText: /^EMA 50 [\d.,]+$/ }).waitFor();
+    await page.getByTestId("legend-sma").filter({ hasText: /^SMA 20 [\d.,]+$/ }).waitFor();
+    await shot(page, "history-demo-1m");
     assert.deepEqual(errors, []);
   });
 });

@@ -97,6 +97,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
         from: DATE.test(q.from ?? "") ? q.from! : ymd(now - span),
         to: DATE.test(q.to ?? "") ? q.to! : ymd(now),
         ...(lastFetch ? { lastFetch } : {}),
+        ...(deps.feed?.name === "synthetic" ? { demo: true } : {}),
       };
       return page(c, "History", "/history", "History", <Island name="History" component={History} props={props} />);
     })
