@@ -336,3 +336,40 @@ Deno.test("Monitor offline on the default feed: a banner says Yahoo is unreachab
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("the demo across a restart: the open Monitor reconnects and its prices continue where they were, with no alert", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-demo-restart-" });
+  const env = {
+    DATA_DIR: dataDir,
+    FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
+    SYNTHETIC_RATE: "30",
+    SYMBOLS: "AAPL",
+    PORT: String(freePort()),
+  };
+  let app = await startApp(env);
+  const browser = await launchBrowser();
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`http://127.0.0.1:${app.port}/`);
+    const price = page.locator('[data-symbol="AAPL"] [data-testid="price"]');
+    await page.getByTestId("prices").filter({ hasText: "Prices flowing" }).waitFor({ timeout: 20_000 });
+    app.child.kill("SIGTERM");
+    assert.equal((await app.finished).code, 0);
+    await page.getByTestId("connection").filter({ hasNotText: "Live" }).waitFor({ timeout: 20_000 });
+    const before = Number((await price.textContent())!.replace(/,/g, ""));
+    app = await startApp(env);
+    await page.getByTestId("connection").filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
+    const exactly = (t: string) => new RegExp(`^${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+    await price.filter({ hasNotText: exactly(before.toFixed(2)) }).waitFor({ timeout: 20_000 });
+    const after = Number((await price.textContent())!.replace(/,/g, ""));
+    assert.ok(Math.abs(Math.log(after / before)) < 0.02, `price ${before} before the restart, ${after} after`);
+    assert.ok(!app.stdout.some((l) => l.includes('"msg":"alert"')), "no alert from the restart");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    app.child.kill("SIGTERM");
+    await app.finished;
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
