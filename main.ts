@@ -5,7 +5,9 @@
  * ROLE=ingest and ROLE=web split them across instances that share KV, NATS and ClickHouse. web.ts is the web-only
  * entry (Deno Deploy). Tests import {@link createApp}, {@link start} and {@link runMain}.
  */
+import { join } from "node:path";
 import { subjects } from "./broker/broker.ts";
+import { persistentId } from "./store/persistent_id.ts";
 import { createApp } from "./routes/app.ts";
 import type { Config } from "./schema/env.ts";
 import { ConfigError, storeDatabase } from "./schema/env.ts";
@@ -57,6 +59,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   let store: Store;
   let ingest: Ingest;
   let web: Web | undefined;
+  let adminToken = "";
   try {
     const broker = await openBroker(config);
     closers.push(() => broker.close());
@@ -73,6 +76,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     const books = await openBooks(kv, config, broker, subj, log);
     closers.push(() => books.close());
     const running = await startIngest({ config, kv, store, broker, subjects: subj, metrics, log, books });
+    adminToken = await persistentId(join(config.dataDir, "admin-token"), 0o600);
     ingest = running;
     closers.push(() => running.stop());
     if (config.role === "all") {
@@ -90,6 +94,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         tracked: ingest.tracked,
         known: ingest.known,
         feed: ingest.feedStatus,
+        admin: { token: adminToken, backup: (dir) => running.backup(dir) },
       });
     }
   } catch (err) {
@@ -104,6 +109,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     feed: ingest.feedStatus,
     metrics,
     trustProxy: config.trustProxy,
+    admin: { token: adminToken, backup: (dir) => ingest.backup(dir) },
   });
   const front = serveApp(app, config, metrics);
   log("info", `listening on http://localhost:${front.port}/`, {

@@ -39,6 +39,8 @@ import { persistentId } from "../store/persistent_id.ts";
 import type { Store } from "../store/store.ts";
 import { TickWriter } from "../store/tick_writer.ts";
 import { announcingStore } from "../store/write_notices.ts";
+import { type BackupManifest, dumpKv, exportTables } from "../jobs/backup.ts";
+import { ApiError } from "../routes/errors.ts";
 import type { Books } from "./books.ts";
 import type { Logger } from "./process.ts";
 
@@ -62,6 +64,11 @@ export interface Ingest {
   /** Symbols with an actor in this process. */
   known(): string[];
   feedStatus(): FeedStatus;
+  /**
+   * Backs this process's KV and embedded tables up into `dir` while it runs (jobs/backup.ts); with a ClickHouse
+   * server the server's own BACKUP is the tool, and this refuses.
+   */
+  backup(dir: string): Promise<BackupManifest>;
   /** Stops the feed, snapshots the actors, hands the leases back and flushes the writer. */
   stop(): Promise<void>;
 }
@@ -318,9 +325,44 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
       .catch((err) => log("warn", "first history fetch did not run", { error: String(err) }));
   }
 
+  let backingUp: Promise<BackupManifest> | undefined;
+  const backup = async (dir: string): Promise<BackupManifest> => {
+    if (d.store.driver !== "embedded") {
+      throw new ApiError(
+        409,
+        "not_supported",
+        "with CLICKHOUSE_URL, back the tables up on the ClickHouse server (BACKUP DATABASE); see docs/operations.md",
+      );
+    }
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const started = Date.now();
+    const ticksAcceptedBefore = writer.stats().accepted;
+    // Snapshots first, then KV, then the tables: the tables end up at least as new as the snapshots in KV.
+    await actors.checkpoint();
+    const kvEntries = await dumpKv(kv, join(dir, "kv.bin"));
+    await writer.flush();
+    const tables = await exportTables(d.store, dir);
+    const manifest: BackupManifest = {
+      createdAt: started,
+      database: d.store.database,
+      kvEntries,
+      tables,
+      ticksAcceptedBefore,
+    };
+    await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+    log("info", "backup written", { dir, kvEntries, ms: Date.now() - started, ticks: tables.ticks?.rows });
+    return manifest;
+  };
+
   return {
     tracked,
     known: () => actors.symbols(),
+    backup(dir) {
+      // One at a time: a second request waits for the first and gets its own copy after it.
+      const run = (backingUp ?? Promise.resolve()).catch(() => {}).then(() => backup(dir));
+      backingUp = run;
+      return run;
+    },
     feedStatus: () => feed.status(),
     async stop() {
       shuttingDown = true;

@@ -44,6 +44,8 @@ export interface WebDeps {
   known?: () => string[];
   /** The live feed, when this process runs one too (ROLE=all). */
   feed?: () => FeedStatus;
+  /** Operator actions of a process that runs ingest too (ROLE=all). */
+  admin?: { token: string; backup: (dir: string) => Promise<unknown> };
   /** The VAPID key file of an older single-process install, moved into KV on first start. */
   legacyVapidDir?: string;
 }
@@ -120,6 +122,7 @@ export async function createWeb(d: WebDeps): Promise<Web> {
     ...(d.feed ? { feed: d.feed } : {}),
     bus: () => broker.status(),
     metrics: d.metrics,
+    ...(d.admin ? { admin: d.admin } : {}),
     rules: d.rules,
     hub,
     watchlists: d.watchlists,

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { timingSafeEqual } from "node:crypto";
 import { compress } from "hono/compress";
 import type { RuleBook } from "../actors/rule_book.ts";
 import type { WatchlistBook } from "../actors/watchlist_book.ts";
@@ -55,6 +56,11 @@ export interface AppDeps {
   trustProxy?: boolean;
   /** Origins besides this server's own that may open WebSockets (WS_ALLOWED_ORIGINS). */
   wsAllowedOrigins?: readonly string[];
+  /**
+   * Operator actions on this process, reachable only from loopback with the token in DATA_DIR/admin-token:
+   * POST /api/v1/admin/backup `{ "dir": "/abs/path" }` (`deno task backup`).
+   */
+  admin?: { token: string; backup: (dir: string) => Promise<unknown> };
   /** The dashboard pages (/, /history, /alerts, /settings) and their static files, when given. */
   pages?: Pick<PageDeps, "defaultSymbols" | "tracked" | "quotes" | "feed">;
 }
@@ -71,6 +77,28 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/api/v1/health", healthRoutes(deps));
   app.route("/api/v1/jobs", jobRoutes(deps.store));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
+  const admin = deps.admin;
+  if (admin) {
+    app.post("/api/v1/admin/backup", async (c) => {
+      // The peer the server saw, never a forwarded header: operator actions come from this machine only.
+      const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "";
+      if (peer !== "127.0.0.1" && peer !== "::1") {
+        throw new ApiError(403, "forbidden", "admin actions are loopback only");
+      }
+      const given = new TextEncoder().encode(c.req.header("Authorization")?.replace(/^Bearer /, "") ?? "");
+      const want = new TextEncoder().encode(admin.token);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) {
+        throw new ApiError(401, "unauthorized", "the admin token (DATA_DIR/admin-token) is required");
+      }
+      const body = await c.req.json().catch(() => ({}));
+      const dir = typeof body?.dir === "string" ? body.dir : "";
+      if (!dir.startsWith("/") || dir.includes("\0")) {
+        throw new ApiError(400, "invalid_input", "dir: an absolute path for the backup folder");
+      }
+      c.header("Cache-Control", "no-store");
+      return c.json(await admin.backup(dir));
+    });
+  }
 
   const key = cookieKey(deps.kv);
   key.catch(() => {}); // a KV failure surfaces on the first request that needs the key
