@@ -3,7 +3,7 @@
  * requesting URLs from the list in turn (offset per loop) for `seconds`, with keep-alive. Prints one JSON line:
  * requests, rps, p50/p99 ms, non-2xx count, and this process's own CPU seconds.
  *
- * deno run --allow-net bench/http_load.ts <seconds> <connections> <url> [url...]
+ * deno run --allow-net [--allow-env] bench/http_load.ts <seconds> <connections> <url> [url...]
  */
 import process from "node:process";
 
@@ -14,6 +14,10 @@ if (!(seconds > 0) || !(connections > 0) || urls.length === 0) {
   console.error("usage: http_load.ts <seconds> <connections> <url> [url...]");
   Deno.exit(2);
 }
+// Optional request headers, as JSON ["Name: value", ...] in LOAD_HEADERS (an identity cookie, for instance).
+const allowed = Deno.permissions.querySync({ name: "env", variable: "LOAD_HEADERS" }).state === "granted";
+const headers: [string, string][] = (JSON.parse((allowed && Deno.env.get("LOAD_HEADERS")) || "[]") as string[])
+  .map((h) => [h.slice(0, h.indexOf(":")), h.slice(h.indexOf(":") + 1).trim()]);
 const hist = new Uint32Array(100_001); // 0.1 ms buckets up to 10 s
 let requests = 0;
 let failed = 0;
@@ -24,7 +28,7 @@ async function loop(offset: number) {
     const url = urls[i % urls.length]!;
     const t = performance.now();
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, { headers });
       await res.arrayBuffer();
       if (res.status >= 300 && res.status !== 304) failed++;
     } catch {
