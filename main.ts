@@ -8,24 +8,27 @@
 import { join } from "node:path";
 import { subjects } from "./broker/broker.ts";
 import { persistentId } from "./store/persistent_id.ts";
+import type { Hono } from "hono";
 import { createApp } from "./routes/app.ts";
 import type { Config } from "./schema/env.ts";
 import { ConfigError, storeDatabase } from "./schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "./store/migrate.ts";
 import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
-import { timedStore } from "./store/timed_store.ts";
 import { openBooks } from "./roles/books.ts";
-import { type Ingest, startIngest } from "./roles/ingest.ts";
+import { startIngest } from "./roles/ingest.ts";
+import { openNotify } from "./roles/notify.ts";
 import {
+  Closers,
   log,
   openBroker,
   openKv,
   processMetrics,
   type Running,
   runProcess,
-  serveApp,
+  serveProcess,
   type StartOptions,
+  timed,
 } from "./roles/process.ts";
 import { createWeb, type Web } from "./roles/web.ts";
 
@@ -52,90 +55,60 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kv = await openKv(config);
   const metrics = processMetrics();
-  const closers: (() => Promise<void> | void)[] = [() => kv.close()];
-  const unwind = async () => {
-    for (const c of closers.splice(0).reverse()) await c();
-  };
-  let store: Store;
-  let ingest: Ingest;
+  const closers = new Closers();
+  closers.add(() => kv.close());
+  let app: Hono;
   let web: Web | undefined;
-  let adminToken = "";
+  let store: Store;
   try {
     const broker = await openBroker(config);
-    closers.push(() => broker.close());
+    closers.add(() => broker.close());
     // Every store call is timed, the tick writer's inserts included.
-    const opened = timedStore(
+    const opened = timed(
       await openStore({ ...config, clickhouse: { ...config.clickhouse, database: storeDatabase(config) } }),
-      (op, seconds, ok) => metrics.observe("breadboard_store_seconds", seconds, { op, outcome: ok ? "ok" : "error" }),
+      metrics,
     );
     store = opened;
-    closers.push(() => opened.close());
+    closers.add(() => opened.close());
     const result = await migrate(store, await loadMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
     log("info", "migrations", { applied: result.applied, alreadyApplied: result.skipped.length });
-    const subj = subjects(config.namespace);
-    const books = await openBooks(kv, config, broker, subj, log);
-    closers.push(() => books.close());
-    const running = await startIngest({ config, kv, store, broker, subjects: subj, metrics, log, books });
-    adminToken = await persistentId(join(config.dataDir, "admin-token"), 0o600);
-    ingest = running;
-    closers.push(() => running.stop());
-    if (config.role === "all") {
-      web = await createWeb({
-        config,
-        kv,
+    const parts = { config, kv, store, broker, subjects: subjects(config.namespace), metrics, log };
+    const books = await openBooks(kv, config, broker, parts.subjects, log);
+    closers.add(() => books.close());
+    const notify = await openNotify(config, kv, books.quotas, log, true);
+    closers.add(() => notify.close());
+    const ingest = await startIngest({ ...parts, books, notify });
+    closers.add(() => ingest.stop());
+    const admin = {
+      token: await persistentId(join(config.dataDir, "admin-token"), 0o600),
+      backup: (dir: string) => ingest.backup(dir),
+    };
+    // ROLE=all serves the whole product; ROLE=ingest health, jobs and metrics for probes and scrapers.
+    web = config.role === "all"
+      ? createWeb({ ...parts, books, notify, known: ingest.known, feed: ingest.feedStatus, admin })
+      : undefined;
+    app = web?.app ??
+      createApp({
         store,
-        broker,
-        subjects: subj,
-        metrics,
-        log,
-        rules: books.rules,
-        watchlists: books.watchlists,
-        quotas: books.quotas,
-        tracked: ingest.tracked,
-        known: ingest.known,
+        kv,
+        role: config.role,
         feed: ingest.feedStatus,
-        admin: { token: adminToken, backup: (dir) => running.backup(dir) },
+        metrics,
+        trustProxy: config.trustProxy,
+        admin,
       });
-    }
   } catch (err) {
-    await unwind();
+    await closers.closeAll();
     throw err;
   }
-  // ROLE=ingest serves health, jobs and metrics for probes and scrapers; ROLE=all the whole product.
-  const app = web?.app ?? createApp({
-    store,
-    kv,
-    role: config.role,
-    feed: ingest.feedStatus,
-    metrics,
-    trustProxy: config.trustProxy,
-    admin: { token: adminToken, backup: (dir) => ingest.backup(dir) },
-  });
-  const front = serveApp(app, config, metrics);
-  log("info", `listening on http://localhost:${front.port}/`, {
-    port: front.port,
+  const fields = {
     role: config.role,
     store: store.driver,
     database: store.database,
     feed: config.feed,
-    bus: config.natsUrl === undefined ? "memory" : "nats",
     dataDir: config.dataDir,
-  });
-  options.onListen?.(front.port);
-
-  let stopping: Promise<void> | undefined;
-  return {
-    port: front.port,
-    shutdown() {
-      stopping ??= (async () => {
-        web?.close();
-        await front.shutdown();
-        await unwind();
-        log("info", "stopped", { role: config.role });
-      })();
-      return stopping;
-    },
   };
+  return serveProcess(app, config, metrics, closers, fields, options, () => web?.close());
 }
 
 /** The process entry for every role (see roles/process.ts for exit codes). */

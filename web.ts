@@ -8,21 +8,23 @@
 import { subjects } from "./broker/broker.ts";
 import { openBooks } from "./roles/books.ts";
 import {
+  Closers,
   log,
   openBroker,
   openKv,
   processMetrics,
   type Running,
   runProcess,
-  serveApp,
+  serveProcess,
   type StartOptions,
+  timed,
 } from "./roles/process.ts";
-import { createWeb } from "./roles/web.ts";
+import { openNotify } from "./roles/notify.ts";
+import { createWeb, type Web } from "./roles/web.ts";
 import { type Config, storeDatabase } from "./schema/env.ts";
 import { openHttpStore } from "./store/http.ts";
 import type { Store } from "./store/store.ts";
 import { ApiError } from "./routes/errors.ts";
-import { timedStore } from "./store/timed_store.ts";
 
 /** A store for a web instance given no CLICKHOUSE_URL: every call fails with a 503 that says what to set. */
 function noHistoryStore(database: string): Store {
@@ -58,29 +60,25 @@ function noHistoryStore(database: string): Store {
 export async function startWeb(config: Config, options: StartOptions = {}): Promise<Running> {
   const kv = await openKv(config);
   const metrics = processMetrics();
-  const closers: (() => Promise<void> | void)[] = [() => kv.close()];
-  const unwind = async () => {
-    for (const c of closers.splice(0).reverse()) await c();
-  };
-  let store: Store;
-  let web;
+  const closers = new Closers();
+  closers.add(() => kv.close());
+  let web: Web;
   try {
     const broker = await openBroker(config);
-    closers.push(() => broker.close());
+    closers.add(() => broker.close());
     const { url, user, password } = config.clickhouse;
     const database = storeDatabase(config);
     if (url === undefined) log("warn", "no CLICKHOUSE_URL: live data only; history answers 503 until it is set");
-    const opened = timedStore(
+    const store = timed(
       url === undefined ? noHistoryStore(database) : await openHttpStore({ url, user, password, database }),
-      (op, seconds, ok) => metrics.observe("breadboard_store_seconds", seconds, { op, outcome: ok ? "ok" : "error" }),
+      metrics,
     );
-    store = opened;
-    closers.push(() => opened.close());
+    closers.add(() => store.close());
     const subj = subjects(config.namespace);
     const books = await openBooks(kv, config, broker, subj, log);
-    closers.push(() => books.close());
-    const tracked = () => [...new Set([...config.symbols, ...books.watchlists.symbols(), ...books.rules.symbols()])];
-    web = await createWeb({
+    closers.add(() => books.close());
+    const notify = await openNotify(config, kv, books.quotas, log, false);
+    web = createWeb({
       config: { ...config, role: "web" },
       kv,
       store,
@@ -88,37 +86,14 @@ export async function startWeb(config: Config, options: StartOptions = {}): Prom
       subjects: subj,
       metrics,
       log,
-      rules: books.rules,
-      watchlists: books.watchlists,
-      quotas: books.quotas,
-      tracked,
+      books,
+      notify,
     });
   } catch (err) {
-    await unwind();
+    await closers.closeAll();
     throw err;
   }
-  const front = serveApp(web.app, config, metrics);
-  log("info", `listening on http://localhost:${front.port}/`, {
-    port: front.port,
-    role: "web",
-    store: url(config),
-    bus: config.natsUrl === undefined ? "memory" : "nats",
-  });
-  options.onListen?.(front.port);
-  let stopping: Promise<void> | undefined;
-  const w = web;
-  return {
-    port: front.port,
-    shutdown() {
-      stopping ??= (async () => {
-        w.close();
-        await front.shutdown();
-        await unwind();
-        log("info", "stopped", { role: "web" });
-      })();
-      return stopping;
-    },
-  };
+  return serveProcess(web.app, config, metrics, closers, { role: "web", store: url(config) }, options, web.close);
 }
 
 function url(config: Config): string {

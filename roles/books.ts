@@ -10,6 +10,8 @@ export interface Books {
   quotas: Quotas;
   rules: RuleBook;
   watchlists: WatchlistBook;
+  /** Always-tracked symbols (SYMBOLS), every watchlist's symbols, and every symbol a rule watches. */
+  tracked(): string[];
   /** Stops following changes. */
   close(): void;
 }
@@ -76,6 +78,7 @@ export async function openBooks(
     quotas,
     rules,
     watchlists,
+    tracked: () => [...new Set([...config.symbols, ...watchlists.symbols(), ...rules.symbols()])],
     close() {
       off();
       rules.close();

@@ -8,7 +8,6 @@ import { AlertBus } from "../actors/alert_bus.ts";
 import { closeCandle } from "../actors/candle.ts";
 import { LeaseManager } from "../actors/lease.ts";
 import { ActorSystem } from "../actors/system.ts";
-import type { Broker, Subjects } from "../broker/broker.ts";
 import type { LatestState } from "../broker/latest.ts";
 import { LivePublisher } from "../broker/live.ts";
 import type { Feed } from "../feeds/feed.ts";
@@ -27,14 +26,9 @@ import { runOhlcvFetch } from "../jobs/ohlcv_job.ts";
 import { politeFetch } from "../jobs/polite_fetch.ts";
 import { historyProvider } from "../jobs/providers.ts";
 import { OHLCV_JOB, scheduleJob } from "../jobs/schedule.ts";
-import { ChannelBook } from "../notify/channel_book.ts";
-import { smtpMailer } from "../notify/email.ts";
-import { natsPublisher } from "../notify/nats.ts";
-import { Outbox } from "../notify/outbox.ts";
-import { sharedVapidKeys } from "../notify/web_push.ts";
 import type { Metrics } from "../routes/metrics.ts";
 import { type Config, ConfigError } from "../schema/env.ts";
-import type { FeedStatus } from "../schema/health.ts";
+import { FEED_DOWN_STATES, type FeedStatus } from "../schema/health.ts";
 import { persistentId } from "../store/persistent_id.ts";
 import type { Store } from "../store/store.ts";
 import { TickWriter } from "../store/tick_writer.ts";
@@ -42,25 +36,17 @@ import { announcingStore } from "../store/write_notices.ts";
 import { type BackupManifest, dumpKv, exportTables } from "../jobs/backup.ts";
 import { ApiError } from "../routes/errors.ts";
 import type { Books } from "./books.ts";
-import type { Logger } from "./process.ts";
+import type { Logger, RoleDeps } from "./process.ts";
+import type { Notify } from "./notify.ts";
 
-/** What the ingest role is built from. */
-export interface IngestDeps {
-  config: Config;
-  kv: Deno.Kv;
-  /** The store, migrated. */
-  store: Store;
-  broker: Broker;
-  subjects: Subjects;
-  metrics: Metrics;
-  log: Logger;
+/** What the ingest role is built from: the process's parts (its store migrated), the books, and notifications. */
+export interface IngestDeps extends RoleDeps {
   books: Books;
+  notify: Notify;
 }
 
 /** A running ingest role. */
 export interface Ingest {
-  /** Always-tracked symbols, every watchlist's symbols, and every symbol a rule watches. */
-  tracked(): string[];
   /** Symbols with an actor in this process. */
   known(): string[];
   feedStatus(): FeedStatus;
@@ -179,26 +165,7 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
   const bus = new AlertBus((err) => log("error", "alert subscriber failed", { error: String(err) }));
   bus.subscribe((a) => log("info", "alert", { id: a.id, symbol: a.symbol, kind: a.kind, message: a.message }));
   bus.subscribe((a) => live.alert(a));
-  const guard = { allowPrivate: config.notify.allowPrivate };
-  const channels = new ChannelBook(kv, {
-    ...guard,
-    emailEnabled: config.notify.smtpUrl !== undefined,
-    quotas: books.quotas,
-  });
-  const vapid = await sharedVapidKeys(kv, config.dataDir);
-  const mailer = config.notify.smtpUrl ? smtpMailer(config.notify.smtpUrl, config.notify.smtpFrom) : undefined;
-  const nats = config.notify.natsUrl ? natsPublisher(config.notify.natsUrl) : undefined;
-  const outbox = new Outbox({
-    kv,
-    channels,
-    guard,
-    maxAttempts: config.notify.maxAttempts,
-    retryMs: config.notify.retryMs,
-    ...(mailer ? { mailer } : {}),
-    ...(nats ? { nats } : {}),
-    push: { vapid, subject: config.notify.vapidSubject },
-    log,
-  });
+  const outbox = d.notify.outbox;
   metrics.counterFrom(
     "breadboard_notifications_total",
     "Notification deliveries by outcome (retried: attempts that failed and were queued again)",
@@ -208,8 +175,7 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
     },
     "outcome",
   );
-  const { rules, watchlists } = books;
-  const tracked = () => [...new Set([...config.symbols, ...watchlists.symbols(), ...rules.symbols()])];
+  const { rules, watchlists, tracked } = books;
 
   // Owned symbols answer latest-value requests from any instance; a replay owns every symbol it plays.
   const answering = new Map<string, () => void>();
@@ -355,7 +321,6 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
   };
 
   return {
-    tracked,
     known: () => actors.symbols(),
     backup(dir) {
       // One at a time: a second request waits for the first and gets its own copy after it.
@@ -376,8 +341,6 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
       await historyRun?.catch(() => {});
       await leases?.stop();
       await writer.close();
-      mailer?.close();
-      await nats?.close();
       log("info", "ingest stopped", { ticksStored: writer.stats().stored });
     },
   };
@@ -438,8 +401,6 @@ async function prepareDemo(
   return (s) => starts.get(s);
 }
 
-const FEED_DOWN = new Set(["reconnecting", "unreachable", "error"]);
-
 /**
  * Says in the log when the live feed stops delivering: the first failure at once (with the reason), then a summary
  * a minute, then when it streams again. Exports `breadboard_feed_up` and `breadboard_feed_down_seconds`.
@@ -456,12 +417,12 @@ function watchFeed(feed: Feed, name: string, log: Logger, metrics: Metrics): () 
     })
     .gauge("breadboard_feed_down_seconds", "How long the feed has been failing to deliver (0 when it is not)", () => {
       const s = feed.status();
-      return FEED_DOWN.has(s.state) && s.since ? (Date.now() - s.since) / 1000 : 0;
+      return FEED_DOWN_STATES.has(s.state) && s.since ? (Date.now() - s.since) / 1000 : 0;
     });
   const check = () => {
     const s = feed.status();
     const now = Date.now();
-    if (FEED_DOWN.has(s.state)) {
+    if (FEED_DOWN_STATES.has(s.state)) {
       const fields = { feed: name, state: s.state, error: s.error, since: s.since && new Date(s.since).toISOString() };
       if (downSince === 0) {
         downSince = s.since ?? now;

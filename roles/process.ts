@@ -17,6 +17,9 @@ import {
 import { Metrics } from "../routes/metrics.ts";
 import { WS_MAX_MESSAGE_BYTES } from "../routes/ws.ts";
 import { type Config, ConfigError, parseEnv } from "../schema/env.ts";
+import type { Subjects } from "../broker/broker.ts";
+import type { Store } from "../store/store.ts";
+import { timedStore } from "../store/timed_store.ts";
 
 /** Structured log line writer: info to stdout, the rest to stderr, one JSON object per line. */
 export type Logger = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -27,6 +30,73 @@ export const log: Logger = (level, msg, fields = {}) => {
   if (level !== "info") console.error(line);
   else console.log(line);
 };
+
+/** What every role is built from: the process's configuration, KV, store, bus, metrics and log. */
+export interface RoleDeps {
+  config: Config;
+  kv: Deno.Kv;
+  store: Store;
+  broker: Broker;
+  subjects: Subjects;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** What a process opened, closed again in reverse order (at shutdown, or when start-up fails halfway). */
+export class Closers {
+  readonly #list: (() => Promise<void> | void)[] = [];
+
+  add(close: () => Promise<void> | void): void {
+    this.#list.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const c of this.#list.splice(0).reverse()) await c();
+  }
+}
+
+/** `store` with every call timed into `breadboard_store_seconds`. */
+export function timed(store: Store, metrics: Metrics): Store {
+  return timedStore(
+    store,
+    (op, seconds, ok) => metrics.observe("breadboard_store_seconds", seconds, { op, outcome: ok ? "ok" : "error" }),
+  );
+}
+
+/**
+ * Serves `app`, logs where (with `fields`), and returns the running process: its shutdown runs `beforeClose` (closing
+ * sockets), stops the HTTP front, then closes everything in `closers`.
+ */
+export function serveProcess(
+  app: Hono,
+  config: Config,
+  metrics: Metrics,
+  closers: Closers,
+  fields: Record<string, unknown>,
+  options: StartOptions,
+  beforeClose: () => void = () => {},
+): Running {
+  const front = serveApp(app, config, metrics);
+  log("info", `listening on http://localhost:${front.port}/`, {
+    port: front.port,
+    bus: config.natsUrl === undefined ? "memory" : "nats",
+    ...fields,
+  });
+  options.onListen?.(front.port);
+  let stopping: Promise<void> | undefined;
+  return {
+    port: front.port,
+    shutdown() {
+      stopping ??= (async () => {
+        beforeClose();
+        await front.shutdown();
+        await closers.closeAll();
+        log("info", "stopped", { role: fields.role });
+      })();
+      return stopping;
+    },
+  };
+}
 
 /** Options of a role's start function. */
 export interface StartOptions {

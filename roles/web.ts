@@ -4,50 +4,30 @@
  */
 import type { Hono } from "hono";
 import { keys } from "../actors/keys.ts";
-import type { RuleBook } from "../actors/rule_book.ts";
 import type { ActorSnapshot, Quote } from "../actors/symbol_actor.ts";
-import type { Quotas } from "../actors/user_quota.ts";
-import type { WatchlistBook } from "../actors/watchlist_book.ts";
 import { RollingWindow } from "../actors/window.ts";
-import type { Broker, Subjects } from "../broker/broker.ts";
 import { requestLatest } from "../broker/latest.ts";
 import { createYahooRest } from "../feeds/yahoo_rest.ts";
-import { ChannelBook } from "../notify/channel_book.ts";
-import { Outbox } from "../notify/outbox.ts";
-import { sharedVapidKeys } from "../notify/web_push.ts";
 import { SymbolSearch } from "../routes/api/search.ts";
 import { HistoryCache } from "../routes/api/history_cache.ts";
 import { createApp } from "../routes/app.ts";
-import type { Metrics } from "../routes/metrics.ts";
 import { Hub } from "../routes/ws.ts";
-import type { Config } from "../schema/env.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import { WINDOW_MS, WINDOWS } from "../schema/rule.ts";
-import type { Store } from "../store/store.ts";
-import type { Logger } from "./process.ts";
+import type { Books } from "./books.ts";
+import type { Notify } from "./notify.ts";
+import type { RoleDeps } from "./process.ts";
 
-/** What the web role is built from. */
-export interface WebDeps {
-  config: Config;
-  kv: Deno.Kv;
-  store: Store;
-  broker: Broker;
-  subjects: Subjects;
-  metrics: Metrics;
-  log: Logger;
-  rules: RuleBook;
-  watchlists: WatchlistBook;
-  quotas: Quotas;
-  /** Symbols the product follows (configured, on watchlists, under rules). */
-  tracked: () => string[];
+/** What the web role is built from: the process's parts, the books, and notifications. */
+export interface WebDeps extends RoleDeps {
+  books: Books;
+  notify: Notify;
   /** Symbols known besides the tracked ones (search suggestions). */
   known?: () => string[];
   /** The live feed, when this process runs one too (ROLE=all). */
   feed?: () => FeedStatus;
   /** Operator actions of a process that runs ingest too (ROLE=all). */
   admin?: { token: string; backup: (dir: string) => Promise<unknown> };
-  /** The VAPID key file of an older single-process install, moved into KV on first start. */
-  legacyVapidDir?: string;
 }
 
 /** The web role's app and hub. */
@@ -63,11 +43,11 @@ export interface Web {
  *
  * @example
  * ```ts
- * const web = await createWeb({ config, kv, store, broker, subjects: subjects("live"), ... });
+ * const web = createWeb({ config, kv, store, broker, subjects: subjects("live"), books, notify });
  * Deno.serve(web.app.fetch);
  * ```
  */
-export async function createWeb(d: WebDeps): Promise<Web> {
+export function createWeb(d: WebDeps): Web {
   const { config, kv, broker, subjects } = d;
   // Concurrent asks for one symbol (a burst of clients subscribing) share one request to its owner.
   const asking = new Map<string, ReturnType<typeof requestLatest>>();
@@ -98,24 +78,10 @@ export async function createWeb(d: WebDeps): Promise<Web> {
       // not a notice this version understands
     }
   });
-  const guard = { allowPrivate: config.notify.allowPrivate };
-  const emailEnabled = config.notify.smtpUrl !== undefined;
-  const channels = new ChannelBook(kv, { ...guard, emailEnabled, quotas: d.quotas });
-  const vapid = await sharedVapidKeys(kv, d.legacyVapidDir);
-  // Routes enqueue test deliveries and read delivery records; ingest instances deliver.
-  const outbox = new Outbox({
-    kv,
-    channels,
-    guard,
-    maxAttempts: config.notify.maxAttempts,
-    retryMs: config.notify.retryMs,
-    push: { vapid, subject: config.notify.vapidSubject },
-    log: d.log,
-  });
   const app = createApp({
     store: d.store,
     kv,
-    quotas: d.quotas,
+    quotas: d.books.quotas,
     role: config.role,
     trustProxy: config.trustProxy,
     wsAllowedOrigins: config.ws.allowedOrigins,
@@ -123,27 +89,22 @@ export async function createWeb(d: WebDeps): Promise<Web> {
     bus: () => broker.status(),
     metrics: d.metrics,
     ...(d.admin ? { admin: d.admin } : {}),
-    rules: d.rules,
+    rules: d.books.rules,
     hub,
-    watchlists: d.watchlists,
+    watchlists: d.books.watchlists,
     search: new SymbolSearch({
       yahoo: createYahooRest({
         ...(config.yahoo.apiBase ? { apiBase: config.yahoo.apiBase } : {}),
         timeoutMs: 3_000,
         log: (level, msg) => d.log(level, "yahoo-finance2", { msg }),
       }),
-      known: () => [...d.tracked(), ...(d.known?.() ?? [])],
+      known: () => [...d.books.tracked(), ...(d.known?.() ?? [])],
       log: (msg, fields) => d.log("warn", msg, fields),
     }),
-    notify: {
-      channels,
-      outbox,
-      vapidPublicKey: vapid.publicKey,
-      available: { webhook: true, email: emailEnabled, push: true, nats: config.natsUrl !== undefined },
-    },
+    notify: d.notify,
     pages: {
       defaultSymbols: config.symbols,
-      tracked: d.tracked,
+      tracked: d.books.tracked,
       quotes,
       ...(d.feed ? { feed: { name: config.feed, status: d.feed } } : {}),
     },
