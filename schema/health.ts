@@ -15,6 +15,9 @@ export const FEED_STATES = [
   "closed",
 ] as const;
 
+/** Feed states in which no prices flow although they should: health is "degraded" and the log says so. */
+export const FEED_DOWN_STATES: ReadonlySet<string> = new Set(["reconnecting", "unreachable", "error"]);
+
 /** What a feed reports to /api/v1/health. */
 export const feedStatusSchema = z.object({
   state: z.enum(FEED_STATES),

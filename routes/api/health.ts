@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { BrokerStatus } from "../../broker/broker.ts";
-import type { FeedStatus, Health } from "../../schema/health.ts";
+import { FEED_DOWN_STATES, type FeedStatus, type Health } from "../../schema/health.ts";
 import type { Store } from "../../store/store.ts";
 
 /** What the health endpoint looks at. */
@@ -41,9 +41,6 @@ async function probe(fn: () => Promise<unknown>, timeoutMs: number) {
 }
 
 type Probe = Awaited<ReturnType<typeof probe>> & { at: number };
-
-/** Feed states in which no prices flow although they should: health says "degraded". */
-const FEED_DOWN = new Set(["reconnecting", "unreachable", "error"]);
 
 /**
  * The store and KV probes behind the health endpoints, run in the background: a request answers at once from the
@@ -123,7 +120,7 @@ export function healthRoutes(deps: HealthDeps): Hono {
       const bus = deps.bus?.();
       const serving = store.ok && kv.ok;
       const body: Health = {
-        status: serving && !FEED_DOWN.has(feed?.state ?? "live") && bus?.ok !== false ? "ok" : "degraded",
+        status: serving && !FEED_DOWN_STATES.has(feed?.state ?? "live") && bus?.ok !== false ? "ok" : "degraded",
         ...(deps.role ? { role: deps.role } : {}),
         store: { ...age(store, now), driver: deps.store.driver },
         kv: age(kv, now),
