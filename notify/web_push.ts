@@ -17,6 +17,7 @@ export interface VapidKeys {
 }
 
 const storedSchema = z.object({ publicKey: z.string(), privateJwk: z.record(z.string(), z.unknown()) });
+type Stored = z.infer<typeof storedSchema>;
 
 /**
  * The VAPID keys every instance sharing `kv` uses: read from KV; on first start taken from `legacyDir/vapid.json`
@@ -32,7 +33,7 @@ export async function sharedVapidKeys(kv: Deno.Kv, legacyDir?: string): Promise<
   const key = keys.vapidKeys();
   let got = await kv.get<unknown>(key);
   if (got.value === null) {
-    let stored: z.infer<typeof storedSchema> | undefined;
+    let stored: Stored | undefined;
     if (legacyDir !== undefined) {
       try {
         stored = storedSchema.parse(JSON.parse(await Deno.readTextFile(join(legacyDir, "vapid.json"))));
@@ -40,18 +41,24 @@ export async function sharedVapidKeys(kv: Deno.Kv, legacyDir?: string): Promise<
         if (!(err instanceof Deno.errors.NotFound)) throw err;
       }
     }
-    if (!stored) {
-      const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
-      stored = {
-        publicKey: b64u(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey))),
-        privateJwk: await crypto.subtle.exportKey("jwk", pair.privateKey) as Record<string, unknown>,
-      };
-    }
     // Two instances starting together: the first write wins and both use it.
-    await kv.atomic().check({ key, versionstamp: null }).set(key, stored).commit();
+    await kv.atomic().check({ key, versionstamp: null }).set(key, stored ?? await generateKeys()).commit();
     got = await kv.get<unknown>(key);
   }
-  const stored = storedSchema.parse(got.value);
+  return await importKeys(storedSchema.parse(got.value));
+}
+
+/** A new VAPID key pair in its stored form. */
+async function generateKeys(): Promise<Stored> {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  return {
+    publicKey: b64u(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey))),
+    privateJwk: await crypto.subtle.exportKey("jwk", pair.privateKey) as Record<string, unknown>,
+  };
+}
+
+/** Stored keys, ready to sign with. */
+async function importKeys(stored: Stored): Promise<VapidKeys> {
   const privateKey = await crypto.subtle.importKey(
     "jwk",
     stored.privateJwk as JsonWebKey,
@@ -74,24 +81,12 @@ export async function loadVapidKeys(dataDir: string): Promise<VapidKeys> {
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
-  if (text !== undefined) {
-    const stored = storedSchema.parse(JSON.parse(text));
-    const privateKey = await crypto.subtle.importKey(
-      "jwk",
-      stored.privateJwk as JsonWebKey,
-      { name: "ECDSA", namedCurve: "P-256" },
-      false,
-      ["sign"],
-    );
-    return { publicKey: stored.publicKey, privateKey };
-  }
-  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
-  const publicKey = b64u(new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey)));
-  const privateJwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  if (text !== undefined) return await importKeys(storedSchema.parse(JSON.parse(text)));
+  const stored = await generateKeys();
   const tmp = `${file}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify({ publicKey, privateJwk }), { mode: 0o600 });
+  await Deno.writeTextFile(tmp, JSON.stringify(stored), { mode: 0o600 });
   await Deno.rename(tmp, file);
-  return { publicKey, privateKey: pair.privateKey };
+  return await importKeys(stored);
 }
 
 /** The `Authorization: vapid t=…, k=…` header for a push service at `endpoint` (RFC 8292), valid 12 hours. */
