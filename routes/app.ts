@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): Hono {
   if (admin) {
     app.post("/api/v1/admin/backup", async (c) => {
       // The peer the server saw, never a forwarded header: operator actions come from this machine only.
-      const peer = (c.env as { remoteAddr?: { hostname?: string } } | undefined)?.remoteAddr?.hostname ?? "";
+      const peer = clientAddress(c, false);
       if (peer !== "127.0.0.1" && peer !== "::1") {
         throw new ApiError(403, "forbidden", "admin actions are loopback only");
       }
