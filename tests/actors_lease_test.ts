@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
-import { keys } from "../actors/keys.ts";
-import type { Lease } from "../actors/lease.ts";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { leaseOwners } from "./leases.ts";
 import { until } from "./wait.ts";
 
 const SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "AMD", "INTC", "NFLX", "ORCL", "IBM"];
 const LEASE_MS = 1_500;
-
-async function leases(kvPath: string): Promise<Map<string, string>> {
-  const kv = await Deno.openKv(kvPath);
-  const out = new Map<string, string>();
-  const now = Date.now();
-  for await (const e of kv.list<Lease>({ prefix: keys.leasePrefix("live") })) {
-    if (e.value.expiresAt > now) out.set(String(e.key.at(-1)), e.value.owner);
-  }
-  kv.close();
-  return out;
-}
 
 Deno.test("two processes sharing one KV split the symbols, and the survivor takes a killed one's within the lease", async () => {
   const yahoo = startFakeYahoo(await createYahooDecoder());
@@ -45,7 +33,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     // Both hold a share, together all, and each streams only its own symbols.
     await until(
       async () => {
-        const l = await leases(kvPath);
+        const l = await leaseOwners(kvPath);
         const owners = new Set(l.values());
         return l.size === SYMBOLS.length && owners.size === 2;
       },
@@ -54,11 +42,11 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     );
     // The split may still settle (a lease handed over) right after both hold one: compare the subscriptions with the
     // leases as they are at each check, not with an earlier snapshot.
-    let split = await leases(kvPath);
+    let split = await leaseOwners(kvPath);
     const share = (id: string) => [...split].filter(([, o]) => o === id).map(([s]) => s).sort();
     await until(
       async () => {
-        split = await leases(kvPath);
+        split = await leaseOwners(kvPath);
         const subs = yahoo.open().map((c) => [...c.symbols].sort().join(","));
         return subs.includes(share(ids[0]!).join(",")) && subs.includes(share(ids[1]!).join(","));
       },
@@ -83,7 +71,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     await p1.finished;
     await until(
       async () => {
-        const l = await leases(kvPath);
+        const l = await leaseOwners(kvPath);
         return l.size === SYMBOLS.length && [...l.values()].every((o) => o === ids[1]);
       },
       10_000,
@@ -98,7 +86,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     );
     p2.child.kill("SIGTERM");
     assert.equal((await p2.finished).code, 0);
-    assert.equal((await leases(kvPath)).size, 0, "a clean shutdown hands its leases back");
+    assert.equal((await leaseOwners(kvPath)).size, 0, "a clean shutdown hands its leases back");
   } finally {
     await yahoo.stop();
     await nats.stop();

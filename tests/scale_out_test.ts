@@ -3,13 +3,12 @@
  * each a real process, with WebSocket clients on every instance.
  */
 import assert from "node:assert/strict";
-import { keys } from "../actors/keys.ts";
-import type { Lease } from "../actors/lease.ts";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { client } from "./api_client.ts";
 import { type AppProcess, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
+import { leaseOwners } from "./leases.ts";
 import { until } from "./wait.ts";
 
 const decoder = await createYahooDecoder();
@@ -55,17 +54,6 @@ class Socket {
   }
 }
 
-async function owners(kvPath: string): Promise<Map<string, string>> {
-  const kv = await Deno.openKv(kvPath);
-  const out = new Map<string, string>();
-  const now = Date.now();
-  for await (const e of kv.list<Lease>({ prefix: keys.leasePrefix("live") })) {
-    if (e.value.expiresAt > now) out.set(String(e.key.at(-1)), e.value.owner);
-  }
-  kv.close();
-  return out;
-}
-
 async function health(port: number) {
   return await (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).json();
 }
@@ -108,7 +96,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     let split = new Map<string, string>();
     await until(
       async () => {
-        split = await owners(kvPath);
+        split = await leaseOwners(kvPath);
         return split.size === SYMBOLS.length && new Set(split.values()).size === 2;
       },
       20_000,
@@ -205,7 +193,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     procs.splice(procs.indexOf(a), 1);
     await until(
       async () => {
-        const o = await owners(kvPath);
+        const o = await leaseOwners(kvPath);
         return SYMBOLS.every((s) => o.get(s) === ids.b);
       },
       20_000,
@@ -284,7 +272,7 @@ Deno.test("a second member sharing a KV without NATS_URL refuses to start, namin
   const env = { KV_PATH: `${shared}/kv.sqlite3`, SYMBOLS: "AAA" };
   const first = await startApp({ ...env, DATA_DIR: `${shared}/a` });
   try {
-    await until(async () => (await owners(`${shared}/kv.sqlite3`)).size === 1, 20_000, "first member holds AAA");
+    await until(async () => (await leaseOwners(`${shared}/kv.sqlite3`)).size === 1, 20_000, "first member holds AAA");
     const { spawnApp } = await import("./app_process.ts");
     const second = spawnApp({ ...env, PORT: "0", DATA_DIR: `${shared}/b` });
     const { code, stderr } = await second.finished;

@@ -13,15 +13,16 @@ import { until } from "./wait.ts";
 
 const SYMBOLS = "AAPL,MSFT,NVDA";
 
-async function withDashboard(fn: (base: string, browser: Browser) => Promise<void>) {
+/** The demo market, ticking whatever the day: what most of these tests show. */
+const DEMO = { FEED: "synthetic", SYNTHETIC_ALWAYS_OPEN: "true", SYNTHETIC_RATE: "60", SYMBOLS };
+
+/** Runs `fn` against the app on a fresh DATA_DIR with `env` (default {@link DEMO}) and a browser. */
+async function withDashboard(
+  fn: (base: string, browser: Browser) => Promise<void>,
+  env: Record<string, string> = DEMO,
+) {
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-" });
-  const app = await startApp({
-    DATA_DIR: dataDir,
-    FEED: "synthetic",
-    SYNTHETIC_ALWAYS_OPEN: "true",
-    SYNTHETIC_RATE: "60",
-    SYMBOLS,
-  });
+  const app = await startApp({ DATA_DIR: dataDir, ...env });
   const browser = await launchBrowser();
   try {
     await fn(`http://127.0.0.1:${app.port}`, browser);
@@ -309,12 +310,8 @@ Deno.test("Monitor: a symbol silent longer than its session allows is stale; a d
 });
 
 Deno.test("Monitor offline on the default feed: a banner says Yahoo is unreachable and what to do; connected is not flowing", async () => {
-  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-ui-offline-" });
   // The test environment points Yahoo at a closed local port: as offline as a machine without internet.
-  const app = await startApp({ DATA_DIR: dataDir, SYMBOLS });
-  const browser = await launchBrowser();
-  try {
-    const base = `http://127.0.0.1:${app.port}`;
+  await withDashboard(async (base, browser) => {
     await until(async () => (await (await fetch(`${base}/api/v1/health`)).json()).feed.state === "unreachable", 20_000);
     const { page, errors } = await openPage(browser);
     await page.goto(base + "/");
@@ -329,12 +326,7 @@ Deno.test("Monitor offline on the default feed: a banner says Yahoo is unreachab
     assert.equal(await page.getByTestId("prices").textContent(), "No prices yet");
     await shot(page, "monitor-offline");
     assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    app.child.kill("SIGTERM");
-    await app.finished;
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  }, { SYMBOLS });
 });
 
 Deno.test("the demo across a restart: the open Monitor reconnects and its prices continue where they were, with no alert", async () => {
