@@ -79,11 +79,17 @@ Deno.test("WebSocket clients get a snapshot on subscribe, then batches (every pr
     a.send({ type: "unsubscribe", symbols: ["AAPL"] });
     a.send({ type: "ping" });
     await until(() => a.of("pong").length === 1);
+    // A witness still following AAPL: once it has the next quote, that flush is done for every client, and a's pong
+    // after it comes behind anything that flush sent a.
+    const witness = await connect(app.port);
+    witness.send({ type: "subscribe", symbols: ["AAPL"] });
+    await until(() => witness.of("snapshot").length === 1);
     yahoo.price(q("AAPL", 95, 3_000));
-    b.send({ type: "ping" });
-    await until(() => b.of("pong").length === 1);
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => witness.quotes().some((t) => t.price === 95), 10_000, "the witness's quote");
+    a.send({ type: "ping" });
+    await until(() => a.of("pong").length === 2);
     assert.equal(a.quotes().length, 2, "nothing after unsubscribe");
+    witness.ws.close();
 
     // Limits answer with an error frame, not silence.
     a.send("not json");
