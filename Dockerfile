@@ -8,7 +8,11 @@
 # Stages: deps (npm packages and Deno, from npm like everywhere else), build (the island bundles), runtime (non-root,
 # with only what serving needs). glibc is required by chDB and Deno, hence Debian slim rather than Alpine.
 
-FROM node:20-bookworm-slim AS deps
+# BASE is any Debian bookworm with Node.js and npm; deploy/image/build_local.sh makes one with debootstrap where no
+# registry is reachable.
+ARG BASE=node:20-bookworm-slim
+
+FROM ${BASE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Deno's npm package brings the native binary as a platform package; installed into its own prefix, the binary's
@@ -19,12 +23,15 @@ RUN npm install --no-audit --no-fund --loglevel=error \
   && /usr/local/bin/deno-bin --version
 
 FROM deps AS build
+# Deno trusts the image's CA store as well as its own, so a build behind a TLS-inspecting proxy whose CA the base
+# carries still reaches the npm registry.
+ARG DENO_TLS_CA_STORE=mozilla,system
 COPY . .
 # The bundles land in static/build/; the install step's stamp keeps `deno task` from reinstalling.
 RUN sha256sum package-lock.json | cut -d' ' -f1 > node_modules/.breadboard-lock \
   && /usr/local/bin/deno-bin run --allow-read --allow-write --allow-run --allow-env --allow-net scripts/build_islands.ts
 
-FROM node:20-bookworm-slim AS runtime
+FROM ${BASE} AS runtime
 ENV DENO_DIR=/app/.deno \
   DATA_DIR=/data \
   PORT=8000 \
@@ -36,6 +43,7 @@ WORKDIR /app
 COPY --from=deps /usr/local/bin/deno-bin /usr/local/bin/deno
 COPY --from=build --chown=breadboard:breadboard /app /app
 USER breadboard
+ARG DENO_TLS_CA_STORE=mozilla,system
 # Type-check and cache the module graph once, at build time, so start-up does no work it could have done here.
 RUN deno cache main.ts web.ts
 VOLUME ["/data"]

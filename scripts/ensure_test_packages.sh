@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests run for real: clickhouse-server (HTTP driver tests), nats-server
-# (JetStream publish tests), chromium (browser tests) and prometheus (promtool checks /metrics). Needs root or sudo; prints what is missing and exits
+# (JetStream publish tests), chromium (browser tests), prometheus (promtool checks /metrics) and
+# podman, runc and debootstrap (the image test). Needs root or sudo; prints what is missing and exits
 # non-zero when it cannot install.
 set -eu
 missing=""
@@ -8,6 +9,10 @@ command -v clickhouse-server >/dev/null 2>&1 || missing="$missing clickhouse-ser
 command -v nats-server >/dev/null 2>&1 || missing="$missing nats-server"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+# The image test builds and runs the container image without a Docker engine (deploy/image/build_local.sh).
+command -v podman >/dev/null 2>&1 || missing="$missing podman"
+command -v runc >/dev/null 2>&1 || missing="$missing runc"
+command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = 0 ]; then
