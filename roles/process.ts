@@ -169,7 +169,9 @@ export interface Front {
  * Deploy (`DENO_DEPLOYMENT_ID` set), with plain `Deno.serve`, since the platform owns the connections there.
  */
 export function serveApp(app: Hono, config: Config, metrics: Metrics): Front {
-  if (Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined) {
+  if (Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined || !config.http.guard) {
+    // The guard relays every byte through JavaScript (about a third of a small request's cost); where the platform
+    // or a proxy in front owns the client connections, it only costs.
     const server = Deno.serve(
       { port: config.port, onListen: () => {} },
       (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),

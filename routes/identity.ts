@@ -71,8 +71,32 @@ async function verify(
   }
   const payload = parts.slice(0, -1).join(".");
   if (!await crypto.subtle.verify("HMAC", key, new Uint8Array(mac), enc.encode(payload))) return undefined;
-  if (issuedAt > nowS + 300 || (issuedAt !== 0 && nowS - issuedAt > COOKIE_MAX_AGE_S)) return undefined;
-  return { id, issuedAt };
+  return fresh(issuedAt, nowS) ? { id, issuedAt } : undefined;
+}
+
+/**
+ * Cookie values already verified under one key, so a browser's every request does not pay an HMAC (the largest
+ * share of a quote request's CPU under load). Only values that verified are kept; the expiry is still checked on
+ * each use. Bounded: the oldest entry goes when it is full.
+ */
+class VerifiedCookies {
+  readonly #seen = new Map<string, { id: string; issuedAt: number }>();
+  constructor(readonly max = 10_000) {}
+
+  async verify(key: CryptoKey, value: string, nowS: number): Promise<{ id: string; issuedAt: number } | undefined> {
+    const hit = this.#seen.get(value);
+    if (hit) return fresh(hit.issuedAt, nowS) ? hit : undefined;
+    const got = await verify(key, value, nowS);
+    if (got) {
+      if (this.#seen.size >= this.max) this.#seen.delete(this.#seen.keys().next().value!);
+      this.#seen.set(value, got);
+    }
+    return got;
+  }
+}
+
+function fresh(issuedAt: number, nowS: number): boolean {
+  return !(issuedAt > nowS + 300 || (issuedAt !== 0 && nowS - issuedAt > COOKIE_MAX_AGE_S));
 }
 
 /** SHA-256 of an API token, hex: tokens are stored hashed. */
@@ -96,6 +120,7 @@ export function identity(
 ): MiddlewareHandler<{ Variables: IdentityVars }> {
   const trustProxy = options.trustProxy ?? false;
   const now = options.now ?? Date.now;
+  const verified = new VerifiedCookies();
   return async (c, next) => {
     // Mounted on overlapping paths it may run twice for one request: the first run decided.
     if (c.get("userId") !== undefined) return next();
@@ -112,7 +137,7 @@ export function identity(
     }
     const cookie = getCookie(c, USER_COOKIE);
     const nowS = Math.floor(now() / 1000);
-    const known = cookie ? await verify(k, cookie, nowS) : undefined;
+    const known = cookie ? await verified.verify(k, cookie, nowS) : undefined;
     const issue = async (id: string) =>
       setCookie(c, USER_COOKIE, await sign(k, id, nowS), {
         httpOnly: true,

@@ -131,6 +131,8 @@ export const envSchema = z.object({
     .default(2_000),
   TRUST_PROXY: z.enum(["true", "false"], { error: "TRUST_PROXY must be true or false" })
     .transform((v) => v === "true").default(false),
+  HTTP_GUARD: z.enum(["true", "false"], { error: "HTTP_GUARD must be true or false" })
+    .transform((v) => v === "true").default(true),
   MAX_CONNECTIONS: intVar(16, 1_000_000, "MAX_CONNECTIONS must be an integer from 16 to 1000000").optional(),
   MAX_CONNECTIONS_PER_IP: intVar(1, 1_000_000, "MAX_CONNECTIONS_PER_IP must be an integer from 1 to 1000000")
     .default(256),
@@ -207,6 +209,11 @@ export interface Config {
   trustProxy: boolean;
   /** Connection limits and timeouts of the HTTP front (routes/conn_guard.ts). */
   http: {
+    /**
+     * HTTP_GUARD: accept connections through the guard (caps, header and idle timeouts, out-of-descriptor
+     * recovery). false serves with plain Deno.serve, for a proxy in front that owns client connections.
+     */
+    guard: boolean;
     /** MAX_CONNECTIONS; unset: derived from the open-file limit. */
     maxConnections?: number;
     maxConnectionsPerIp: number;
@@ -317,6 +324,7 @@ export function parseEnv(env: Record<string, string | undefined>): Config {
     },
     trustProxy: e.TRUST_PROXY,
     http: {
+      guard: e.HTTP_GUARD,
       ...(e.MAX_CONNECTIONS === undefined ? {} : { maxConnections: e.MAX_CONNECTIONS }),
       maxConnectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
       headerTimeoutMs: e.HEADER_TIMEOUT_MS,

@@ -42,6 +42,8 @@ export const ENV_DOCS: Record<EnvName, string> = {
   NOTIFY_MAX_ATTEMPTS: "delivery attempts per channel before a dead letter",
   NOTIFY_RETRY_MS: "first retry delay; each later one is four times longer",
   TRUST_PROXY: "true behind a TLS-terminating proxy (X-Forwarded-Proto/For are honoured)",
+  HTTP_GUARD:
+    "false serves with plain Deno.serve (no connection caps or timeouts of its own): only behind a proxy that has them",
   MAX_CONNECTIONS: "open client connections in all; unset: from the open-file limit",
   MAX_CONNECTIONS_PER_IP: "open connections from one client address",
   HEADER_TIMEOUT_MS: "a request's headers must arrive within this long",

@@ -145,3 +145,34 @@ Deno.test("unfinished headers and idle keep-alive connections are closed; a per-
     assert.equal(code, 0, stderr);
   }
 });
+
+Deno.test("HTTP_GUARD=false serves with plain Deno.serve: no guard caps, no guard metrics", async () => {
+  const dir = await Deno.makeTempDir();
+  const app = await startApp({
+    FEED: "synthetic",
+    SYNTHETIC_ALWAYS_OPEN: "true",
+    DATA_DIR: dir,
+    HTTP_GUARD: "false",
+    MAX_CONNECTIONS_PER_IP: "2",
+  });
+  try {
+    const enc = new TextEncoder();
+    // With the guard, the third connection from one address would be refused; here all three are answered.
+    const conns: Deno.Conn[] = [];
+    for (let i = 0; i < 3; i++) {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port: app.port });
+      await c.write(enc.encode("GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const buf = new Uint8Array(64);
+      const n = await c.read(buf);
+      assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1\.1 200/, `connection ${i + 1}`);
+      conns.push(c);
+    }
+    for (const c of conns) c.close();
+    const metrics = await (await fetch(`http://127.0.0.1:${app.port}/metrics`)).text();
+    assert.match(metrics, /^# TYPE breadboard_ticks_received_total counter$/m);
+    assert.doesNotMatch(metrics, /breadboard_http_connections/);
+  } finally {
+    const { code, stderr } = await stop(app);
+    assert.equal(code, 0, stderr);
+  }
+});
