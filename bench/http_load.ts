@@ -3,6 +3,9 @@
  * requesting URLs from the list in turn (offset per loop) for `seconds`, with keep-alive. Prints one JSON line:
  * requests, rps, p50/p99 ms, non-2xx count, and this process's own CPU seconds.
  *
+ * With LOAD_RATE (requests per second in all) each loop keeps to its share of the rate instead of going flat out,
+ * and a request's latency counts from when it was due, so a server that falls behind is charged for the wait.
+ *
  * deno run --allow-net [--allow-env] bench/http_load.ts <seconds> <connections> <url> [url...]
  */
 import process from "node:process";
@@ -18,15 +21,26 @@ if (!(seconds > 0) || !(connections > 0) || urls.length === 0) {
 const allowed = Deno.permissions.querySync({ name: "env", variable: "LOAD_HEADERS" }).state === "granted";
 const headers: [string, string][] = (JSON.parse((allowed && Deno.env.get("LOAD_HEADERS")) || "[]") as string[])
   .map((h) => [h.slice(0, h.indexOf(":")), h.slice(h.indexOf(":") + 1).trim()]);
+const rateAllowed = Deno.permissions.querySync({ name: "env", variable: "LOAD_RATE" }).state === "granted";
+const rate = Number((rateAllowed && Deno.env.get("LOAD_RATE")) || 0);
+/** Milliseconds between one loop's requests under LOAD_RATE; 0 flat out. */
+const spacing = rate > 0 ? connections * 1000 / rate : 0;
 const hist = new Uint32Array(100_001); // 0.1 ms buckets up to 10 s
 let requests = 0;
 let failed = 0;
 const cpu0 = process.cpuUsage();
 const deadline = performance.now() + seconds * 1000;
 async function loop(offset: number) {
+  // Loops start spread over one spacing so the rate is even, not in bursts.
+  let due = performance.now() + (spacing * offset / 7) / connections;
   for (let i = offset; performance.now() < deadline; i++) {
     const url = urls[i % urls.length]!;
-    const t = performance.now();
+    if (spacing > 0) {
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    const t = spacing > 0 ? due : performance.now();
+    due += spacing;
     try {
       const res = await fetch(url, { headers });
       await res.arrayBuffer();
@@ -34,7 +48,7 @@ async function loop(offset: number) {
     } catch {
       failed++;
     }
-    hist[Math.min(100_000, Math.round((performance.now() - t) * 10))]!++;
+    hist[Math.max(0, Math.min(100_000, Math.round((performance.now() - t) * 10)))]!++;
     requests++;
   }
 }

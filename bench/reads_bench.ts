@@ -85,11 +85,21 @@ interface Load {
   cpuSeconds: number;
 }
 
-function load(seconds: number, connections: number, urls: string[]): Promise<Load> {
+function load(
+  seconds: number,
+  connections: number,
+  urls: string[],
+  opts: { rate?: number; headers?: string[] } = {},
+): Promise<Load> {
   const child = new Deno.Command(Deno.execPath(), {
+    env: {
+      ...(opts.rate ? { LOAD_RATE: String(opts.rate) } : {}),
+      ...(opts.headers ? { LOAD_HEADERS: JSON.stringify(opts.headers) } : {}),
+    },
     args: [
       "run",
       "--allow-net",
+      "--allow-env=LOAD_RATE,LOAD_HEADERS",
       new URL("./http_load.ts", import.meta.url).pathname,
       String(seconds),
       String(connections),
@@ -116,11 +126,15 @@ const peer = once(async () => {
   show("same bodies from memory (bare Hono)", l);
   return l;
 });
+// A browser's identity cookie, sent with every history request as the dashboard's own fetches do.
+const first = await fetch(`${base}/api/v1/history?symbol=${SYMBOLS[0]}&from=${sessionFrom}&to=${sessionTo}`);
+await first.body?.cancel();
+const cookie = [`Cookie: ${first.headers.get("set-cookie")!.split(";")[0]}`];
 const ours = once(async () => {
   const base0 = await peer();
   const before = cache.stats();
   const [l, health] = await Promise.all([
-    load(SECONDS, CLIENTS, paths.map((p) => base + p)),
+    load(SECONDS, CLIENTS, paths.map((p) => base + p), { headers: cookie }),
     load(SECONDS, 2, [`${base}/api/v1/health`]),
   ]);
   const after = cache.stats();
@@ -135,6 +149,17 @@ const ours = once(async () => {
   return l;
 });
 
+/** The seed's peak: the same mix held at 600 requests/s by 50 clients, health probed alongside. */
+const peak = once(async () => {
+  await ours();
+  const [l, health] = await Promise.all([
+    load(SECONDS, CLIENTS, paths.map((p) => base + p), { rate: 600, headers: cookie }),
+    load(SECONDS, 2, [`${base}/api/v1/health`, `${base}/api/v1/health/live`], { rate: 100 }),
+  ]);
+  show("history mix held at 600 rps", l);
+  show("  /api/v1/health + /live at 100 rps", health);
+});
+
 Deno.bench(
   { name: "same bodies from memory (bare Hono)", group: "history mix", baseline: true, n: 1, warmup: 0 },
   async () => {
@@ -143,6 +168,9 @@ Deno.bench(
 );
 Deno.bench({ name: "Breadboard history mix, 50 clients", group: "history mix", n: 1, warmup: 0 }, async () => {
   await ours();
+});
+Deno.bench({ name: "Breadboard history mix at 600 rps", group: "history mix", n: 1, warmup: 0 }, async () => {
+  await peak();
 });
 
 globalThis.addEventListener("unload", () => {

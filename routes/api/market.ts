@@ -9,6 +9,7 @@ import { ApiError } from "../errors.ts";
 import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
 import type { IdentityVars } from "../identity.ts";
 import type { HistoryCache } from "./history_cache.ts";
+import { historyBody } from "./history_body.ts";
 
 /** What the market routes read besides the store. */
 export interface MarketDeps {
@@ -94,12 +95,10 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
     })
     .get("/history", async (c) => {
       const q = historyQuery.parse(c.req.query());
-      const candles = q.interval === "1d" ? await daily(deps, q) : await intraday(deps, q);
-      const body = JSON.stringify({ symbol: q.symbol, interval: q.interval, candles });
+      const { stored, candles } = q.interval === "1d" ? await daily(deps, q) : await intraday(deps, q);
       // Validated by content: a range whose candles did not change answers 304 to a client that holds it. A range
       // that ends before the current interval holds closed candles only and may be reused briefly without asking.
-      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-      const etag = `"${new Uint8Array(digest).subarray(0, 12).toBase64({ alphabet: "base64url" })}"`;
+      const { body, etag } = historyBody(q.symbol, q.interval, stored, candles);
       const closed = q.to <= Date.now() - INTERVAL_MS[q.interval];
       c.header("ETag", etag);
       c.header("Cache-Control", closed ? "private, max-age=60, must-revalidate" : "private, no-cache");
@@ -177,18 +176,21 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
       { m: minutes, symbol: q.symbol, from: q.from, to: q.to },
     ).then((rows) => rows.map(candleFromRow));
   const stored = deps.cache ? await deps.cache.get(q.symbol, q.interval, q.from, q.to, load) : await load();
-  // Copies: the live candle merges into the last one, and cached candles are shared.
-  const candles = stored.map((c) => ({ ...c }));
+  // Cached candles are shared: only the last one is replaced (by a copy) or candles appended, never changed.
+  const candles = stored.slice();
   // The minute still open lives in the actor: merge it into its bucket.
   const live = await deps.openCandle(q.symbol);
   if (live && live.time >= q.from && live.time < q.to) {
     const bucket = live.time - (live.time % INTERVAL_MS[q.interval]);
     const last = candles.at(-1);
     if (last && last.time === bucket) {
-      last.high = Math.max(last.high, live.high);
-      last.low = Math.min(last.low, live.low);
-      last.close = live.close;
-      last.volume += live.volume;
+      candles[candles.length - 1] = {
+        ...last,
+        high: Math.max(last.high, live.high),
+        low: Math.min(last.low, live.low),
+        close: live.close,
+        volume: last.volume + live.volume,
+      };
     } else if (!last || last.time < bucket) {
       candles.push({
         time: bucket,
@@ -200,7 +202,7 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
       });
     }
   }
-  return candles;
+  return { stored, candles };
 }
 
 async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
@@ -215,13 +217,13 @@ async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
       { symbol: q.symbol, from: q.from, to: q.to },
     ).then((rows) => rows.map(candleFromRow));
   const stored = deps.cache ? await deps.cache.get(q.symbol, "1d", q.from, q.to, load) : await load();
-  const candles = stored.map((c) => ({ ...c }));
+  const candles = stored.slice();
   // Today is not in candles_1d until the day's fetch: build it from today's minutes and the open one.
   const today = Date.now() - (Date.now() % 86_400_000);
   if (today >= q.from && today < q.to && candles.at(-1)?.time !== today) {
-    const minutes = await intraday(deps, { ...q, interval: "1d", from: today, to: today + 86_400_000 });
+    const { candles: minutes } = await intraday(deps, { ...q, interval: "1d", from: today, to: today + 86_400_000 });
     const m = minutes[0];
     if (m) candles.push({ ...m, time: today });
   }
-  return candles;
+  return { stored, candles };
 }
