@@ -46,6 +46,8 @@ interface Walk {
 }
 
 const TICK_MS = 50;
+/** The most time one pump covers: a late pump skips the rest rather than emitting a burst (see `pump`). */
+export const MAX_CATCH_UP_MS = 250;
 
 /**
  * The demo market: every tick says `source: "synthetic"`.
@@ -129,8 +131,10 @@ export class SyntheticFeed implements Feed {
    * virtual clock).
    */
   pump(now: number): void {
-    // The first pump only starts the clock.
-    const since = this.#last ? Math.max(0, now - this.#last) : 0;
+    // The first pump only starts the clock. A pump late by more than MAX_CATCH_UP_MS (the process is saturated)
+    // covers only that much: catching up in full would make the next pump later still, and starve every other
+    // task of the event loop (HTTP included) once the offered rate is past what the process can take.
+    const since = this.#last ? Math.min(MAX_CATCH_UP_MS, Math.max(0, now - this.#last)) : 0;
     this.#last = now;
     if (this.#symbols.length === 0 || since === 0) return;
     const session = demoSession(now);

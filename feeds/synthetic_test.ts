@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Tick, tickSchema } from "../schema/tick.ts";
 import { demoProfile, TRADING_YEAR_MS } from "./demo_market.ts";
-import { SyntheticFeed } from "./synthetic.ts";
+import { MAX_CATCH_UP_MS, SyntheticFeed } from "./synthetic.ts";
 
 /** Tuesday 2026-11-17, 10:00 New York time: a regular session. */
 const TUESDAY_10AM = Date.UTC(2026, 10, 17, 15, 0);
@@ -110,4 +110,25 @@ Deno.test("the demo resumes from a stored quote with no jump, and a new session 
   const after = night.find((t) => t.time >= Date.UTC(2026, 10, 18, 5))!;
   assert.equal(after.previousClose, before.price);
   assert.ok(after.dayVolume! < before.dayVolume!);
+});
+
+Deno.test("a pump that comes late covers at most MAX_CATCH_UP_MS: a saturated process gets no burst", () => {
+  const ticks: Tick[] = [];
+  let now = TUESDAY_10AM;
+  const feed = new SyntheticFeed({
+    ticksPerSecond: 1_000,
+    seed: 3,
+    sink: { tick: (t) => ticks.push(t), reject: () => {} },
+    now: () => now,
+  });
+  feed.setSymbols(["AAA", "BBB"]);
+  feed.pump(now);
+  feed.pump(now += 50);
+  assert.equal(ticks.length, 50, "on time: the rate");
+  // Ten seconds late (the event loop was blocked): a quarter second's worth, the newest, not ten seconds'.
+  feed.pump(now += 10_000);
+  assert.equal(ticks.length, 50 + MAX_CATCH_UP_MS);
+  assert.ok(ticks.slice(50).every((t) => t.time > now - MAX_CATCH_UP_MS && t.time <= now));
+  feed.pump(now += 50);
+  assert.equal(ticks.length, 50 + MAX_CATCH_UP_MS + 50, "and back to the rate");
 });
