@@ -2,9 +2,22 @@ import { Hono } from "hono";
 
 type Labels = Readonly<Record<string, string>>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+/**
+ * The series key of a label set: names in code-unit order, values escaped. Called per counted tick, so it avoids
+ * entries arrays, locale-aware sorting and escaping values that need none.
+ */
 function key(labels: Labels): string {
-  return Object.entries(labels).sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")}"`).join(",");
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let out = "";
+  for (const k of names) {
+    let v = labels[k]!;
+    if (NEEDS_ESCAPE.test(v)) v = v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+    out += `${out ? "," : ""}${k}="${v}"`;
+  }
+  return out;
 }
 
 /**
