@@ -75,7 +75,9 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
       ["GET", `/api/v1/history?symbol=AAPL&from=${now}&to=${now - 1}&interval=1m`, 400, /from must be before to/],
       ["GET", `/api/v1/history?symbol=AAPL&from=0&to=${now}&interval=1m`, 400, /at most 20000 per request/],
       ["GET", `/api/v1/history?symbol=..%2Fetc&from=1&to=2`, 400, /ticker symbol/],
-      ["GET", `/api/v1/history?symbol=AAPL&to=2`, 400, /from is required/],
+      ["GET", `/api/v1/history?symbol=AAPL&from=2026-02-30`, 400, /from must be epoch milliseconds or an ISO 8601 date/],
+      ["GET", `/api/v1/history?symbol=AAPL&to=2026-11-20T25:00Z`, 400, /to must be epoch milliseconds or an ISO 8601/],
+      ["GET", `/api/v1/history?symbol=AAPL&from=2026-11-21&to=2026-11-20`, 400, /from must be before to/],
       ["GET", "/api/v1/stocks/AA%20PL", 400, /ticker symbol/],
       ["GET", "/api/v1/stocks/NEVERSEEN", 404, /never ticked/],
       ["GET", "/api/v1/alerts?limit=100000", 400, /limit must be 1-500/],
@@ -93,7 +95,7 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
       ["GET", "/api/v1/notifications?limit=1e2", 400, /limit must be 1-500/],
       ["GET", "/api/v1/jobs?limit=1e2", 400, /limit must be 1-100/],
       ["GET", `/api/v1/alerts?since=${now}&until=${now - 1}`, 400, /since must be before until/],
-      ["GET", `/api/v1/history?symbol=AAPL&from=1.5&to=${now}`, 400, /from must be epoch milliseconds/],
+      ["GET", `/api/v1/history?symbol=AAPL&from=1.5&to=${now}`, 400, /from must be epoch milliseconds or an ISO 8601/],
     ];
     for (const [method, path, status, msg] of cases) {
       const r = await a.call(method, path);

@@ -30,6 +30,15 @@ export interface MarketDeps {
 /** Most candles one history request returns. */
 export const MAX_CANDLES = 20_000;
 const INTERVAL_MS = { "1m": 60_000, "5m": 300_000, "15m": 900_000, "1h": 3_600_000, "1d": 86_400_000 } as const;
+const DAY_MS = 86_400_000;
+/** The range GET /api/v1/history covers when `from` is not given: what a chart of that interval shows first. */
+export const DEFAULT_SPAN_MS = {
+  "1m": DAY_MS,
+  "5m": 5 * DAY_MS,
+  "15m": 10 * DAY_MS,
+  "1h": 30 * DAY_MS,
+  "1d": 365 * DAY_MS,
+} as const;
 
 const time = timeParam;
 
@@ -42,9 +51,13 @@ const cursorSchema = z.tuple([
 /** Query of GET /api/v1/history. */
 export const historyQuery = z.object({
   symbol: symbolSchema,
-  from: time("from"),
-  to: time("to"),
+  from: time("from").optional(),
+  to: time("to").optional(),
   interval: z.enum(INTERVALS, { error: `interval must be one of ${INTERVALS.join(", ")}` }).default("1m"),
+}).transform((q) => {
+  // Unset ends: up to now, over a span that fits the interval (a day of minutes, a year of days).
+  const to = q.to ?? Date.now();
+  return { ...q, to, from: q.from ?? Math.max(0, to - DEFAULT_SPAN_MS[q.interval]) };
 }).superRefine((q, ctx) => {
   if (q.from >= q.to) ctx.addIssue({ code: "custom", path: ["from"], message: "from must be before to" });
   const n = Math.ceil((q.to - q.from) / INTERVAL_MS[q.interval]);
