@@ -10,6 +10,9 @@ import { requestLatest } from "../broker/latest.ts";
 import { createYahooRest } from "../feeds/yahoo_rest.ts";
 import { SymbolSearch } from "../routes/api/search.ts";
 import { HistoryCache } from "../routes/api/history_cache.ts";
+import { HistoryOnDemand } from "../routes/api/history_on_demand.ts";
+import { politeFetch } from "../jobs/polite_fetch.ts";
+import { historyProvider } from "../jobs/providers.ts";
 import { createApp } from "../routes/app.ts";
 import { Hub } from "../routes/ws.ts";
 import type { FeedStatus } from "../schema/health.ts";
@@ -78,6 +81,19 @@ export function createWeb(d: WebDeps): Web {
       // not a notice this version understands
     }
   });
+  // Demo and replayed data have no provider behind them: only live data fetches history on demand.
+  const onDemand = config.namespace === "live"
+    ? new HistoryOnDemand({
+      store: d.store,
+      provider: () => historyProvider(config, politeFetch()),
+      onWrite: (symbol, from) => {
+        // Here at once; other instances through the bus, as for any candle write.
+        cache.invalidate(symbol, from);
+        broker.publish(subjects.history, JSON.stringify({ symbol, from }));
+      },
+      log: d.log,
+    })
+    : undefined;
   const app = createApp({
     store: d.store,
     kv,
@@ -124,6 +140,7 @@ export function createWeb(d: WebDeps): Web {
         return (await latest(symbol))?.openCandle ?? undefined;
       },
       cache,
+      ...(onDemand ? { onDemand } : {}),
     },
   });
   d.metrics

@@ -48,6 +48,18 @@ export const historySchema = z.object({
     close: z.number(),
     volume: z.number(),
   })),
+  fetched: z.object({
+    provider: z.string(),
+    interval: z.enum(["1d", "1m"]),
+    from: z.number().int(),
+    to: z.number().int(),
+    candlesWritten: z.number().int(),
+    ms: z.number().int(),
+    error: z.object({ code: z.enum(["unknown_symbol", "provider_failed"]), message: z.string() }).optional(),
+  }).optional().meta({
+    description: "set when the store lacked the range and it was fetched from the history provider in this request",
+  }),
+  notice: z.string().optional().meta({ description: "what the provider cannot have (1-minute bars are recent only)" }),
 });
 
 /** Body of GET /api/v1/alerts. */

@@ -24,6 +24,7 @@ function prefixOf(stored: readonly Candle[]): { json: string; digest: string } {
  *
  * @param stored the candles as the store (or the history cache) returned them; never changed.
  * @param candles the candles to send.
+ * @param extra more fields of the answer (what an on-demand fetch did, a notice), after `candles`.
  * @returns the JSON body and a strong ETag (quoted).
  * @example
  * ```ts
@@ -35,6 +36,7 @@ export function historyBody(
   interval: string,
   stored: readonly Candle[],
   candles: readonly Candle[],
+  extra?: Readonly<Record<string, unknown>>,
 ): { body: string; etag: string } {
   const keep = Math.max(0, stored.length - 1);
   // The contract, checked where it is cheap: the head ends with the stored list's own object.
@@ -44,7 +46,9 @@ export function historyBody(
   const prefix = prefixOf(stored);
   const tail = candles.slice(keep).map((c) => JSON.stringify(c)).join(",");
   const head = `{"symbol":${JSON.stringify(symbol)},"interval":${JSON.stringify(interval)},"candles":[`;
-  const body = `${head}${prefix.json}${prefix.json && tail ? "," : ""}${tail}]}`;
-  const etag = createHash("sha256").update(head).update(prefix.digest).update(tail).digest("base64url").slice(0, 16);
+  const more = extra && Object.keys(extra).length > 0 ? `,${JSON.stringify(extra).slice(1, -1)}` : "";
+  const body = `${head}${prefix.json}${prefix.json && tail ? "," : ""}${tail}]${more}}`;
+  const etag = createHash("sha256").update(head).update(prefix.digest).update(tail).update(more).digest("base64url")
+    .slice(0, 16);
   return { body, etag: `"${etag}"` };
 }

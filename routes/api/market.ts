@@ -10,6 +10,7 @@ import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
 import type { IdentityVars } from "../identity.ts";
 import type { HistoryCache } from "./history_cache.ts";
 import { historyBody } from "./history_body.ts";
+import type { HistoryOnDemand, OnDemandResult } from "./history_on_demand.ts";
 
 /** What the market routes read besides the store. */
 export interface MarketDeps {
@@ -25,6 +26,8 @@ export interface MarketDeps {
   openCandle: (symbol: string) => Candle | undefined | Promise<Candle | undefined>;
   /** Stored candles by request, invalidated by candle writes (none: every request queries the store). */
   cache?: HistoryCache;
+  /** Fetches a range the store lacks from the history provider (none: history answers what is stored). */
+  onDemand?: HistoryOnDemand;
 }
 
 /** Most candles one history request returns. */
@@ -108,10 +111,23 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
     })
     .get("/history", async (c) => {
       const q = historyQuery.parse(c.req.query());
-      const { stored, candles } = q.interval === "1d" ? await daily(deps, q) : await intraday(deps, q);
+      const read = () => q.interval === "1d" ? daily(deps, q) : intraday(deps, q);
+      let { stored, candles } = await read();
+      // History on demand: a range the store does not cover is fetched from the provider within the request.
+      const extra: { fetched?: OnDemandResult; notice?: string } = {};
+      const plan = deps.onDemand?.plan(q.interval, q.from, q.to, stored);
+      if (plan?.notice) extra.notice = plan.notice;
+      if (plan?.fetch) {
+        const fetched = await deps.onDemand!.fetch(q.symbol, plan.fetch);
+        extra.fetched = fetched;
+        if (fetched.error?.code === "unknown_symbol" && stored.length === 0) {
+          throw new ApiError(404, "unknown_symbol", `${fetched.error.message}: no history to show`);
+        }
+        if (fetched.candlesWritten > 0) ({ stored, candles } = await read());
+      }
       // Validated by content: a range whose candles did not change answers 304 to a client that holds it. A range
       // that ends before the current interval holds closed candles only and may be reused briefly without asking.
-      const { body, etag } = historyBody(q.symbol, q.interval, stored, candles);
+      const { body, etag } = historyBody(q.symbol, q.interval, stored, candles, extra);
       const closed = q.to <= Date.now() - INTERVAL_MS[q.interval];
       c.header("ETag", etag);
       c.header("Cache-Control", closed ? "private, max-age=60, must-revalidate" : "private, no-cache");
