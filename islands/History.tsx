@@ -70,7 +70,9 @@ const sec = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
 export default function History(props: HistoryProps) {
   const [form, setForm] = useState({ symbol: props.symbol, interval: props.interval, from: props.from, to: props.to });
   const [candles, setCandles] = useState<Candle[]>([]);
-  const [status, setStatus] = useState<{ loading: boolean; error?: string }>({ loading: false });
+  const [status, setStatus] = useState<{ loading: boolean; error?: string; info?: string; slow?: boolean }>({
+    loading: false,
+  });
   const [overlay, setOverlay] = useState({ sma: true, smaN: 20, ema: false, emaN: 50 });
   const [readout, setReadout] = useState<Candle | undefined>();
   const box = useRef<HTMLDivElement>(null);
@@ -123,19 +125,40 @@ export default function History(props: HistoryProps) {
     if (!f.symbol.trim()) return setStatus({ loading: false, error: "Enter a symbol." });
     if (!(from <= to)) return setStatus({ loading: false, error: "The start date must be on or before the end date." });
     setStatus({ loading: true });
+    // A range the store lacks is fetched from the data provider within the request: say so when it takes a while.
+    const slow = setTimeout(() => setStatus((s) => s.loading ? { ...s, slow: true } : s), 400);
     try {
-      const h = await api<{ candles: Candle[] }>(
+      const h = await api<{
+        candles: Candle[];
+        fetched?: { provider: string; candlesWritten: number; ms: number; error?: { message: string } };
+        notice?: string;
+      }>(
         "GET",
         `/api/v1/history?symbol=${encodeURIComponent(f.symbol.trim().toUpperCase())}&interval=${f.interval}` +
           `&from=${from}&to=${to}`,
       );
       setCandles(h.candles);
-      setStatus({ loading: false, ...(h.candles.length === 0 ? { error: "No candles in this range." } : {}) });
+      const info = [
+        h.fetched && !h.fetched.error
+          ? `Fetched ${h.fetched.candlesWritten} candles from ${h.fetched.provider} in ${
+            (h.fetched.ms / 1000).toFixed(1)
+          } s and stored them.`
+          : "",
+        h.fetched?.error ? `${h.fetched.error.message}.` : "",
+        h.notice ? `Note: ${h.notice}.` : "",
+      ].filter(Boolean).join(" ");
+      setStatus({
+        loading: false,
+        ...(info ? { info } : {}),
+        ...(h.candles.length === 0 ? { error: "No candles in this range." } : {}),
+      });
       const q = new URLSearchParams({ symbol: f.symbol.toUpperCase(), interval: f.interval, from: f.from, to: f.to });
       history.replaceState(null, "", `?${q}`);
     } catch (err) {
       setCandles([]);
       setStatus({ loading: false, error: err instanceof ApiCallError ? err.message : String(err) });
+    } finally {
+      clearTimeout(slow);
     }
   };
   useEffect(() => void load(), []);
@@ -265,6 +288,13 @@ export default function History(props: HistoryProps) {
         </span>
       </div>
       {status.error && <p class="error" role="alert">{status.error}</p>}
+      <p class="muted" role="status" data-testid="history-status">
+        {status.loading && status.slow
+          ? `Fetching ${form.symbol.toUpperCase()} history from the data provider…`
+          : !status.loading && status.info
+          ? status.info
+          : "\u00a0"}
+      </p>
       <div class="chart tall" ref={box} role="img" aria-label={`candlestick chart of ${form.symbol}`} />
       <p class="muted num" data-testid="count">{candles.length} {candles.length === 1 ? "candle" : "candles"}</p>
     </section>

@@ -75,7 +75,12 @@ Deno.test("bad input gets a 4xx naming the field, never a 500 (with a fuzzing pa
       ["GET", `/api/v1/history?symbol=AAPL&from=${now}&to=${now - 1}&interval=1m`, 400, /from must be before to/],
       ["GET", `/api/v1/history?symbol=AAPL&from=0&to=${now}&interval=1m`, 400, /at most 20000 per request/],
       ["GET", `/api/v1/history?symbol=..%2Fetc&from=1&to=2`, 400, /ticker symbol/],
-      ["GET", `/api/v1/history?symbol=AAPL&from=2026-02-30`, 400, /from must be epoch milliseconds or an ISO 8601 date/],
+      [
+        "GET",
+        `/api/v1/history?symbol=AAPL&from=2026-02-30`,
+        400,
+        /from must be epoch milliseconds or an ISO 8601 date/,
+      ],
       ["GET", `/api/v1/history?symbol=AAPL&to=2026-11-20T25:00Z`, 400, /to must be epoch milliseconds or an ISO 8601/],
       ["GET", `/api/v1/history?symbol=AAPL&from=2026-11-21&to=2026-11-20`, 400, /from must be before to/],
       ["GET", "/api/v1/stocks/AA%20PL", 400, /ticker symbol/],

@@ -8,6 +8,8 @@ import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { startApp } from "./app_process.ts";
 import { launchBrowser, outDir } from "./browser.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
+import { yahooChartHandler } from "./fake_chart.ts";
+import { startFakeYahooRest } from "./fake_yahoo_rest.ts";
 import { freePort } from "./free_port.ts";
 import { until } from "./wait.ts";
 
@@ -171,6 +173,43 @@ Deno.test("History: candles with volume, overlays, crosshair readout and the CSV
     await page.getByRole("alert").filter({ hasText: "at most 20000 per request" }).waitFor();
     assert.deepEqual(errors, []);
   });
+});
+
+Deno.test("History on demand: an untracked symbol's chart says it is fetching from the provider, then draws the candles", async () => {
+  const handler = yahooChartHandler();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  // IBM's chart waits until the page has said it is fetching, however fast or slow the machine.
+  const rest = startFakeYahooRest({
+    chart: async (symbol, q) => {
+      if (symbol === "IBM") await gate;
+      return handler(symbol, q);
+    },
+  });
+  const yahoo = startFakeYahoo(await createYahooDecoder());
+  try {
+    await withDashboard(async (base, browser) => {
+      const { page, errors } = await openPage(browser);
+      await page.goto(`${base}/history?symbol=IBM&interval=1d&from=2025-01-02&to=2025-06-30`);
+      await page.getByTestId("history-status").filter({ hasText: "Fetching IBM history from the data provider" })
+        .waitFor({ timeout: 20_000 });
+      release();
+      await page.getByTestId("history-status").filter({ hasText: /^Fetched \d+ candles from yahoo in [\d.]+ s/ })
+        .waitFor({ timeout: 20_000 });
+      const count = Number((await page.getByTestId("count").textContent())!.split(" ")[0]);
+      const fetched = Number(/Fetched (\d+)/.exec((await page.getByTestId("history-status").textContent())!)![1]);
+      assert.ok(count >= 115 && count <= 130, `${count} trading days in the first half of 2025`);
+      // The fetch covers whole days at both ends, so it may store a day past the range shown.
+      assert.ok(fetched >= count && fetched <= count + 2, `fetched ${fetched}, shown ${count}`);
+      assert.ok(await page.locator(".chart canvas").count() > 0);
+      await shot(page, "history-on-demand");
+      assert.deepEqual(errors, []);
+    }, { YAHOO_WS_URL: yahoo.url, YAHOO_API_BASE: rest.url, SYMBOLS: "AAPL" });
+  } finally {
+    release();
+    await yahoo.stop();
+    await rest.stop();
+  }
 });
 
 Deno.test("History on the demo's first start: a year of daily candles with SMA and EMA drawn, legends matching a hand computation", async () => {

@@ -7,7 +7,9 @@ Deno.test("times are epoch ms or ISO 8601 dates and times; UTC unless an offset 
   assert.equal(parseIsoTime("2026-11-20T14:30"), Date.UTC(2026, 10, 20, 14, 30));
   assert.equal(parseIsoTime("2026-11-20T14:30:05.250Z"), Date.UTC(2026, 10, 20, 14, 30, 5, 250));
   assert.equal(parseIsoTime("2026-11-20T09:30:00-05:00"), Date.UTC(2026, 10, 20, 14, 30));
-  for (const bad of ["2026-02-30", "2026-13-01", "2026-11-20T24:00", "2026-11-20T10:60", "20261120", "2026-11-20 10:00"]) {
+  for (
+    const bad of ["2026-02-30", "2026-13-01", "2026-11-20T24:00", "2026-11-20T10:60", "20261120", "2026-11-20 10:00"]
+  ) {
     assert.equal(parseIsoTime(bad), undefined, bad);
   }
   const t = timeParam("from");
