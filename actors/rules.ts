@@ -37,7 +37,10 @@ export interface RuleContext {
 
 /** A new rule's state. */
 export function newRuleState(rule: Rule): RuleState {
-  return { armed: rule.kind === "price_above" || rule.kind === "price_below" ? null : true, lastFiredAt: null };
+  // A price rule waits to see the first price, so one created beyond its level does not fire at once, unless the
+  // user asked it to (ifAlreadyTrue: "fire").
+  const price = rule.kind === "price_above" || rule.kind === "price_below";
+  return { armed: price && rule.ifAlreadyTrue !== "fire" ? null : true, lastFiredAt: null };
 }
 
 /** The rule's reading on one tick; one object reused for every evaluation (this runs for every tick and rule). */
@@ -117,10 +120,18 @@ function read(rule: Rule, c: RuleContext): boolean {
 function describe(rule: Rule, c: RuleContext, r: Reading): string {
   const px = c.price.toFixed(c.priceHint);
   switch (rule.kind) {
-    case "price_above":
-      return `${c.symbol} rose above ${rule.price.toFixed(c.priceHint)} to ${px}`;
-    case "price_below":
-      return `${c.symbol} fell below ${rule.price.toFixed(c.priceHint)} to ${px}`;
+    case "price_above": {
+      const level = rule.price.toFixed(c.priceHint);
+      return px === level
+        ? `${c.symbol} reached ${level} (alert at or above ${level})`
+        : `${c.symbol} rose above ${level} to ${px}`;
+    }
+    case "price_below": {
+      const level = rule.price.toFixed(c.priceHint);
+      return px === level
+        ? `${c.symbol} reached ${level} (alert at or below ${level})`
+        : `${c.symbol} fell below ${level} to ${px}`;
+    }
     case "pct_change": {
       const span = rule.window.replace("m", " min");
       return rule.direction === "drop"

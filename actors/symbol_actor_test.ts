@@ -111,6 +111,22 @@ Deno.test("SymbolActor price rules fire on a real crossing only, honour the cool
   assert.deepEqual(ob.alerts.map((x) => x.time), [T0 + 2_000]);
 });
 
+Deno.test("a price rule created while already true waits for the next crossing, or fires at once when asked", () => {
+  const waits = rule({ id: "w", kind: "price_below", price: 237.95 });
+  const fires = rule({ id: "f", kind: "price_above", price: 77.61, ifAlreadyTrue: "fire" });
+  assert.equal(waits.ifAlreadyTrue, "wait", "the default");
+  const a = new SymbolActor("TSLA");
+  const o = out();
+  a.onTick(tick(T0, 78.39), [fires], o, 0);
+  assert.deepEqual(o.alerts.map((x) => x.message), ["TSLA rose above 77.61 to 78.39"], "fires on the first tick");
+  const b = new SymbolActor("TSLA");
+  const p = out();
+  b.onTick(tick(T0, 230), [waits], p, 0); // already below: waits
+  b.onTick(tick(T0 + 1_000, 240), [waits], p, 0); // back above: re-armed
+  b.onTick(tick(T0 + 2_000, 237.95), [waits], p, 0); // touches the level: fires, and says so in words
+  assert.deepEqual(p.alerts.map((x) => x.message), ["TSLA reached 237.95 (alert at or below 237.95)"]);
+});
+
 Deno.test("the built-in day-change rule fires at ALERT_THRESHOLD from changePercent or the previous close", () => {
   const d = rule({ id: "default-day-change", kind: "day_change", percent: -5 });
   const a = new SymbolActor("AAPL");

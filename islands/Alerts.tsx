@@ -53,6 +53,7 @@ interface Draft {
   zScore: string;
   cooldownMin: string;
   muteOutsideRegular: boolean;
+  ifAlreadyTrue: string;
 }
 
 const EMPTY: Draft = {
@@ -66,6 +67,7 @@ const EMPTY: Draft = {
   zScore: "4",
   cooldownMin: "15",
   muteOutsideRegular: false,
+  ifAlreadyTrue: "wait",
 };
 
 /** Checks a draft in the browser and builds the request body; errors by field name. */
@@ -89,6 +91,7 @@ export function ruleBody(d: Draft): { body?: Record<string, unknown>; errors: Re
   };
   if (d.kind === "price_above" || d.kind === "price_below") {
     body.price = num("price", (n) => n > 0 ? undefined : "Must be above 0");
+    body.ifAlreadyTrue = d.ifAlreadyTrue === "fire" ? "fire" : "wait";
   } else if (d.kind === "pct_change") {
     body.percent = num("percent", (n) => n > 0 && n <= 100 ? undefined : "Between 0 and 100");
     body.direction = d.direction;
@@ -232,7 +235,8 @@ export default function Alerts(props: AlertsProps) {
           {live.length === 0 && <li class="muted">New alerts appear here as they happen.</li>}
           {live.map((a) => (
             <li key={a.id} class="feed-item new">
-              <span class="num muted">{fmtTime(a.time)}</span> <strong>{a.symbol}</strong> {a.message}
+              <span class="num muted">{fmtTime(a.time)}</span> <strong>{a.symbol}</strong>
+              {a.message.startsWith(`${a.symbol} `) ? a.message.slice(a.symbol.length) : ` ${a.message}`}
             </li>
           ))}
         </ul>
@@ -251,9 +255,17 @@ export default function Alerts(props: AlertsProps) {
             </select>
           </Field>
           {(draft.kind === "price_above" || draft.kind === "price_below") && (
-            <Field label="Price" name="price" error={errors.price}>
-              {input("price", { inputmode: "decimal", placeholder: "190.00" })}
-            </Field>
+            <>
+              <Field label="Price" name="price" error={errors.price}>
+                {input("price", { inputmode: "decimal", placeholder: "190.00" })}
+              </Field>
+              <Field label="If already past the price" name="ifAlreadyTrue">
+                <select name="ifAlreadyTrue" value={draft.ifAlreadyTrue} onChange={set("ifAlreadyTrue")}>
+                  <option value="wait">Wait for the next crossing</option>
+                  <option value="fire">Alert at once</option>
+                </select>
+              </Field>
+            </>
           )}
           {draft.kind === "pct_change" && (
             <>

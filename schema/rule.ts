@@ -40,6 +40,11 @@ const common = {
    * price rules, percentage points for change rules, a fraction of the factor for spike and anomaly rules.
    */
   rearm: z.number().min(0).max(50).default(0.5),
+  /**
+   * Price rules whose level the price is already past when the rule starts: `wait` (default) alerts at the next
+   * crossing, once the price has come back past the level; `fire` alerts on the first tick.
+   */
+  ifAlreadyTrue: z.enum(["wait", "fire"], { error: "ifAlreadyTrue must be wait or fire" }).default("wait"),
   enabled: z.boolean().default(true),
 };
 
