@@ -72,9 +72,56 @@ async function measure() {
       await ctx.close();
       return { frames, liveMs };
     };
+    /**
+     * Event to pixel: the Monitor's own `bb:tick-shown` marks (tick server time to the tile on screen) over 10 s,
+     * against the age of the same stream at receipt by a WebSocket client in this process (the part that is not the
+     * page's).
+     */
+    const eventToPixel = async () => {
+      const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const page = await ctx.newPage();
+      await page.goto(base + "/");
+      await page.waitForFunction("document.body.dataset.live !== undefined", undefined, { timeout: 20_000 });
+      const received: number[] = [];
+      const ws = new WebSocket(`ws://127.0.0.1:${app.port}/ws/realtime`);
+      await new Promise((r) => ws.onopen = r);
+      ws.send(JSON.stringify({
+        type: "subscribe",
+        symbols: await page.evaluate<string[]>(
+          "[...document.querySelectorAll('[data-symbol]')].map((e) => e.dataset.symbol)",
+        ),
+      }));
+      await page.evaluate("performance.clearMarks('bb:tick-shown')");
+      ws.onmessage = (ev) => {
+        const m = JSON.parse(String(ev.data));
+        if (m.type === "batch") { for (const q of m.quotes) received.push(Date.now() - q.time); }
+      };
+      const shown: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await new Promise((r) => setTimeout(r, 2_000));
+        shown.push(
+          ...await page.evaluate<number[]>(`(() => {
+          const ms = performance.getEntriesByName("bb:tick-shown").map((m) => m.detail.ms);
+          performance.clearMarks("bb:tick-shown");
+          return ms;
+        })()`),
+        );
+      }
+      ws.close();
+      await ctx.close();
+      const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)] ?? NaN;
+      return {
+        n: shown.length,
+        p50: pct(shown, 0.5),
+        p99: pct(shown, 0.99),
+        receivedP50: pct(received, 0.5),
+        receivedP99: pct(received, 0.99),
+      };
+    };
     const idle = await fps("/docs");
     const monitor = await fps("/");
-    return { pages, idleFps: idle.frames, monitorFps: monitor.frames, liveMs: monitor.liveMs };
+    const pixel = await eventToPixel();
+    return { pages, idleFps: idle.frames, monitorFps: monitor.frames, liveMs: monitor.liveMs, pixel };
   } finally {
     await browser.close();
     app.child.kill("SIGTERM");
@@ -104,5 +151,11 @@ Deno.bench({ name: "dashboard pages in chromium (synthetic feed 2,500 ticks/s)",
   console.log(
     `frames per second: Monitor while ticking ${r.monitorFps.toFixed(1)}, idle /docs ${r.idleFps.toFixed(1)} ` +
       `(${(r.monitorFps / r.idleFps).toFixed(2)}x)`,
+  );
+  const px = r.pixel;
+  console.log(
+    `event to pixel (Monitor marks, ${px.n} ticks): p50 ${px.p50} ms, p99 ${px.p99} ms; ` +
+      `age at WebSocket receipt in the same run: p50 ${px.receivedP50} ms, p99 ${px.receivedP99} ms ` +
+      `(on screen / at receipt at p99: ${(px.p99 / Math.max(1, px.receivedP99)).toFixed(2)}x)`,
   );
 });

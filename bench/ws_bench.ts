@@ -1,33 +1,36 @@
 /**
- * WebSocket fan-out under load: N clients, each subscribed to 50 of 500 symbols, while ticks flow at 2,500/s.
+ * WebSocket fan-out under load, side by side: N clients (several load processes, bench/ws_client.ts), each
+ * subscribed to 50 of 500 symbols, while ticks flow at 2,500/s, against four servers fed the same synthetic stream:
  *
- * The app runs as a real child process with FEED=synthetic; the baseline is a bare Deno WebSocket broadcast loop
- * (bench/ws_bare_server.ts) at the same rate over the same symbols, measured in the same run with the same clients.
- * For each server and N = 1,000 and 5,000 it prints staleness (p50, p99: the age at the client of each value it
- * receives, receive time minus the tick's time; both processes read the same clock), frames per second per client,
- * quotes carried per second and slow-client disconnects over a 10 s window. Breadboard sends one batch per client per
- * flush (50 ms); the bare loop one frame per tick.
+ * - Breadboard `/ws/realtime` (a real child process, FEED=synthetic; one batch per client per 50 ms flush);
+ * - a bare Deno WebSocket broadcast loop (bench/ws_bare_server.ts; one frame per tick);
+ * - Socket.IO 4 on Node, rooms per symbol, volatile emits (bench/peers/socketio_server.mjs);
+ * - the `ws` package on Node, a socket set per symbol (bench/peers/ws_server.mjs).
+ *
+ * Rounds are interleaved (each round runs every server once), and each server's median and spread over the rounds
+ * are printed: staleness p50/p99 (the age at the client of each value it receives: receive time minus the tick's
+ * server time, one clock), frames per client per second, quotes delivered per second against those offered (every
+ * tick to every subscriber), slow-client disconnects, and the load client processes' CPU (near 1.0 per process means
+ * the run was client-bound). For Breadboard also: API p99 during the load, server CPU per delivered quote, and RSS
+ * before, during and a minute after the clients leave (first round at N=1,000).
+ *
+ * WS_BENCH_N (default "1000,5000"), WS_BENCH_ROUNDS (default 3), WS_CLIENT_PROCS (default 2), WS_BENCH_SERVERS
+ * (name prefixes, comma-separated; default all).
  */
 import { startApp } from "../tests/app_process.ts";
 
 import { type Figures, load, LOAD_LIMITS, once, RATE, show, SYMBOLS } from "./ws_load.ts";
 
-async function bare(n: number): Promise<Figures> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      new URL("./ws_bare_server.ts", import.meta.url).pathname,
-      String(RATE),
-      SYMBOLS.join(","),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+/** Runs a peer server (it prints its port first) for one load run. */
+async function peer(cmd: string, args: string[], n: number, protocol: "plain" | "socketio", path = "/") {
+  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit" }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const port = Number((await reader.read()).value!.trim());
   try {
-    return await load(`ws://127.0.0.1:${port}/`, n);
+    const url = protocol === "socketio"
+      ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`
+      : `ws://127.0.0.1:${port}${path}`;
+    return await load(url, n, protocol);
   } finally {
     child.kill("SIGTERM");
     await child.status;
@@ -36,7 +39,37 @@ async function bare(n: number): Promise<Figures> {
   }
 }
 
-async function app(n: number): Promise<Figures> {
+const PEERS: Record<string, (n: number) => Promise<Figures>> = {
+  "bare Deno broadcast": (n) =>
+    peer(
+      Deno.execPath(),
+      [
+        "run",
+        "--allow-net",
+        new URL("./ws_bare_server.ts", import.meta.url).pathname,
+        String(RATE),
+        SYMBOLS.join(","),
+      ],
+      n,
+      "plain",
+    ),
+  "Socket.IO 4 (Node)": (n) =>
+    peer(
+      "node",
+      [new URL("./peers/socketio_server.mjs", import.meta.url).pathname, String(RATE), SYMBOLS.join(",")],
+      n,
+      "socketio",
+    ),
+  "ws (Node)": (n) =>
+    peer(
+      "node",
+      [new URL("./peers/ws_server.mjs", import.meta.url).pathname, String(RATE), SYMBOLS.join(",")],
+      n,
+      "plain",
+    ),
+};
+
+async function app(n: number, measureRss: boolean): Promise<Figures> {
   const dataDir = await Deno.makeTempDir({ prefix: "breadboard-wsbench-" });
   const running = await startApp({
     DATA_DIR: dataDir,
@@ -45,6 +78,8 @@ async function app(n: number): Promise<Figures> {
     SYNTHETIC_RATE: String(RATE),
     SYMBOLS: SYMBOLS.join(","),
     ...LOAD_LIMITS,
+    // WS_BENCH_HTTP_GUARD=false measures Breadboard behind a proxy (no connection guard relaying every byte).
+    HTTP_GUARD: Deno.env.get("WS_BENCH_HTTP_GUARD") ?? "true",
   });
   const base = `http://127.0.0.1:${running.port}`;
   const rss = async () => {
@@ -84,7 +119,7 @@ async function app(n: number): Promise<Figures> {
       `  API during the load (N=${n}): ${Math.round(apiLoad.rps)} rps, p50 ${apiLoad.p50} ms, p99 ${apiLoad.p99} ms; ` +
         `server CPU per delivered quote ≈ ${((cpu1 - cpu0) / (f.quotesPerSecond * 12) * 1e6).toFixed(2)} µs`,
     );
-    if (n <= 1_000) {
+    if (measureRss) {
       // Memory a minute after every client left, against before the load.
       await new Promise((r) => setTimeout(r, 60_000));
       const after = await rss();
@@ -101,32 +136,51 @@ async function app(n: number): Promise<Figures> {
   }
 }
 
-for (const n of [1_000, 5_000]) {
-  const baseline = once(async () => {
-    const f = await bare(n);
-    show("bare broadcast loop", f);
-    return f;
-  });
-  const ours = once(async () => {
-    const base = await baseline();
-    const f = await app(n);
-    show("breadboard /ws/realtime", f);
-    console.log(
-      `  vs bare at N=${n}: staleness p50 ${f.p50} ms vs ${base.p50} ms, p99 ${f.p99} ms vs ${base.p99} ms ` +
-        `(${(base.p99 / Math.max(1, f.p99)).toFixed(2)}x better at p99); frames per client ` +
-        `${(f.framesPerSecond / Math.max(1, f.connected)).toFixed(1)}/s vs ${
-          (base.framesPerSecond / Math.max(1, base.connected)).toFixed(1)
-        }/s; disconnects ${f.disconnected} vs ${base.disconnected}`,
+const NS = (Deno.env.get("WS_BENCH_N") ?? "1000,5000").split(",").map(Number);
+const ROUNDS = Number(Deno.env.get("WS_BENCH_ROUNDS") ?? 3);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const spread = (xs: number[], digits = 0) =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
+
+for (const n of NS) {
+  const all = once(async () => {
+    const runs = new Map<string, Figures[]>();
+    const only = Deno.env.get("WS_BENCH_SERVERS")?.split(",");
+    const servers = ["Breadboard /ws/realtime", ...Object.keys(PEERS)].filter((s) =>
+      !only || only.some((o) => s.startsWith(o))
     );
-    return f;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of servers) {
+        const f = name.startsWith("Breadboard") ? await app(n, round === 0 && n <= 1_000) : await PEERS[name]!(n);
+        show(`${name} r${round + 1}`, f);
+        runs.set(name, [...(runs.get(name) ?? []), f]);
+      }
+    }
+    const offered = RATE * (n * 50 / SYMBOLS.length);
+    console.log(
+      `\nN=${n}, ${ROUNDS} rounds, median (min-max); offered ${offered} quotes/s (every tick to every subscriber)`,
+    );
+    console.log(
+      "| server | delivered / offered | p50 ms | p99 ms | frames/client/s | disconnects | load client CPU (cores) |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- |");
+    for (const name of servers) {
+      const fs = runs.get(name)!;
+      console.log(
+        `| ${name} | ${spread(fs.map((f) => f.quotesPerSecond / offered), 2)} | ${spread(fs.map((f) => f.p50))} | ${
+          spread(fs.map((f) => f.p99))
+        } | ${spread(fs.map((f) => f.framesPerSecond / Math.max(1, f.connected)), 1)} | ${
+          spread(fs.map((f) => f.disconnected))
+        } | ${spread(fs.map((f) => f.clientCpu.reduce((a, b) => a + b, 0)), 2)} |`,
+      );
+    }
+    const ours = median(runs.get(servers[0]!)!.map((f) => f.p99));
+    for (const name of servers.slice(1)) {
+      const theirs = median(runs.get(name)!.map((f) => f.p99));
+      console.log(`  p99 staleness, ${name} / Breadboard: ${(theirs / Math.max(1, ours)).toFixed(2)}x`);
+    }
   });
-  Deno.bench(
-    { name: `bare Deno broadcast loop, ${n} clients`, group: `ws ${n}`, baseline: true, n: 1, warmup: 0 },
-    async () => {
-      await baseline();
-    },
-  );
-  Deno.bench({ name: `Breadboard /ws/realtime, ${n} clients`, group: `ws ${n}`, n: 1, warmup: 0 }, async () => {
-    await ours();
+  Deno.bench({ name: `fan-out side by side, ${n} clients`, group: `ws ${n}`, n: 1, warmup: 0 }, async () => {
+    await all();
   });
 }

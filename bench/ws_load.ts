@@ -24,61 +24,59 @@ export interface Figures {
   /** Quotes carried per second (equal to frames for a server that sends one tick per frame). */
   quotesPerSecond: number;
   disconnected: number;
+  /** CPU of each load client process over the window, in cores (1.0: one core busy throughout). */
+  clientCpu: number[];
 }
 
 /** The 50 symbols of client `i`: spread so every symbol has about the same number of subscribers. */
 export const symbolsOf = (i: number) =>
   Array.from({ length: PER_CLIENT }, (_, k) => SYMBOLS[(i + k * 10) % SYMBOLS.length]!);
 
-export async function load(url: string, n: number): Promise<Figures> {
+/** Load client processes per run (WS_CLIENT_PROCS, default 2: one per core of the machine the figures are for). */
+const PROCS = Number(Deno.env.get("WS_CLIENT_PROCS") ?? 2);
+
+/**
+ * Runs N clients on `url`, split over {@link PROCS} processes of bench/ws_client.ts, and merges their figures.
+ * `protocol` is `plain` or `socketio` (Engine.IO v4 framing).
+ */
+export async function load(url: string, n: number, protocol: "plain" | "socketio" = "plain"): Promise<Figures> {
+  const share = Math.ceil(n / PROCS);
+  const runs = await Promise.all(
+    Array.from({ length: PROCS }, (_, k) => {
+      const from = k * share;
+      const count = Math.max(0, Math.min(share, n - from));
+      return new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          "--allow-env",
+          new URL("./ws_client.ts", import.meta.url).pathname,
+          url,
+          protocol,
+          String(from),
+          String(count),
+          String(WARM_MS),
+          String(MEASURE_MS),
+        ],
+        stdout: "piped",
+        stderr: "inherit",
+      }).output().then((o) =>
+        JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").at(-1)!) as {
+          connected: number;
+          frames: number;
+          quotes: number;
+          disconnected: number;
+          hist: [number, number][];
+          seconds: number;
+          cpuSeconds: number;
+        }
+      );
+    }),
+  );
   const hist = new Uint32Array(60_001);
-  let measuring = false;
-  let frames = 0;
-  let quotes = 0;
-  let disconnected = 0;
-  const sockets: WebSocket[] = [];
-  const open = async (i: number) => {
-    const ws = new WebSocket(url);
-    sockets.push(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.onopen = () => {
-        ws.send(JSON.stringify({ type: "subscribe", symbols: symbolsOf(i) }));
-        resolve();
-      };
-      ws.onerror = () => reject(new Error(`client ${i} failed to connect`));
-    });
-    ws.onmessage = (ev) => {
-      if (!measuring) return;
-      const s = ev.data as string;
-      // A frame of one tick (a bare server) or a batch of quotes: every quote's "time" is the tick's server time, so
-      // now minus it is the age at the client of the newest value for that symbol (staleness). Scanned, not parsed,
-      // so the load client's own CPU stays small.
-      if (!s.startsWith('{"type":"tick"') && !s.startsWith('{"type":"batch"')) return;
-      frames++;
-      const now = Date.now();
-      for (let at = s.indexOf('"time":'); at >= 0; at = s.indexOf('"time":', at + 7)) {
-        const t = parseInt(s.slice(at + 7, at + 21), 10);
-        quotes++;
-        hist[Math.min(60_000, Math.max(0, now - t))]!++;
-      }
-    };
-    ws.onclose = () => {
-      if (measuring) disconnected++;
-    };
-  };
-  let connected = 0;
-  for (let i = 0; i < n; i += 100) {
-    const batch = await Promise.allSettled(Array.from({ length: Math.min(100, n - i) }, (_, k) => open(i + k)));
-    connected += batch.filter((r) => r.status === "fulfilled").length;
-  }
-  await new Promise((r) => setTimeout(r, WARM_MS));
-  measuring = true;
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, MEASURE_MS));
-  measuring = false;
-  const seconds = (performance.now() - t0) / 1000;
-  for (const ws of sockets) ws.close();
-  await new Promise((r) => setTimeout(r, 500));
+  for (const r of runs) for (const [ms, c] of r.hist) hist[ms]! += c;
+  const quotes = runs.reduce((a, r) => a + r.quotes, 0);
+  const seconds = Math.max(...runs.map((r) => r.seconds));
   const pct = (p: number) => {
     let seen = 0;
     for (let ms = 0; ms < hist.length; ms++) if ((seen += hist[ms]!) >= quotes * p) return ms;
@@ -86,12 +84,13 @@ export async function load(url: string, n: number): Promise<Figures> {
   };
   return {
     clients: n,
-    connected,
+    connected: runs.reduce((a, r) => a + r.connected, 0),
     p50: pct(0.5),
     p99: pct(0.99),
-    framesPerSecond: frames / seconds,
+    framesPerSecond: runs.reduce((a, r) => a + r.frames, 0) / seconds,
     quotesPerSecond: quotes / seconds,
-    disconnected,
+    disconnected: runs.reduce((a, r) => a + r.disconnected, 0),
+    clientCpu: runs.map((r) => r.cpuSeconds / r.seconds),
   };
 }
 
@@ -101,7 +100,8 @@ export const show = (label: string, f: Figures) =>
       `frames=${Math.round(f.framesPerSecond)}/s (${
         (f.framesPerSecond / Math.max(1, f.connected)).toFixed(1)
       }/s per client) ` +
-      `quotes=${Math.round(f.quotesPerSecond)}/s disconnected=${f.disconnected}`,
+      `quotes=${Math.round(f.quotesPerSecond)}/s disconnected=${f.disconnected} ` +
+      `load client CPU ${f.clientCpu.map((c) => c.toFixed(2)).join("+")} cores`,
   );
 
 // Each load run takes about 20 s, so it runs once: deno bench repeats a bench function a few times however small

@@ -171,6 +171,24 @@ const CONNECTION_LABEL: Record<LiveState, string> = {
   offline: "Offline",
 };
 
+/** Marks kept at most; older ones are cleared, so a page left open for days does not grow its timeline. */
+const MAX_MARKS = 5_000;
+let marks = 0;
+
+/**
+ * Records, for each tick's server time, how long it took to reach the screen: a `bb:tick-shown` performance mark
+ * whose detail is `{ tickTime, ms }`. Preact runs effects after the browser painted the render, so the time here is
+ * when the tile showed it.
+ */
+function markShown(tickTimes: number[]): void {
+  const now = Date.now();
+  if ((marks += tickTimes.length) > MAX_MARKS) {
+    performance.clearMarks("bb:tick-shown");
+    marks = tickTimes.length;
+  }
+  for (const t of tickTimes) performance.mark("bb:tick-shown", { detail: { tickTime: t, ms: now - t } });
+}
+
 /** The real-time Monitor: watchlist tiles, market state, connection state and a live chart of the selected tile. */
 export default function Monitor({ symbols, quotes, feed: initialFeed }: MonitorProps) {
   const [feed, setFeed] = useState(initialFeed);
@@ -181,10 +199,20 @@ export default function Monitor({ symbols, quotes, feed: initialFeed }: MonitorP
   const [conn, setConn] = useState<{ state: LiveState; retryAt?: number }>({ state: "connecting" });
   const [now, setNow] = useState(() => Date.now());
   const [selected, setSelected] = useState(symbols[0] ?? "");
+  // Server times of the quotes in the render being committed: once it is on screen, each becomes a performance mark
+  // of its event-to-pixel time.
+  const shown = useRef<number[]>([]);
+  useEffect(() => {
+    const times = shown.current;
+    if (times.length === 0) return;
+    shown.current = [];
+    markShown(times);
+  }, [tiles]);
   useEffect(() => {
     const live = connectLive(symbols, {
       onQuotes(batch, snapshot) {
         const at = Date.now();
+        if (!snapshot) { for (const q of batch) shown.current.push(q.time); }
         setTiles((prev) => {
           const next = { ...prev };
           for (const q of batch) {

@@ -1,0 +1,97 @@
+/**
+ * One process of the WebSocket load client (bench/ws_load.ts runs several, so the clients' CPU is spread and
+ * reported apart from the server's): clients `from` .. `from + count - 1`, each following its 50 symbols, warm for
+ * `warmMs`, then counted for `measureMs`. Prints one JSON line: connected, frames, quotes, disconnects, staleness
+ * histogram (ms → count, sparse), measured seconds and this process's CPU seconds.
+ *
+ * `protocol` is `plain` (Breadboard and the bare servers: a subscribe message, then frames) or `socketio` (Engine.IO
+ * v4 over a WebSocket: open packet, namespace connect, events as `42[...]`, pings answered).
+ *
+ * deno run --allow-net bench/ws_client.ts <url> <plain|socketio> <from> <count> <warmMs> <measureMs>
+ */
+import process from "node:process";
+import { symbolsOf } from "./ws_load.ts";
+
+const [url, protocol, fromArg, countArg, warmArg, measureArg] = Deno.args;
+const from = Number(fromArg);
+const count = Number(countArg);
+const hist = new Uint32Array(60_001);
+let measuring = false;
+let frames = 0;
+let quotes = 0;
+let disconnected = 0;
+const sockets: WebSocket[] = [];
+
+function record(s: string) {
+  // A frame of one tick (bare servers, Socket.IO events) or a batch of quotes: every quote's "time" is the tick's
+  // server time, so now minus it is the age at the client of the newest value for that symbol. Scanned, not
+  // parsed, so this process's own CPU stays small.
+  if (!s.startsWith('{"type":"tick"') && !s.startsWith('{"type":"batch"') && !s.startsWith('42["tick"')) return;
+  frames++;
+  const now = Date.now();
+  for (let at = s.indexOf('"time":'); at >= 0; at = s.indexOf('"time":', at + 7)) {
+    const t = parseInt(s.slice(at + 7, at + 21), 10);
+    quotes++;
+    hist[Math.min(60_000, Math.max(0, now - t))]!++;
+  }
+}
+
+function open(i: number): Promise<void> {
+  const ws = new WebSocket(url!);
+  sockets.push(ws);
+  return new Promise<void>((resolve, reject) => {
+    ws.onerror = () => reject(new Error(`client ${i} failed to connect`));
+    ws.onclose = () => {
+      if (measuring) disconnected++;
+    };
+    if (protocol === "socketio") {
+      ws.onmessage = (ev) => {
+        const s = ev.data as string;
+        if (s.startsWith("0{")) ws.send("40"); // Engine.IO open: join the default namespace
+        else if (s.startsWith("40")) {
+          ws.send(`42${JSON.stringify(["subscribe", symbolsOf(i)])}`);
+          resolve();
+        } else if (s === "2") ws.send("3"); // Engine.IO ping
+        else if (measuring) record(s);
+      };
+    } else {
+      ws.onopen = () => {
+        ws.send(JSON.stringify({ type: "subscribe", symbols: symbolsOf(i) }));
+        resolve();
+      };
+      ws.onmessage = (ev) => {
+        if (measuring) record(ev.data as string);
+      };
+    }
+  });
+}
+
+let connected = 0;
+for (let i = from; i < from + count; i += 100) {
+  const batch = await Promise.allSettled(
+    Array.from({ length: Math.min(100, from + count - i) }, (_, k) => open(i + k)),
+  );
+  connected += batch.filter((r) => r.status === "fulfilled").length;
+}
+await new Promise((r) => setTimeout(r, Number(warmArg)));
+const cpu0 = process.cpuUsage();
+measuring = true;
+const t0 = performance.now();
+await new Promise((r) => setTimeout(r, Number(measureArg)));
+measuring = false;
+const seconds = (performance.now() - t0) / 1000;
+const cpu1 = process.cpuUsage();
+for (const ws of sockets) ws.close();
+await new Promise((r) => setTimeout(r, 500));
+const sparse: [number, number][] = [];
+hist.forEach((n, ms) => n > 0 && sparse.push([ms, n]));
+console.log(JSON.stringify({
+  connected,
+  frames,
+  quotes,
+  disconnected,
+  hist: sparse,
+  seconds,
+  cpuSeconds: (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6,
+}));
+Deno.exit(0);
