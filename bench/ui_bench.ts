@@ -60,7 +60,7 @@ async function measure() {
       const page = await ctx.newPage();
       await page.goto(base + path);
       if (path === "/") {
-        await page.waitForFunction("document.body.dataset.live !== undefined", undefined, { timeout: 20_000 });
+        await page.locator("body[data-live]").waitFor({ state: "attached", timeout: 20_000 });
       }
       const liveMs = path === "/" ? await page.evaluate<number>("Number(document.body.dataset.live)") : 0;
       const frames = await page.evaluate<number>(`new Promise((resolve) => {
@@ -81,7 +81,7 @@ async function measure() {
       const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
       const page = await ctx.newPage();
       await page.goto(base + "/");
-      await page.waitForFunction("document.body.dataset.live !== undefined", undefined, { timeout: 20_000 });
+      await page.locator("body[data-live]").waitFor({ state: "attached", timeout: 20_000 });
       const received: number[] = [];
       const ws = new WebSocket(`ws://127.0.0.1:${app.port}/ws/realtime`);
       await new Promise((r) => ws.onopen = r);

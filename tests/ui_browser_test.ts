@@ -75,6 +75,12 @@ Deno.test("Monitor: tiles render on the server, hydrate, go live and change with
     const exactly = (t: string) => new RegExp(`^${t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
     await price.filter({ hasNotText: exactly(before ?? "") }).waitFor({ timeout: 20_000 });
     assert.notEqual(await price.textContent(), before, "a tick changed the AAPL tile");
+    // Each tick on screen is a performance mark of its event-to-pixel time (what bench/ui_bench.ts reads).
+    const shown = await page.evaluate<{ tickTime: number; ms: number }[]>(
+      "performance.getEntriesByName('bb:tick-shown').map((m) => m.detail)",
+    );
+    assert.ok(shown.length > 0, "tick-shown marks");
+    assert.ok(shown.every((d) => d.tickTime > 1e12 && d.ms >= 0 && d.ms < 60_000), JSON.stringify(shown.slice(0, 3)));
     // The change flashes (green or red) and the market state is shown.
     await page.waitForSelector(".tile-change.flash-up, .tile-change.flash-down", { timeout: 10_000 });
     assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Market closed/);
