@@ -1,8 +1,9 @@
 import type { z } from "zod";
 import type { alertListSchema } from "../schema/api.ts";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
 import { fmtPercent, fmtPrice, fmtTime } from "./lib/format.ts";
+import { onTimeZoneChange, zoneLabel } from "./lib/tz.ts";
 import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveState } from "./lib/live.ts";
 
@@ -29,6 +30,15 @@ export interface AlertsProps {
   symbols: string[];
   rules: RuleRow[];
   alerts: AlertRow[];
+}
+
+/** Whether an alert belongs in the history table under `f` (the fields of the filter form; dates are local days). */
+export function matches(f: { symbol: string; rule: string; since: string; until: string }, a: AlertRow): boolean {
+  if (f.symbol.trim() && a.symbol !== f.symbol.trim().toUpperCase()) return false;
+  if (f.rule && a.rule !== f.rule) return false;
+  if (f.since && a.time < Date.parse(`${f.since}T00:00:00`)) return false;
+  if (f.until && a.time > Date.parse(`${f.until}T23:59:59`)) return false;
+  return true;
 }
 
 const KINDS: Record<string, string> = {
@@ -146,6 +156,9 @@ export default function Alerts(props: AlertsProps) {
   const [saved, setSaved] = useState("");
   const [filter, setFilter] = useState({ symbol: "", rule: "", since: "", until: "" });
   const [past, setPast] = useState<{ alerts: AlertRow[]; next?: string; error?: string }>({ alerts: props.alerts });
+  // The filter the history table shows (the form's, as of the last Filter): live alerts that match it join the table.
+  const applied = useRef({ symbol: "", rule: "", since: "", until: "" });
+  const [, setZoneTick] = useState(0);
 
   useEffect(() => {
     setPerm(typeof Notification === "undefined" ? "unsupported" : Notification.permission);
@@ -154,16 +167,24 @@ export default function Alerts(props: AlertsProps) {
       onAlert(a) {
         const row: AlertRow = { ...a, rule: a.ruleId };
         setLive((prev) => prev.some((x) => x.id === a.id) ? prev : [row, ...prev].slice(0, 200));
+        if (matches(applied.current, row)) {
+          setPast((p) => p.alerts.some((x) => x.id === row.id) ? p : { ...p, alerts: [row, ...p.alerts] });
+        }
         if (typeof Notification !== "undefined" && Notification.permission === "granted") {
           new Notification(`${a.symbol} alert`, { body: a.message, tag: a.id });
         }
       },
       onState: (s) => setConn(s),
     });
-    return () => c.close();
+    const offZone = onTimeZoneChange(() => setZoneTick((n) => n + 1));
+    return () => {
+      c.close();
+      offZone();
+    };
   }, []);
 
   const search = async (cursor?: string) => {
+    if (!cursor) applied.current = { ...filter };
     const q = new URLSearchParams({ limit: "50" });
     if (filter.symbol.trim()) q.set("symbol", filter.symbol.trim().toUpperCase());
     if (filter.rule) q.set("rule", filter.rule);
@@ -382,7 +403,7 @@ export default function Alerts(props: AlertsProps) {
         <table class="table num" data-testid="history">
           <thead>
             <tr>
-              <th>Time</th>
+              <th>Time ({zoneLabel()})</th>
               <th>Symbol</th>
               <th>Alert</th>
               <th class="r">Price</th>

@@ -10,7 +10,8 @@ import {
   type UTCTimestamp,
 } from "lightweight-charts";
 import { api, ApiCallError } from "./lib/api.ts";
-import { fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
+import { fmtMinute, fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
+import { chartTimeOptions, onTimeZoneChange } from "./lib/tz.ts";
 import { mount } from "./lib/hydrate.ts";
 import { chartColors } from "./lib/theme.ts";
 
@@ -86,12 +87,17 @@ export default function History(props: HistoryProps) {
     } | null
   >(null);
   const byTime = useRef(new Map<number, Candle>());
+  // The interval of the candles drawn (daily ones are dates, read in UTC; intraday ones in the chosen zone).
+  const drawn = useRef(form.interval);
+  const [, setZoneTick] = useState(0);
 
   useEffect(() => {
+    const time = () => chartTimeOptions(() => drawn.current === "1d");
     const chart = createChart(box.current!, {
       autoSize: true,
       ...chartColors(),
-      timeScale: { timeVisible: true, secondsVisible: false },
+      localization: time().localization,
+      timeScale: { timeVisible: true, secondsVisible: false, ...time().timeScale },
       crosshair: { mode: 0 },
     });
     const c = chart.addSeries(CandlestickSeries, {
@@ -112,8 +118,13 @@ export default function History(props: HistoryProps) {
     parts.current = { chart, candles: c, volume, sma: smaLine, ema: emaLine };
     const onTheme = () => chart.applyOptions(chartColors());
     globalThis.addEventListener("themechange", onTheme);
+    const offZone = onTimeZoneChange(() => {
+      chart.applyOptions(time());
+      setZoneTick((n) => n + 1);
+    });
     return () => {
       globalThis.removeEventListener("themechange", onTheme);
+      offZone();
       chart.remove();
       parts.current = null;
     };
@@ -137,6 +148,7 @@ export default function History(props: HistoryProps) {
         `/api/v1/history?symbol=${encodeURIComponent(f.symbol.trim().toUpperCase())}&interval=${f.interval}` +
           `&from=${from}&to=${to}`,
       );
+      drawn.current = f.interval;
       setCandles(h.candles);
       const info = [
         h.fetched && !h.fetched.error
@@ -281,9 +293,11 @@ export default function History(props: HistoryProps) {
         {legend(overlay.ema, "EMA", overlay.emaN, emaLine, "#8b5cf6", "legend-ema")}
         <span class="readout num" data-testid="readout" aria-live="polite">
           {shown
-            ? `${new Date(shown.time).toISOString().slice(0, 16).replace("T", " ")}  O ${fmtPrice(shown.open)}  H ${
-              fmtPrice(shown.high)
-            }  L ${fmtPrice(shown.low)}  C ${fmtPrice(shown.close)}  V ${fmtVolume(shown.volume)}`
+            ? `${drawn.current === "1d" ? new Date(shown.time).toISOString().slice(0, 10) : fmtMinute(shown.time)}  O ${
+              fmtPrice(shown.open)
+            }  H ${fmtPrice(shown.high)}  L ${fmtPrice(shown.low)}  C ${fmtPrice(shown.close)}  V ${
+              fmtVolume(shown.volume)
+            }`
             : "\u00a0"}
         </span>
       </div>

@@ -5,6 +5,7 @@ import { fmtChange, fmtPercent, fmtPrice, fmtTime, fmtVolume } from "./lib/forma
 import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveQuote, type LiveState } from "./lib/live.ts";
 import { chartColors } from "./lib/theme.ts";
+import { chartTimeOptions, onTimeZoneChange } from "./lib/tz.ts";
 
 /** The live feed as the Monitor explains it: its name (FEED) and its state from /api/v1/health. */
 export interface FeedView {
@@ -120,10 +121,12 @@ function LiveChart({ symbol, latest }: { symbol: string; latest: LiveQuote | und
   /** Tick points since the chart opened, kept to merge behind history that loads later. */
   const ticks = useRef<{ time: UTCTimestamp; value: number }[]>([]);
   useEffect(() => {
+    const time = chartTimeOptions(() => false);
     const c: IChartApi = createChart(box.current!, {
       autoSize: true,
       ...chartColors(),
-      timeScale: { timeVisible: true, secondsVisible: true },
+      localization: time.localization,
+      timeScale: { timeVisible: true, secondsVisible: true, ...time.timeScale },
       rightPriceScale: { autoScale: true },
     });
     const s = c.addSeries(AreaSeries, { lineWidth: 2, priceLineVisible: true });
@@ -237,6 +240,7 @@ export default function Monitor({ symbols, quotes, feed: initialFeed }: MonitorP
       },
     });
     const clock = setInterval(() => setNow(Date.now()), 1_000);
+    const offZone = onTimeZoneChange(() => setNow(Date.now()));
     // The feed's state changes on the server: ask health now and then, only when this process runs a feed.
     const poll = initialFeed
       ? setInterval(() => {
@@ -247,6 +251,7 @@ export default function Monitor({ symbols, quotes, feed: initialFeed }: MonitorP
       : undefined;
     return () => {
       live.close();
+      offZone();
       clearInterval(clock);
       clearInterval(poll);
     };

@@ -3,6 +3,7 @@ import { api, fieldErrors } from "./lib/api.ts";
 import { SYMBOL_PATTERN } from "../schema/symbol_pattern.ts";
 import { mount } from "./lib/hydrate.ts";
 import { setTheme } from "./lib/theme.ts";
+import { setTimeZoneSetting, type TimeZoneSetting, timeZoneSetting } from "./lib/tz.ts";
 
 /** A watchlist as the API returns it. */
 export interface WatchlistRow {
@@ -292,6 +293,9 @@ function Channels(
 /** Settings & Watchlist: watchlist by search, notification channels, theme. */
 export default function Settings(props: SettingsProps) {
   const [theme, set] = useState(props.theme);
+  // Read after hydration: the server cannot know this browser's choice.
+  const [zone, setZone] = useState<TimeZoneSetting>("exchange");
+  useEffect(() => setZone(timeZoneSetting()), []);
   return (
     <div class="settings-grid">
       <WatchlistEditor initial={props.watchlist} defaults={props.defaultSymbols} />
@@ -312,6 +316,27 @@ export default function Settings(props: SettingsProps) {
               }}
             >
               {t === "dark" ? "Dark" : "Light"}
+            </button>
+          ))}
+        </div>
+      </section>
+      <section class="panel">
+        <h2 class="panel-title">Time zone</h2>
+        <p class="muted">Charts, tables and alerts show times in this zone, labelled.</p>
+        <div class="segmented" role="radiogroup" aria-label="Time zone">
+          {(["exchange", "local"] as const).map((z) => (
+            <button
+              key={z}
+              type="button"
+              role="radio"
+              aria-checked={zone === z}
+              class={zone === z ? "on" : ""}
+              onClick={() => {
+                setTimeZoneSetting(z);
+                setZone(z);
+              }}
+            >
+              {z === "exchange" ? "Exchange (New York, ET)" : "This browser's time"}
             </button>
           ))}
         </div>

@@ -133,6 +133,10 @@ Deno.test("Alerts: a rule added in the editor raises an alert that appears live;
     const item = page.getByTestId("live-feed").locator("li.feed-item").first();
     await item.waitFor({ timeout: 20_000 });
     assert.match((await item.textContent())!, /AAPL.*rose \d+\.\d% in 1 min/);
+    // It joins the history table too, without pressing Filter.
+    await page.getByTestId("history").locator("tbody td", { hasText: /AAPL rose .* in 1 min/ }).first().waitFor({
+      timeout: 10_000,
+    });
     await shot(page, "alerts");
 
     // After a reload the alert is in the history, and the filter by symbol keeps it.
@@ -216,6 +220,38 @@ Deno.test("History on demand: an untracked symbol's chart says it is fetching fr
     await yahoo.stop();
     await rest.stop();
   }
+});
+
+Deno.test("Times: exchange time labelled ET by default; the Settings switch moves every page to the browser's zone", async () => {
+  await withDashboard(async (base, browser) => {
+    // A browser in Berlin, so its own zone differs from the exchange's.
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Berlin" });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    const today = new Date().toISOString().slice(0, 10);
+    const readout = async () => {
+      await page.goto(`${base}/history?symbol=AAPL&interval=1m&from=${today}&to=${today}`);
+      await page.getByTestId("count").filter({ hasText: /^[1-9]\d* candles?$/ }).waitFor({ timeout: 20_000 });
+      const box = (await page.locator(".chart").boundingBox())!;
+      await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2);
+      const r = page.getByTestId("readout").filter({ hasText: /O .* H .* L .* C .* V / });
+      await r.waitFor();
+      return (await r.textContent())!;
+    };
+    await page.goto(`${base}/alerts`);
+    await page.locator("th", { hasText: "Time (ET)" }).waitFor({ timeout: 20_000 });
+    assert.match(await readout(), /^\d{4}-\d\d-\d\d \d\d:\d\d ET /);
+
+    await page.goto(`${base}/settings`);
+    await page.getByRole("radio", { name: "This browser's time" }).click();
+    assert.equal(await page.getByRole("radio", { name: "This browser's time" }).getAttribute("aria-checked"), "true");
+    await page.goto(`${base}/alerts`);
+    await page.locator("th", { hasText: /^Time \(GMT\+[12]\)$/ }).waitFor({ timeout: 20_000 });
+    assert.match(await readout(), /^\d{4}-\d\d-\d\d \d\d:\d\d GMT\+[12] /);
+    assert.deepEqual(errors, []);
+    await ctx.close();
+  });
 });
 
 Deno.test("History on the demo's first start: a year of daily candles with SMA and EMA drawn, legends matching a hand computation", async () => {
