@@ -56,6 +56,59 @@ export function ema(candles: Candle[], n: number): { time: number; value: number
   return out;
 }
 
+/** Exponential moving average of `values` (seeded with the SMA of the first `n`), index-aligned from n-1 on. */
+function emaValues(values: number[], n: number): number[] {
+  if (values.length < n) return [];
+  const k = 2 / (n + 1);
+  let v = values.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  const out = [v];
+  for (let i = n; i < values.length; i++) out.push(v = values[i]! * k + v * (1 - k));
+  return out;
+}
+
+/** Wilder's RSI of closes over `n` candles (first value at the n-th change). */
+export function rsi(candles: Candle[], n = 14): { time: number; value: number }[] {
+  if (candles.length <= n) return [];
+  let gain = 0;
+  let loss = 0;
+  for (let i = 1; i <= n; i++) {
+    const d = candles[i]!.close - candles[i - 1]!.close;
+    if (d > 0) gain += d;
+    else loss -= d;
+  }
+  gain /= n;
+  loss /= n;
+  const value = () => loss === 0 ? 100 : 100 - 100 / (1 + gain / loss);
+  const out = [{ time: candles[n]!.time, value: value() }];
+  for (let i = n + 1; i < candles.length; i++) {
+    const d = candles[i]!.close - candles[i - 1]!.close;
+    gain = (gain * (n - 1) + Math.max(d, 0)) / n;
+    loss = (loss * (n - 1) + Math.max(-d, 0)) / n;
+    out.push({ time: candles[i]!.time, value: value() });
+  }
+  return out;
+}
+
+/** MACD (fast EMA − slow EMA of closes), its signal line (EMA of MACD) and the histogram (MACD − signal). */
+export function macd(
+  candles: Candle[],
+  fast = 12,
+  slow = 26,
+  signal = 9,
+): { time: number; macd: number; signal: number; histogram: number }[] {
+  const closes = candles.map((c) => c.close);
+  const f = emaValues(closes, fast);
+  const s = emaValues(closes, slow);
+  if (s.length === 0) return [];
+  // s[j] is at candle j + slow - 1; f at the same candle is f[j + slow - fast].
+  const line = s.map((v, j) => f[j + slow - fast]! - v);
+  const sig = emaValues(line, signal);
+  return sig.map((v, j) => {
+    const m = line[j + signal - 1]!;
+    return { time: candles[j + signal - 1 + slow - 1]!.time, macd: m, signal: v, histogram: m - v };
+  });
+}
+
 /** The CSV of the candles shown, one row per candle, ISO times in UTC. */
 export function toCsv(symbol: string, candles: Candle[]): string {
   const rows = candles.map((c) =>
@@ -74,7 +127,11 @@ export default function History(props: HistoryProps) {
   const [status, setStatus] = useState<{ loading: boolean; error?: string; info?: string; slow?: boolean }>({
     loading: false,
   });
-  const [overlay, setOverlay] = useState({ sma: true, smaN: 20, ema: false, emaN: 50 });
+  const [overlay, setOverlay] = useState({ sma: true, smaN: 20, ema: false, emaN: 50, rsi: false, macd: false });
+  // RSI and MACD live in panes of their own below the price, made when switched on and removed when off.
+  const panes = useRef<
+    { rsi?: ISeriesApi<"Line">; macd?: [ISeriesApi<"Line">, ISeriesApi<"Line">, ISeriesApi<"Histogram">] }
+  >({});
   const [readout, setReadout] = useState<Candle | undefined>();
   const box = useRef<HTMLDivElement>(null);
   const parts = useRef<
@@ -177,6 +234,32 @@ export default function History(props: HistoryProps) {
 
   const smaLine = useMemo(() => overlay.sma ? sma(candles, overlay.smaN) : [], [candles, overlay.sma, overlay.smaN]);
   const emaLine = useMemo(() => overlay.ema ? ema(candles, overlay.emaN) : [], [candles, overlay.ema, overlay.emaN]);
+  const rsiLine = useMemo(() => overlay.rsi ? rsi(candles, 14) : [], [candles, overlay.rsi]);
+  const macdLines = useMemo(() => overlay.macd ? macd(candles) : [], [candles, overlay.macd]);
+  useEffect(() => {
+    const p = parts.current;
+    if (!p) return;
+    // Rebuilt in order on any switch, so RSI is always the pane under the price and MACD the one after.
+    const old = panes.current;
+    if (old.rsi) p.chart.removeSeries(old.rsi);
+    for (const s of old.macd ?? []) p.chart.removeSeries(s);
+    panes.current = {};
+    let pane = 1;
+    if (overlay.rsi) {
+      panes.current.rsi = p.chart.addSeries(
+        LineSeries,
+        { color: "#0ea5e9", lineWidth: 2, priceLineVisible: false },
+        pane++,
+      );
+    }
+    if (overlay.macd) {
+      panes.current.macd = [
+        p.chart.addSeries(LineSeries, { color: "#2563eb", lineWidth: 2, priceLineVisible: false }, pane),
+        p.chart.addSeries(LineSeries, { color: "#f97316", lineWidth: 1, priceLineVisible: false }, pane),
+        p.chart.addSeries(HistogramSeries, { priceLineVisible: false }, pane),
+      ];
+    }
+  }, [overlay.rsi, overlay.macd]);
   useEffect(() => {
     const p = parts.current;
     if (!p) return;
@@ -191,9 +274,37 @@ export default function History(props: HistoryProps) {
     })));
     p.sma.setData(smaLine.map((x) => ({ time: sec(x.time), value: x.value })));
     p.ema.setData(emaLine.map((x) => ({ time: sec(x.time), value: x.value })));
+    panes.current.rsi?.setData(rsiLine.map((x) => ({ time: sec(x.time), value: x.value })));
+    const m = panes.current.macd;
+    if (m) {
+      m[0].setData(macdLines.map((x) => ({ time: sec(x.time), value: x.macd })));
+      m[1].setData(macdLines.map((x) => ({ time: sec(x.time), value: x.signal })));
+      m[2].setData(macdLines.map((x) => ({
+        time: sec(x.time),
+        value: x.histogram,
+        color: x.histogram >= 0 ? "rgba(22,163,74,0.6)" : "rgba(220,38,38,0.6)",
+      })));
+    }
     p.chart.timeScale().fitContent();
   }, [candles, overlay]);
 
+  // The indicators' values at the crosshair's candle, for the readout.
+  const valueAt = useMemo(() => {
+    const m = (xs: { time: number; value: number }[]) => new Map(xs.map((x) => [x.time, x.value]));
+    return { sma: m(smaLine), ema: m(emaLine), rsi: m(rsiLine), macd: new Map(macdLines.map((x) => [x.time, x])) };
+  }, [smaLine, emaLine, rsiLine, macdLines]);
+  const indicatorsAt = (t: number) => {
+    const parts: string[] = [];
+    const sv = valueAt.sma.get(t);
+    const ev = valueAt.ema.get(t);
+    const rv = valueAt.rsi.get(t);
+    const mv = valueAt.macd.get(t);
+    if (sv !== undefined) parts.push(`SMA ${fmtPrice(sv)}`);
+    if (ev !== undefined) parts.push(`EMA ${fmtPrice(ev)}`);
+    if (rv !== undefined) parts.push(`RSI ${rv.toFixed(1)}`);
+    if (mv) parts.push(`MACD ${fmtPrice(mv.macd)}/${fmtPrice(mv.signal)}`);
+    return parts.length ? `  ${parts.join("  ")}` : "";
+  };
   const legend = (on: boolean, name: string, n: number, line: { value: number }[], color: string, id: string) =>
     on && (
       <span class="legend num" data-testid={id} style={{ borderColor: color }}>
@@ -291,13 +402,41 @@ export default function History(props: HistoryProps) {
         />
         {legend(overlay.sma, "SMA", overlay.smaN, smaLine, "#f59e0b", "legend-sma")}
         {legend(overlay.ema, "EMA", overlay.emaN, emaLine, "#8b5cf6", "legend-ema")}
+        <label class="check">
+          <input
+            type="checkbox"
+            name="rsi"
+            checked={overlay.rsi}
+            onChange={(e) => setOverlay({ ...overlay, rsi: (e.target as HTMLInputElement).checked })}
+          />{" "}
+          RSI 14
+        </label>
+        <label class="check">
+          <input
+            type="checkbox"
+            name="macd"
+            checked={overlay.macd}
+            onChange={(e) => setOverlay({ ...overlay, macd: (e.target as HTMLInputElement).checked })}
+          />{" "}
+          MACD 12 26 9
+        </label>
+        {legend(overlay.rsi, "RSI", 14, rsiLine, "#0ea5e9", "legend-rsi")}
+        {overlay.macd && (
+          <span class="legend num" data-testid="legend-macd" style={{ borderColor: "#2563eb" }}>
+            {macdLines.length > 0
+              ? `MACD ${fmtPrice(macdLines.at(-1)!.macd)} signal ${fmtPrice(macdLines.at(-1)!.signal)} hist ${
+                fmtPrice(macdLines.at(-1)!.histogram)
+              }`
+              : "MACD: needs 34 candles"}
+          </span>
+        )}
         <span class="readout num" data-testid="readout" aria-live="polite">
           {shown
             ? `${drawn.current === "1d" ? new Date(shown.time).toISOString().slice(0, 10) : fmtMinute(shown.time)}  O ${
               fmtPrice(shown.open)
             }  H ${fmtPrice(shown.high)}  L ${fmtPrice(shown.low)}  C ${fmtPrice(shown.close)}  V ${
               fmtVolume(shown.volume)
-            }`
+            }${indicatorsAt(shown.time)}`
             : "\u00a0"}
         </span>
       </div>

@@ -275,6 +275,43 @@ Deno.test("History on the demo's first start: a year of daily candles with SMA a
     let e = closes.slice(0, 50).reduce((a, b) => a + b, 0) / 50;
     for (const c of closes.slice(50)) e = c * k + e * (1 - k);
     assert.equal(emaText, `EMA 50 ${e.toFixed(2)}`);
+    // RSI and MACD in panes of their own, their legends against Wilder's RSI(14) and MACD(12, 26, 9) by hand.
+    const canvases = await page.locator(".chart canvas").count();
+    await page.getByRole("checkbox", { name: "RSI 14" }).check();
+    await page.getByRole("checkbox", { name: "MACD 12 26 9" }).check();
+    let gain = 0;
+    let loss = 0;
+    for (let i = 1; i <= 14; i++) {
+      const d = closes[i]! - closes[i - 1]!;
+      gain += Math.max(d, 0) / 14;
+      loss += Math.max(-d, 0) / 14;
+    }
+    for (let i = 15; i < closes.length; i++) {
+      const d = closes[i]! - closes[i - 1]!;
+      gain = (gain * 13 + Math.max(d, 0)) / 14;
+      loss = (loss * 13 + Math.max(-d, 0)) / 14;
+    }
+    const rsiWant = 100 - 100 / (1 + gain / loss);
+    await page.getByTestId("legend-rsi").filter({ hasText: `RSI 14 ${rsiWant.toFixed(2)}` }).waitFor();
+    const emaSeries = (n: number) => {
+      const k2 = 2 / (n + 1);
+      let v = closes.slice(0, n).reduce((a, b) => a + b, 0) / n;
+      const out: number[] = new Array(n - 1).fill(NaN);
+      out.push(v);
+      for (const c of closes.slice(n)) out.push(v = c * k2 + v * (1 - k2));
+      return out;
+    };
+    const fast = emaSeries(12);
+    const slow = emaSeries(26);
+    const line = closes.map((_, i) => fast[i]! - slow[i]!).slice(25);
+    let sig = line.slice(0, 9).reduce((a, b) => a + b, 0) / 9;
+    for (const m of line.slice(9)) sig = m * 0.2 + sig * 0.8;
+    const last = line.at(-1)!;
+    const f2 = (x: number) => x.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    await page.getByTestId("legend-macd").filter({
+      hasText: `MACD ${f2(last)} signal ${f2(sig)} hist ${f2(last - sig)}`,
+    }).waitFor();
+    assert.ok(await page.locator(".chart canvas").count() > canvases, "RSI and MACD panes drawn");
     await shot(page, "history-demo");
     assert.match((await page.getByTestId("demo-note").textContent())!, /^Demo market: these candles are generated/);
     // Minutes of the last five days, with both overlays.
