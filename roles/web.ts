@@ -85,7 +85,7 @@ export function createWeb(d: WebDeps): Web {
   const onDemand = config.namespace === "live"
     ? new HistoryOnDemand({
       store: d.store,
-      provider: () => historyProvider(config, politeFetch()),
+      provider: historyProvider(config, politeFetch()),
       onWrite: (symbol, from) => {
         // Here at once; other instances through the bus, as for any candle write.
         cache.invalidate(symbol, from);

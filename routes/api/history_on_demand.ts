@@ -24,8 +24,11 @@ export interface OnDemandResult {
 /** Options of {@link HistoryOnDemand}. */
 export interface HistoryOnDemandOptions {
   store: Store;
-  /** The history provider (yahoo-finance2's chart, or Massive with a key), made per fetch. */
-  provider: () => OhlcvProvider;
+  /**
+   * The history provider (yahoo-finance2's chart, or Massive with a key): one for the process, so its polite fetch
+   * bounds requests in flight across every on-demand fetch.
+   */
+  provider: OhlcvProvider;
   /** Called after candles were written, so caches drop what the write covers. */
   onWrite?: (symbol: string, from: number) => void;
   /** A range fetched (or refused) is not asked again for this long (default 10 minutes). */
@@ -42,7 +45,7 @@ export interface HistoryOnDemandOptions {
  *
  * @example
  * ```ts
- * const onDemand = new HistoryOnDemand({ store, provider: () => historyProvider(config, fetch) });
+ * const onDemand = new HistoryOnDemand({ store, provider: historyProvider(config, politeFetch()) });
  * const plan = onDemand.plan("IBM", "1d", from, to, storedCandles);
  * if (plan.fetch) await onDemand.fetch("IBM", plan.fetch);
  * ```
@@ -51,15 +54,9 @@ export class HistoryOnDemand {
   readonly #o: Required<Omit<HistoryOnDemandOptions, "onWrite" | "log">> & HistoryOnDemandOptions;
   readonly #inflight = new Map<string, Promise<OnDemandResult>>();
   readonly #recent = new Map<string, { at: number; result: OnDemandResult }>();
-  #fetches = 0;
 
   constructor(o: HistoryOnDemandOptions) {
     this.#o = { rememberMs: 10 * 60_000, now: Date.now, ...o };
-  }
-
-  /** Provider fetches started so far (shared and remembered requests do not count). */
-  get fetches(): number {
-    return this.#fetches;
   }
 
   /**
@@ -80,7 +77,7 @@ export class HistoryOnDemand {
     const end = Math.min(to, now);
     let notice: string | undefined;
     if (fi === "1m") {
-      const reach = this.#o.provider().minuteLimits.maxAgeMs;
+      const reach = this.#o.provider.minuteLimits.maxAgeMs;
       const floor = now - reach;
       if (start < floor) {
         notice = `intraday candles reach back ${Math.round(reach / DAY)} days at the data provider; ` +
@@ -122,8 +119,7 @@ export class HistoryOnDemand {
   }
 
   async #run(symbol: string, range: { interval: FetchInterval; from: number; to: number }): Promise<OnDemandResult> {
-    this.#fetches++;
-    const provider = this.#o.provider();
+    const provider = this.#o.provider;
     const t0 = performance.now();
     const run = await runOhlcvFetch({
       store: this.#o.store,
