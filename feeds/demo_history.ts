@@ -1,3 +1,4 @@
+import { EXCHANGE_TZ } from "../schema/exchange.ts";
 import { isEarlyClose, tradingDays } from "../jobs/calendar.ts";
 import { dailyRow, minuteRow } from "../jobs/ohlcv_job.ts";
 import type { Bar } from "../jobs/providers.ts";
@@ -11,7 +12,7 @@ const SESSION_MINUTES = 390;
 const EARLY_CLOSE_MINUTES = 210;
 
 const offsetFormat = new Intl.DateTimeFormat("en-US", {
-  timeZone: "America/New_York",
+  timeZone: EXCHANGE_TZ,
   hourCycle: "h23",
   hour: "2-digit",
 });

@@ -1,3 +1,4 @@
+import { EXCHANGE_TZ } from "../schema/exchange.ts";
 /**
  * The demo market behind FEED=synthetic: per-symbol price dynamics, the NYSE session, and the history a first start
  * writes so charts and indicators work from the first minute. Everything here is demo data and says so
@@ -63,7 +64,7 @@ export function demoLogReturn(p: DemoProfile, dtMs: number, normal: () => number
 }
 
 const nyDateFormat = new Intl.DateTimeFormat("en-CA", {
-  timeZone: "America/New_York",
+  timeZone: EXCHANGE_TZ,
   year: "numeric",
   month: "2-digit",
   day: "2-digit",

@@ -1,3 +1,4 @@
+import { EXCHANGE_TZ } from "../schema/exchange.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Tick } from "../schema/tick.ts";
 
@@ -31,7 +32,7 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
 /** True during US equity trading, pre-market to after-hours: 04:00-20:00 New York time, Monday to Friday. */
 export function usMarketActive(now: number): boolean {
   const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: "America/New_York",
+    timeZone: EXCHANGE_TZ,
     weekday: "short",
     hour: "numeric",
     hourCycle: "h23",
@@ -42,7 +43,7 @@ export function usMarketActive(now: number): boolean {
 }
 
 const nyParts = new Intl.DateTimeFormat("en-US", {
-  timeZone: "America/New_York",
+  timeZone: EXCHANGE_TZ,
   weekday: "short",
   hour: "numeric",
   minute: "numeric",

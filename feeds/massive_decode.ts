@@ -1,3 +1,4 @@
+import { EXCHANGE_TZ } from "../schema/exchange.ts";
 import { z } from "zod";
 import { SYMBOL_PATTERN } from "../schema/symbol.ts";
 import type { Tick, TickSource } from "../schema/tick.ts";
@@ -153,7 +154,7 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
   };
 }
 
-const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: "America/New_York" });
+const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: EXCHANGE_TZ });
 
 /** The New York calendar day of `time` as yyyymmdd, cached per hour boundary of the input. */
 let dayKey = -1;

@@ -1,3 +1,4 @@
+import { EXCHANGE_TZ } from "../schema/exchange.ts";
 import { isEarlyClose, isTradingDay, tradingDays } from "./calendar.ts";
 import type { Bar, FetchInterval, Split } from "./providers.ts";
 
@@ -55,7 +56,7 @@ const iso = (t: number) => new Date(t).toISOString();
 
 /** New York wall-clock minutes since midnight and the New York date (as a UTC midnight) of `t`. */
 const ny = new Intl.DateTimeFormat("en-US", {
-  timeZone: "America/New_York",
+  timeZone: EXCHANGE_TZ,
   hourCycle: "h23",
   year: "numeric",
   month: "2-digit",

@@ -1,4 +1,4 @@
-import { activeZone, zoneLabel } from "./tz.ts";
+import { activeZone, dateFormat, zoneLabel } from "./tz.ts";
 
 /** Price with the quote's decimals (price hint), grouped. */
 export function fmtPrice(p: number, hint = 2): string {
@@ -25,35 +25,30 @@ export function fmtVolume(v: number): string {
   return String(v);
 }
 
+const TIME: Intl.DateTimeFormatOptions = {
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+};
+const MINUTE: Intl.DateTimeFormatOptions = {
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+};
+
 /** Date and time of an epoch-ms instant in the chosen zone (exchange or local), labelled: "Nov 20, 09:30:05 ET". */
 export function fmtTime(ms: number): string {
-  const zone = activeZone();
-  return `${
-    new Date(ms).toLocaleString("en-US", {
-      month: "short",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-      hourCycle: "h23",
-      ...(zone ? { timeZone: zone } : {}),
-    })
-  } ${zoneLabel(ms)}`;
+  return `${dateFormat(TIME, activeZone()).format(ms)} ${zoneLabel(ms)}`;
 }
 
 /** "2026-11-20 09:30" in the chosen zone, for chart readouts of intraday candles. */
 export function fmtMinute(ms: number): string {
-  const zone = activeZone();
-  const p = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", {
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-      ...(zone ? { timeZone: zone } : {}),
-    }).formatToParts(ms).map((x) => [x.type, x.value]),
-  );
+  const p = Object.fromEntries(dateFormat(MINUTE, activeZone()).formatToParts(ms).map((x) => [x.type, x.value]));
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${zoneLabel(ms)}`;
 }

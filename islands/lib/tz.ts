@@ -5,9 +5,23 @@
  */
 export type TimeZoneSetting = "exchange" | "local";
 
-/** The exchange's time zone (US equities). */
-export const EXCHANGE_TZ = "America/New_York";
+import { EXCHANGE_TZ } from "../../schema/exchange.ts";
+
+export { EXCHANGE_TZ };
 const KEY = "bb-tz";
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * An `en-US` formatter for `opts` in `zone` (undefined: the browser's), made once: tables and chart axes format
+ * many times per render, and building a DateTimeFormat costs far more than using one.
+ */
+export function dateFormat(opts: Intl.DateTimeFormatOptions, zone: string | undefined): Intl.DateTimeFormat {
+  const key = `${zone ?? ""}|${JSON.stringify(opts)}`;
+  let f = formatters.get(key);
+  if (!f) formatters.set(key, f = new Intl.DateTimeFormat("en-US", { ...opts, ...(zone ? { timeZone: zone } : {}) }));
+  return f;
+}
 
 export function timeZoneSetting(): TimeZoneSetting {
   try {
@@ -35,8 +49,9 @@ export function activeZone(): string | undefined {
 export function zoneLabel(ms = Date.now()): string {
   const zone = activeZone();
   if (zone === EXCHANGE_TZ) return "ET";
-  const part = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(ms)
-    .find((p) => p.type === "timeZoneName");
+  const part = dateFormat({ timeZoneName: "short" }, undefined).formatToParts(ms).find((p) =>
+    p.type === "timeZoneName"
+  );
   return part?.value ?? "local";
 }
 
@@ -47,10 +62,8 @@ export function zoneLabel(ms = Date.now()): string {
  * @param daily whether the chart currently shows daily candles.
  */
 export function chartTimeOptions(daily: () => boolean) {
-  const fmt = (sec: number, opts: Intl.DateTimeFormatOptions) => {
-    const zone = daily() ? "UTC" : activeZone();
-    return new Intl.DateTimeFormat("en-US", { ...opts, ...(zone ? { timeZone: zone } : {}) }).format(sec * 1000);
-  };
+  const fmt = (sec: number, opts: Intl.DateTimeFormatOptions) =>
+    dateFormat(opts, daily() ? "UTC" : activeZone()).format(sec * 1000);
   const hm: Intl.DateTimeFormatOptions = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
   return {
     localization: {
