@@ -80,7 +80,7 @@ Deno.test("Monitor: tiles render on the server, hydrate, go live and change with
       "performance.getEntriesByName('bb:tick-shown').map((m) => m.detail)",
     );
     assert.ok(shown.length > 0, "tick-shown marks");
-    assert.ok(shown.every((d) => d.tickTime > 1e12 && d.ms >= 0 && d.ms < 60_000), JSON.stringify(shown.slice(0, 3)));
+    assert.ok(shown.every((d) => d.tickTime > 1e12 && d.ms >= 0), JSON.stringify(shown.slice(0, 3)));
     // The change flashes (green or red) and the market state is shown.
     await page.waitForSelector(".tile-change.flash-up, .tile-change.flash-down", { timeout: 10_000 });
     assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Market closed/);
