@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { exportTables, importTables } from "../jobs/backup.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { loadMigrations, migrate } from "../store/migrate.ts";
+import { once } from "./harness.ts";
 
 const N = 2_000_000;
 const DAY = 2_500 * 86_400;
@@ -23,10 +24,6 @@ await source.exec(
           ${t0 * 1000} + number
    FROM numbers(${N})`,
 );
-const once = <T>(fn: () => Promise<T>) => {
-  let p: Promise<T> | undefined;
-  return () => p ??= fn();
-};
 let exported = { seconds: 0, bytes: 0 };
 const backup = once(async () => {
   const s = performance.now();

@@ -5,29 +5,12 @@
  */
 import { Hono } from "hono";
 import { startApp } from "../tests/app_process.ts";
+import { httpLoad, once } from "./harness.ts";
 
 const SECONDS = 10;
 const CLIENTS = 50;
 
-function load(
-  urls: string[],
-  headers: string[] = [],
-): Promise<{ rps: number; p50: number; p99: number; failed: number; cpuSeconds?: number }> {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env=LOAD_HEADERS",
-      new URL("./http_load.ts", import.meta.url).pathname,
-      String(SECONDS),
-      String(CLIENTS),
-      ...urls,
-    ],
-    env: headers.length ? { LOAD_HEADERS: JSON.stringify(headers) } : {},
-    stdout: "piped",
-    stderr: "inherit",
-  }).output().then((o) => JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").at(-1)!));
-}
+const load = (urls: string[], headers: string[] = []) => httpLoad(SECONDS, CLIENTS, urls, { headers });
 
 /** Breadboard (ROLE=all, demo feed on one symbol) with `env`, until `stop`. */
 async function breadboard(env: Record<string, string>) {
@@ -74,10 +57,6 @@ const bare = Deno.serve(
   ).fetch,
 );
 
-const once = <T>(fn: () => Promise<T>) => {
-  let p: Promise<T> | undefined;
-  return () => p ??= fn();
-};
 const peer = once(async () => {
   const l = await load([`http://127.0.0.1:${bare.addr.port}/api/v1/stocks/AAPL`]);
   console.log(`bare Hono, same body (${body.length} B): ${Math.round(l.rps)} rps, p50 ${l.p50} ms, p99 ${l.p99} ms`);
@@ -92,7 +71,7 @@ const ours = (label: string, env: Record<string, string>) =>
       const l = await load([app.url], [`Cookie: ${app.cookie}`]);
       console.log(
         `Breadboard /api/v1/stocks/AAPL, ${label}: ${Math.round(l.rps)} rps, p50 ${l.p50} ms, p99 ${l.p99} ms, ` +
-          `failed ${l.failed}, load client CPU ${l.cpuSeconds?.toFixed(1)} s ` +
+          `failed ${l.failed}, load client CPU ${l.cpuSeconds.toFixed(1)} s ` +
           `(${(l.rps / base.rps).toFixed(2)}x the bare app)`,
       );
     } finally {

@@ -13,6 +13,7 @@ import { createApp } from "../routes/app.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { loadMigrations, migrate } from "../store/migrate.ts";
 import { dailyBars, minuteBars } from "../tests/fake_chart.ts";
+import { type HttpLoad, httpLoad, once } from "./harness.ts";
 
 const DAY = 86_400_000;
 const SECONDS = 10;
@@ -76,51 +77,14 @@ const bare = new Hono().get("/api/v1/history", (c) => {
 const bareServer = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, bare.fetch);
 const bareBase = `http://127.0.0.1:${bareServer.addr.port}`;
 
-interface Load {
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  failed: number;
-  cpuSeconds: number;
-}
+const load = httpLoad;
 
-function load(
-  seconds: number,
-  connections: number,
-  urls: string[],
-  opts: { rate?: number; headers?: string[] } = {},
-): Promise<Load> {
-  const child = new Deno.Command(Deno.execPath(), {
-    env: {
-      ...(opts.rate ? { LOAD_RATE: String(opts.rate) } : {}),
-      ...(opts.headers ? { LOAD_HEADERS: JSON.stringify(opts.headers) } : {}),
-    },
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env=LOAD_RATE,LOAD_HEADERS",
-      new URL("./http_load.ts", import.meta.url).pathname,
-      String(seconds),
-      String(connections),
-      ...urls,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  return child.then((o) => JSON.parse(new TextDecoder().decode(o.stdout).trim().split("\n").at(-1)!));
-}
-
-const show = (label: string, l: Load) =>
+const show = (label: string, l: HttpLoad) =>
   console.log(
     `${label.padEnd(34)} ${Math.round(l.rps)} rps, p50 ${l.p50} ms, p99 ${l.p99} ms, failed ${l.failed}, ` +
       `load client CPU ${l.cpuSeconds.toFixed(1)} s`,
   );
 
-const once = <T>(fn: () => Promise<T>) => {
-  let p: Promise<T> | undefined;
-  return () => p ??= fn();
-};
 const peer = once(async () => {
   const l = await load(SECONDS, CLIENTS, paths.map((p) => bareBase + p));
   show("same bodies from memory (bare Hono)", l);

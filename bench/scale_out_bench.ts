@@ -11,7 +11,8 @@
  */
 import { startApp } from "../tests/app_process.ts";
 import { startNatsServer } from "../tests/nats_server.ts";
-import { type Figures, load, LOAD_LIMITS, once, RATE, show, SYMBOLS } from "./ws_load.ts";
+import { once } from "./harness.ts";
+import { type Figures, load, LOAD_LIMITS, RATE, show, SYMBOLS } from "./ws_load.ts";
 
 const N = 500;
 const feed = {

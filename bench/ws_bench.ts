@@ -19,7 +19,8 @@
  */
 import { startApp } from "../tests/app_process.ts";
 
-import { type Figures, load, LOAD_LIMITS, once, RATE, show, SYMBOLS } from "./ws_load.ts";
+import { httpLoad, once } from "./harness.ts";
+import { type Figures, load, LOAD_LIMITS, RATE, show, SYMBOLS } from "./ws_load.ts";
 
 /** Runs a peer server (it prints its port first) for one load run. */
 async function peer(cmd: string, args: string[], n: number, protocol: "plain" | "socketio", path = "/") {
@@ -96,25 +97,13 @@ async function app(n: number, measureRss: boolean): Promise<Figures> {
     const before = await rss();
     const cpu0 = await cpu();
     // While the clients load it, two more connections time health and a quote from their own process.
-    const api = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        new URL("./http_load.ts", import.meta.url).pathname,
-        "12",
-        "2",
-        `${base}/api/v1/health`,
-        `${base}/api/v1/stocks/${SYMBOLS[0]}`,
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-    }).output();
+    const api = httpLoad(12, 2, [`${base}/api/v1/health`, `${base}/api/v1/stocks/${SYMBOLS[0]}`]);
     let during = NaN;
     const sampler = new Promise((r) => setTimeout(r, 8_000)).then(async () => (during = await rss()));
     const f = await load(`ws://127.0.0.1:${running.port}/ws/realtime`, n);
     await sampler;
     const cpu1 = await cpu();
-    const apiLoad = JSON.parse(new TextDecoder().decode((await api).stdout).trim());
+    const apiLoad = await api;
     console.log(
       `  API during the load (N=${n}): ${Math.round(apiLoad.rps)} rps, p50 ${apiLoad.p50} ms, p99 ${apiLoad.p99} ms; ` +
         `server CPU per delivered quote ≈ ${((cpu1 - cpu0) / (f.quotesPerSecond * 12) * 1e6).toFixed(2)} µs`,

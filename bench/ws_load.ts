@@ -103,10 +103,3 @@ export const show = (label: string, f: Figures) =>
       `quotes=${Math.round(f.quotesPerSecond)}/s disconnected=${f.disconnected} ` +
       `load client CPU ${f.clientCpu.map((c) => c.toFixed(2)).join("+")} cores`,
   );
-
-// Each load run takes about 20 s, so it runs once: deno bench repeats a bench function a few times however small
-// `n` is, and later calls reuse the first call's figures. Its time column is the run time, not a figure of merit.
-export const once = <T>(fn: () => Promise<T>) => {
-  let p: Promise<T> | undefined;
-  return () => p ??= fn();
-};
