@@ -305,6 +305,17 @@ export default function History(props: HistoryProps) {
     if (mv) parts.push(`MACD ${fmtPrice(mv.macd)}/${fmtPrice(mv.signal)}`);
     return parts.length ? `  ${parts.join("  ")}` : "";
   };
+  const pane = (key: "rsi" | "macd", label: string) => (
+    <label class="check">
+      <input
+        type="checkbox"
+        name={key}
+        checked={overlay[key]}
+        onChange={(e) => setOverlay({ ...overlay, [key]: (e.target as HTMLInputElement).checked })}
+      />{" "}
+      {label}
+    </label>
+  );
   const legend = (on: boolean, name: string, n: number, line: { value: number }[], color: string, id: string) =>
     on && (
       <span class="legend num" data-testid={id} style={{ borderColor: color }}>
@@ -402,24 +413,8 @@ export default function History(props: HistoryProps) {
         />
         {legend(overlay.sma, "SMA", overlay.smaN, smaLine, "#f59e0b", "legend-sma")}
         {legend(overlay.ema, "EMA", overlay.emaN, emaLine, "#8b5cf6", "legend-ema")}
-        <label class="check">
-          <input
-            type="checkbox"
-            name="rsi"
-            checked={overlay.rsi}
-            onChange={(e) => setOverlay({ ...overlay, rsi: (e.target as HTMLInputElement).checked })}
-          />{" "}
-          RSI 14
-        </label>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="macd"
-            checked={overlay.macd}
-            onChange={(e) => setOverlay({ ...overlay, macd: (e.target as HTMLInputElement).checked })}
-          />{" "}
-          MACD 12 26 9
-        </label>
+        {pane("rsi", "RSI 14")}
+        {pane("macd", "MACD 12 26 9")}
         {legend(overlay.rsi, "RSI", 14, rsiLine, "#0ea5e9", "legend-rsi")}
         {overlay.macd && (
           <span class="legend num" data-testid="legend-macd" style={{ borderColor: "#2563eb" }}>

@@ -290,6 +290,28 @@ function Channels(
   );
 }
 
+/** A row of buttons of which one is on (a radio group). */
+function Segmented<T extends string>(
+  props: { label: string; value: T; options: [T, string][]; onPick: (v: T) => void },
+) {
+  return (
+    <div class="segmented" role="radiogroup" aria-label={props.label}>
+      {props.options.map(([v, text]) => (
+        <button
+          key={v}
+          type="button"
+          role="radio"
+          aria-checked={props.value === v}
+          class={props.value === v ? "on" : ""}
+          onClick={() => props.onPick(v)}
+        >
+          {text}
+        </button>
+      ))}
+    </div>
+  );
+}
+
 /** Settings & Watchlist: watchlist by search, notification channels, theme. */
 export default function Settings(props: SettingsProps) {
   const [theme, set] = useState(props.theme);
@@ -302,44 +324,28 @@ export default function Settings(props: SettingsProps) {
       <Channels initial={props.channels} available={props.available} vapidPublicKey={props.vapidPublicKey} />
       <section class="panel">
         <h2 class="panel-title">Theme</h2>
-        <div class="segmented" role="radiogroup" aria-label="Theme">
-          {(["dark", "light"] as const).map((t) => (
-            <button
-              key={t}
-              type="button"
-              role="radio"
-              aria-checked={theme === t}
-              class={theme === t ? "on" : ""}
-              onClick={() => {
-                setTheme(t);
-                set(t);
-              }}
-            >
-              {t === "dark" ? "Dark" : "Light"}
-            </button>
-          ))}
-        </div>
+        <Segmented
+          label="Theme"
+          value={theme}
+          options={[["dark", "Dark"], ["light", "Light"]]}
+          onPick={(t) => {
+            setTheme(t);
+            set(t);
+          }}
+        />
       </section>
       <section class="panel">
         <h2 class="panel-title">Time zone</h2>
         <p class="muted">Charts, tables and alerts show times in this zone, labelled.</p>
-        <div class="segmented" role="radiogroup" aria-label="Time zone">
-          {(["exchange", "local"] as const).map((z) => (
-            <button
-              key={z}
-              type="button"
-              role="radio"
-              aria-checked={zone === z}
-              class={zone === z ? "on" : ""}
-              onClick={() => {
-                setTimeZoneSetting(z);
-                setZone(z);
-              }}
-            >
-              {z === "exchange" ? "Exchange (New York, ET)" : "This browser's time"}
-            </button>
-          ))}
-        </div>
+        <Segmented
+          label="Time zone"
+          value={zone}
+          options={[["exchange", "Exchange (New York, ET)"], ["local", "This browser's time"]]}
+          onPick={(z) => {
+            setTimeZoneSetting(z);
+            setZone(z);
+          }}
+        />
       </section>
     </div>
   );
