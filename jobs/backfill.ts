@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { keys } from "../actors/keys.ts";
+import { parseIsoTime } from "../schema/time.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { ConfigError, parseEnv } from "../schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "../store/migrate.ts";
@@ -28,8 +29,9 @@ const date = (what: string) =>
   z.string({ error: `--${what} is required (YYYY-MM-DD)` }).regex(/^\d{4}-\d{2}-\d{2}$/, {
     error: `--${what} must be a date, YYYY-MM-DD`,
   }).transform((s, ctx) => {
-    const t = Date.parse(`${s}T00:00:00Z`);
-    if (Number.isNaN(t)) {
+    // The API's own ISO parser: it refuses 2021-02-30, which Date.parse rolls over into March.
+    const t = parseIsoTime(s);
+    if (t === undefined) {
       ctx.addIssue({ code: "custom", message: `--${what} ${s} is not a calendar date` });
       return z.NEVER;
     }

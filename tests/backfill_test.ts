@@ -65,6 +65,7 @@ Deno.test("backfill refuses bad arguments with a usage line and exit code 2", as
     const [args, msg] of [
       [["--from", "2021-01-01"], /--symbols is required/],
       [["--symbols", "AAPL", "--from", "2021-13-45"], /not a calendar date/],
+      [["--symbols", "AAPL", "--from", "2021-02-30"], /not a calendar date/],
       [["--symbols", "AAPL", "--from", "2022-01-01", "--to", "2021-01-01"], /--from must be before --to/],
       [["--symbols", "AA PL", "--from", "2021-01-01"], /ticker symbol/],
       [["--symbols", "AAPL", "--from", "2021-01-01", "--interval", "5m"], /--interval must be 1d or 1m/],
