@@ -7,7 +7,6 @@ export type TimeZoneSetting = "exchange" | "local";
 
 import { EXCHANGE_TZ } from "../../schema/exchange.ts";
 
-export { EXCHANGE_TZ };
 const KEY = "bb-tz";
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
