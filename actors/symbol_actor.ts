@@ -4,6 +4,7 @@ import { type Rule, WINDOW_MS, type WindowName, WINDOWS } from "../schema/rule.t
 import type { MarketHours, Tick, TickSource } from "../schema/tick.ts";
 import { closeCandle, type Ewma, foldCandle, newEwma, type OpenCandle, openCandle, updateEwma } from "./candle.ts";
 import { evaluateRule, newRuleState, type RuleContext, type RuleState } from "./rules.ts";
+import { exchangeDay } from "../schema/exchange.ts";
 import { RollingWindow, round4, type WindowSnapshot, type WindowStats } from "./window.ts";
 
 /** Weight of the newest minute in the volume and return EWMAs (about a 30-minute memory). */
@@ -21,9 +22,13 @@ export interface Quote {
   change: number;
   changePercent: number;
   dayVolume: number;
+  /** The day's first price (or the source's opening price). */
+  open: number;
   dayHigh: number;
   dayLow: number;
   previousClose: number;
+  /** The exchange's trading day the quote belongs to, as its UTC midnight (epoch ms). */
+  day: number;
   marketHours: MarketHours;
   exchange: string;
   currency: string;
@@ -175,8 +180,13 @@ export class SymbolActor {
     else this.c5 = openCandle(t.time, 300_000, t.price, volume);
     for (const w of WINDOWS) this.windows[w].add(t.time, t.price, volume);
 
+    // A new exchange day starts the day's open, high and low over, and yesterday's last price becomes the previous
+    // close when the source does not send one.
+    const day = exchangeDay(t.time);
+    const newDay = this.quote !== null && (this.quote.day ?? day) !== day;
     // `||`, not `??`: a field the source left out and a stored zero must read the same.
-    const previousClose = t.previousClose || this.quote?.previousClose || 0;
+    const previousClose = t.previousClose ||
+      (newDay ? this.quote!.price : this.quote?.previousClose) || 0;
     const change = t.change || (previousClose > 0 ? t.price - previousClose : 0);
     const changePercent = t.changePercent !== undefined && t.changePercent !== 0
       ? t.changePercent
@@ -192,20 +202,29 @@ export class SymbolActor {
       change: 0,
       changePercent: 0,
       dayVolume: 0,
+      open: 0,
       dayHigh: 0,
       dayLow: Infinity,
       previousClose: 0,
+      day,
       marketHours: t.marketHours,
       exchange: "",
       currency: "",
       source: t.source,
       priceHint: hint,
     };
+    if (newDay) {
+      q.open = 0;
+      q.dayHigh = 0;
+      q.dayLow = Infinity;
+      q.day = day;
+    }
     q.price = t.price;
     q.time = t.time;
     q.change = Math.round(change * 10 ** hint) / 10 ** hint;
     q.changePercent = changePercent;
     q.dayVolume = this.lastDayVolume;
+    q.open = t.openPrice || q.open || t.price;
     q.dayHigh = t.dayHigh || Math.max(q.dayHigh, t.price);
     q.dayLow = t.dayLow || Math.min(q.dayLow || Infinity, t.price);
     q.previousClose = previousClose;

@@ -235,3 +235,25 @@ Deno.test("SymbolActor consumes each arrival position once: a restored actor ski
   assert.equal(restored.onTick(tick(T0 + 1, 99, { seq: 20 }), [], o, 3), "out_of_order");
   assert.equal(restored.lastSeq, 20);
 });
+
+Deno.test("the quote's open, high and low follow New York's trading day; the last price becomes the previous close", () => {
+  const a = new SymbolActor("AAPL");
+  const o = out();
+  const thursday = Date.UTC(2026, 10, 19, 14, 30); // 09:30 ET
+  a.onTick(tick(thursday, 100, { previousClose: 98 }), [], o, 0);
+  a.onTick(tick(thursday + 3_600_000, 104), [], o, 0);
+  a.onTick(tick(Date.UTC(2026, 10, 20, 1, 0), 103, { marketHours: "post" }), [], o, 0); // 20:00 ET, Friday in UTC
+  assert.deepEqual(
+    [a.quote!.open, a.quote!.dayHigh, a.quote!.dayLow, a.quote!.previousClose, a.quote!.day],
+    [100, 104, 100, 98, Date.UTC(2026, 10, 19)],
+    "still Thursday in New York",
+  );
+  a.onTick(tick(Date.UTC(2026, 10, 20, 13, 0), 101, { marketHours: "pre" }), [], o, 0); // 08:00 ET Friday
+  const q = a.quote!;
+  assert.deepEqual(
+    [q.open, q.dayHigh, q.dayLow, q.previousClose, q.change, q.changePercent, q.day],
+    [101, 101, 101, 103, -2, -1.9417, Date.UTC(2026, 10, 20)],
+  );
+  a.onTick(tick(Date.UTC(2026, 10, 20, 14, 31), 99, { openPrice: 100.5 }), [], o, 0); // the source's official open
+  assert.deepEqual([a.quote!.open, a.quote!.dayLow], [100.5, 99]);
+});

@@ -1,4 +1,4 @@
-import { EXCHANGE_TZ } from "../schema/exchange.ts";
+import { exchangeOpen } from "../schema/exchange.ts";
 import { isEarlyClose, tradingDays } from "../jobs/calendar.ts";
 import { dailyRow, minuteRow } from "../jobs/ohlcv_job.ts";
 import type { Bar } from "../jobs/providers.ts";
@@ -10,18 +10,6 @@ const MINUTE = 60_000;
 const SESSION_MINUTES = 390;
 /** 09:30-13:00 on the NYSE's early-close days. */
 const EARLY_CLOSE_MINUTES = 210;
-
-const offsetFormat = new Intl.DateTimeFormat("en-US", {
-  timeZone: EXCHANGE_TZ,
-  hourCycle: "h23",
-  hour: "2-digit",
-});
-
-/** 09:30 New York time on `day` (a UTC midnight), as epoch ms. */
-export function nyOpen(day: number): number {
-  const hour = Number(offsetFormat.formatToParts(new Date(day + 12 * 3_600_000)).find((p) => p.type === "hour")!.value);
-  return day + (570 - (hour - 12) * 60) * MINUTE;
-}
 
 /** What {@link generateDemoHistory} wrote for one symbol. */
 export interface DemoHistory {
@@ -82,7 +70,7 @@ export async function generateDemoHistory(o: DemoHistoryOptions): Promise<DemoHi
   );
   const out: DemoHistory[] = [];
   // Sessions that have started by `now`; today's runs to the last whole minute.
-  const days = tradingDays(o.now - (years * 365.25 + 7) * DAY, o.now).filter((d) => nyOpen(d) + MINUTE <= o.now);
+  const days = tradingDays(o.now - (years * 365.25 + 7) * DAY, o.now).filter((d) => exchangeOpen(d) + MINUTE <= o.now);
   if (days.length === 0) return out;
   const minuteSpan = days.slice(-minuteDays);
   const dailyOnly = days.slice(0, days.length - minuteSpan.length);
@@ -97,7 +85,7 @@ export async function generateDemoHistory(o: DemoHistoryOptions): Promise<DemoHi
     const minutes: Bar[] = [];
     let close = end;
     for (let d = minuteSpan.length - 1; d >= 0; d--) {
-      const open = nyOpen(minuteSpan[d]!);
+      const open = exchangeOpen(minuteSpan[d]!);
       const session = isEarlyClose(minuteSpan[d]!) ? EARLY_CLOSE_MINUTES : SESSION_MINUTES;
       const count = Math.min(session, Math.floor((o.now - open) / MINUTE));
       for (let m = count - 1; m >= 0; m--) {
@@ -120,7 +108,7 @@ export async function generateDemoHistory(o: DemoHistoryOptions): Promise<DemoHi
     // Days with minutes are their aggregate; older days walk on backwards from the first minute's open.
     const daily: Bar[] = [];
     for (const d of minuteSpan) {
-      const open = nyOpen(d);
+      const open = exchangeOpen(d);
       const of = minutes.filter((b) => b.time >= open && b.time < open + DAY);
       if (of.length === 0) continue;
       daily.push({

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { loadMigrations, migrate } from "../store/migrate.ts";
 import { dropStore, openTestStore } from "../tests/embedded_store.ts";
-import { generateDemoHistory, nyOpen } from "./demo_history.ts";
+import { generateDemoHistory } from "./demo_history.ts";
+import { exchangeOpen } from "../schema/exchange.ts";
 import { demoProfile } from "./demo_market.ts";
 
 const DAY = 86_400_000;
@@ -27,7 +28,7 @@ Deno.test("demo history: five years of daily and 30 sessions of minute candles e
     assert.ok(aapl.daily >= 1_250 && aapl.daily <= 1_270, `daily candles ${aapl.daily}`);
     assert.equal(aapl.minutes, 30 * 390, "30 full sessions (none of them closes early)");
     assert.equal(aapl.lastClose, 271.3);
-    assert.equal(aapl.lastTime, nyOpen(Date.UTC(2026, 10, 20)) + 389 * 60_000, "Friday's last minute");
+    assert.equal(aapl.lastTime, exchangeOpen(Date.UTC(2026, 10, 20)) + 389 * 60_000, "Friday's last minute");
 
     const daily = await store.query<{ t: string; open: number; high: number; low: number; close: number }>(
       "SELECT toUnixTimestamp(toDateTime(time, 'UTC')) * 1000 AS t, open, high, low, close FROM candles_1d FINAL WHERE symbol = 'AAPL' ORDER BY time",

@@ -1,11 +1,10 @@
-import { EXCHANGE_TZ } from "../schema/exchange.ts";
 /**
  * The demo market behind FEED=synthetic: per-symbol price dynamics, the NYSE session, and the history a first start
  * writes so charts and indicators work from the first minute. Everything here is demo data and says so
  * (`source: "synthetic"`).
  */
 import { isTradingDay } from "../jobs/calendar.ts";
-import { usSession } from "./feed.ts";
+import { exchangeDay, usSession } from "../schema/exchange.ts";
 
 /** Milliseconds in a trading year: 252 sessions of 6.5 hours. Volatility and jump rates are per trading year. */
 export const TRADING_YEAR_MS = 252 * 6.5 * 3_600_000;
@@ -63,26 +62,8 @@ export function demoLogReturn(p: DemoProfile, dtMs: number, normal: () => number
   return r;
 }
 
-const nyDateFormat = new Intl.DateTimeFormat("en-CA", {
-  timeZone: EXCHANGE_TZ,
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-});
-let dayMinute = -1;
-let dayValue = 0;
-
-/** The New York calendar date of `time`, as that date's UTC midnight (the way candles_1d stores days). */
-export function nyDay(time: number): number {
-  const minute = Math.floor(time / 60_000);
-  if (minute !== dayMinute) {
-    dayValue = Date.parse(nyDateFormat.format(new Date(time)));
-    dayMinute = minute;
-  }
-  return dayValue;
-}
 
 /** The NYSE session of `time`: the US session on trading days, "closed" on weekends and exchange holidays. */
 export function demoSession(time: number): "pre" | "regular" | "post" | "closed" {
-  return isTradingDay(nyDay(time)) ? usSession(time) : "closed";
+  return isTradingDay(exchangeDay(time)) ? usSession(time) : "closed";
 }

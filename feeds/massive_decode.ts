@@ -1,8 +1,7 @@
-import { EXCHANGE_TZ } from "../schema/exchange.ts";
+import { exchangeDay, usSession } from "../schema/exchange.ts";
 import { z } from "zod";
 import { SYMBOL_PATTERN } from "../schema/symbol.ts";
 import type { Tick, TickSource } from "../schema/tick.ts";
-import { usSession } from "./feed.ts";
 
 /** Why a Massive event was not turned into a tick; each is a /metrics label. */
 export const MASSIVE_REJECT_REASONS = ["not_json", "bad_event", "bad_symbol", "bad_price", "bad_time"] as const;
@@ -99,7 +98,7 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
       if (size !== undefined && Number.isSafeInteger(size) && size >= 0) {
         tick.lastSize = size;
         const dv = dayVolume.get(symbol);
-        if (dv && dv.day === nyDay(tick.time)) {
+        if (dv && dv.day === exchangeDay(tick.time)) {
           dv.volume += size;
           tick.dayVolume = dv.volume;
         }
@@ -117,7 +116,7 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
       }
       const tick = base(symbol, a.c, a.e);
       if (a.av !== undefined && Number.isSafeInteger(a.av) && a.av >= 0) {
-        const day = nyDay(tick.time);
+        const day = exchangeDay(tick.time);
         const dv = dayVolume.get(symbol);
         const volume = dv && dv.day === day ? Math.max(dv.volume, a.av) : a.av;
         dayVolume.set(symbol, { day, volume });
@@ -154,19 +153,6 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
   };
 }
 
-const nyDate = new Intl.DateTimeFormat("en-CA", { timeZone: EXCHANGE_TZ });
-
-/** The New York calendar day of `time` as yyyymmdd, cached per hour boundary of the input. */
-let dayKey = -1;
-let dayValue = 0;
-function nyDay(time: number): number {
-  const hour = Math.floor(time / 3_600_000);
-  if (hour !== dayKey) {
-    dayValue = Number(nyDate.format(new Date(time)).replaceAll("-", ""));
-    dayKey = hour;
-  }
-  return dayValue;
-}
 
 function reject(reason: MassiveRejectReason, detail: string): MassiveResult {
   return { kind: "reject", reason, detail: detail.length > 120 ? detail.slice(0, 120) + "…" : detail };

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { tickSchema } from "../schema/tick.ts";
-import { usSession } from "./feed.ts";
 import { createMassiveDecoder, MASSIVE_REJECT_REASONS } from "./massive_decode.ts";
 
 // Wednesday 2026-11-18 10:30 New York (15:30 UTC): regular session.
@@ -139,16 +138,4 @@ Deno.test("Massive decoder survives thousands of random and mutated frames", () 
   }
   assert.ok((counts.get("tick") ?? 0) > 100, JSON.stringify([...counts]));
   assert.ok((counts.get("not_json") ?? 0) > 100, JSON.stringify([...counts]));
-});
-
-Deno.test("usSession names the New York session of a time, weekends closed", () => {
-  const ny = (d: number, h: number, m: number) => Date.UTC(2026, 10, d, h + 5, m); // EST = UTC-5 in November
-  assert.equal(usSession(ny(18, 4, 0)), "pre");
-  assert.equal(usSession(ny(18, 9, 29)), "pre");
-  assert.equal(usSession(ny(18, 9, 30)), "regular");
-  assert.equal(usSession(ny(18, 15, 59)), "regular");
-  assert.equal(usSession(ny(18, 16, 0)), "post");
-  assert.equal(usSession(ny(18, 20, 0)), "closed");
-  assert.equal(usSession(ny(18, 3, 59)), "closed");
-  assert.equal(usSession(ny(21, 12, 0)), "closed"); // Saturday
 });

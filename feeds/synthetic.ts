@@ -1,6 +1,7 @@
+import { exchangeDay } from "../schema/exchange.ts";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Tick } from "../schema/tick.ts";
-import { demoLogReturn, type DemoProfile, demoProfile, demoSession, nyDay } from "./demo_market.ts";
+import { demoLogReturn, type DemoProfile, demoProfile, demoSession } from "./demo_market.ts";
 import type { Feed, FeedSink } from "./feed.ts";
 
 /** Where a symbol's walk resumes: its last stored quote (a restart continues the path, with no jump). */
@@ -105,7 +106,7 @@ export class SyntheticFeed implements Feed {
       const profile = this.#o.profile(s);
       const from = this.#o.start?.(s);
       const price = from?.price ?? profile.startPrice;
-      const sameDay = from?.time !== undefined && nyDay(from.time) === nyDay(now);
+      const sameDay = from?.time !== undefined && exchangeDay(from.time) === exchangeDay(now);
       this.#walks.set(s, {
         profile,
         level: price,
@@ -114,7 +115,7 @@ export class SyntheticFeed implements Feed {
         dayHigh: sameDay && from?.dayHigh ? from.dayHigh : price,
         dayLow: sameDay && from?.dayLow ? from.dayLow : price,
         dayVolume: sameDay ? from?.dayVolume ?? 0 : 0,
-        day: from?.time !== undefined ? nyDay(from.time) : nyDay(now),
+        day: from?.time !== undefined ? exchangeDay(from.time) : exchangeDay(now),
         at: now,
       });
     }
@@ -152,7 +153,7 @@ export class SyntheticFeed implements Feed {
 
   #step(symbol: string, at: number, session: Tick["marketHours"]): Tick {
     const w = this.#walks.get(symbol)!;
-    const day = nyDay(at);
+    const day = exchangeDay(at);
     if (day !== w.day) {
       // A new session: yesterday's last price is the previous close.
       w.previousClose = w.price;

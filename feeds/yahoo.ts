@@ -1,5 +1,6 @@
 import type { FeedStatus } from "../schema/health.ts";
-import { backoffDelay, type Feed, type FeedSink, usMarketActive } from "./feed.ts";
+import { backoffDelay, type Feed, type FeedSink } from "./feed.ts";
+import { usMarketActive } from "../schema/exchange.ts";
 import type { YahooDecoder } from "./yahoo_decode.ts";
 
 /** Options of the Yahoo streamer client. */

@@ -1,4 +1,4 @@
-import { EXCHANGE_TZ } from "../schema/exchange.ts";
+import { exchangeClock } from "../schema/exchange.ts";
 import { isEarlyClose, isTradingDay, tradingDays } from "./calendar.ts";
 import type { Bar, FetchInterval, Split } from "./providers.ts";
 
@@ -54,20 +54,6 @@ export const JUMP_PERCENT: Record<FetchInterval, number> = { "1d": 25, "1m": 10 
 
 const iso = (t: number) => new Date(t).toISOString();
 
-/** New York wall-clock minutes since midnight and the New York date (as a UTC midnight) of `t`. */
-const ny = new Intl.DateTimeFormat("en-US", {
-  timeZone: EXCHANGE_TZ,
-  hourCycle: "h23",
-  year: "numeric",
-  month: "2-digit",
-  day: "2-digit",
-  hour: "2-digit",
-  minute: "2-digit",
-});
-function nyClock(t: number): { day: number; minute: number } {
-  const p = Object.fromEntries(ny.formatToParts(new Date(t)).map((x) => [x.type, x.value]));
-  return { day: Date.UTC(+p.year!, +p.month! - 1, +p.day!), minute: +p.hour! * 60 + +p.minute! };
-}
 
 /**
  * Runs the data-quality checks over one symbol's bars of one interval (sorted by time, duplicates already removed)
@@ -106,12 +92,12 @@ export function checkBars(
   } else {
     const byDay = new Map<number, Set<number>>();
     for (const b of bars) {
-      const { day, minute } = nyClock(b.time);
+      const { day, minute } = exchangeClock(b.time);
       let set = byDay.get(day);
       if (!set) byDay.set(day, set = new Set());
       set.add(minute);
     }
-    const first = nyClock(bars[0]!.time), last = nyClock(bars.at(-1)!.time);
+    const first = exchangeClock(bars[0]!.time), last = exchangeClock(bars.at(-1)!.time);
     for (const [day, minutes] of byDay) {
       if (!isTradingDay(day)) continue;
       const close = isEarlyClose(day) ? 13 * 60 : 16 * 60;

@@ -24,8 +24,12 @@ export const stockSchema = z.object({
   change: z.number(),
   changePercent: z.number(),
   dayVolume: z.number(),
+  open: z.number().meta({
+    description: "the trading day's opening price (the first trade seen when the source sends none)",
+  }),
   dayHigh: z.number(),
   dayLow: z.number(),
+  previousClose: z.number().nullable().meta({ description: "the previous trading day's close; null when not known" }),
   marketHours: z.enum(MARKET_HOURS),
   exchange: z.string(),
   source: z.enum(TICK_SOURCES),

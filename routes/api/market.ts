@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Quote } from "../../actors/symbol_actor.ts";
 import type { WindowStats } from "../../actors/window.ts";
 import { type Candle, candleFromRow, INTERVALS, type StoredCandleRow } from "../../schema/candle.ts";
+import { exchangeDay, exchangeDayRange } from "../../schema/exchange.ts";
 import { symbolSchema } from "../../schema/symbol.ts";
 import type { ParamValue, Store } from "../../store/store.ts";
 import { ApiError } from "../errors.ts";
@@ -28,6 +29,8 @@ export interface MarketDeps {
   cache?: HistoryCache;
   /** Fetches a range the store lacks from the history provider (none: history answers what is stored). */
   onDemand?: HistoryOnDemand;
+  /** The clock deciding which exchange day is today (default Date.now). */
+  now?: () => number;
 }
 
 /** Most candles one history request returns. */
@@ -99,8 +102,10 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
         change: q.change,
         changePercent: q.changePercent,
         dayVolume: q.dayVolume,
+        open: q.open || q.price,
         dayHigh: q.dayHigh,
         dayLow: q.dayLow,
+        previousClose: q.previousClose || null,
         marketHours: q.marketHours,
         exchange: q.exchange,
         source: q.source,
@@ -247,12 +252,29 @@ async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
     ).then((rows) => rows.map(candleFromRow));
   const stored = deps.cache ? await deps.cache.get(q.symbol, "1d", q.from, q.to, load) : await load();
   const candles = stored.slice();
-  // Today is not in candles_1d until the day's fetch: build it from today's minutes and the open one.
-  const today = Date.now() - (Date.now() % 86_400_000);
-  if (today >= q.from && today < q.to && candles.at(-1)?.time !== today) {
-    const { candles: minutes } = await intraday(deps, { ...q, interval: "1d", from: today, to: today + 86_400_000 });
-    const m = minutes[0];
-    if (m) candles.push({ ...m, time: today });
+  // The last days are not in candles_1d until the day's fetch: build each from its minutes (extended hours included)
+  // and the open one. Days are New York's, so a trade at 21:00 ET belongs to that day's bar, not the next UTC day's.
+  const today = exchangeDay((deps.now ?? Date.now)());
+  const after = Math.max(candles.at(-1)?.time ?? -Infinity, today - 7 * DAY_MS, q.from - DAY_MS);
+  if (today >= q.from && today < q.to && after < today) {
+    const firstDay = after + DAY_MS;
+    const { candles: hours } = await intraday(deps, {
+      ...q,
+      interval: "1h",
+      from: exchangeDayRange(firstDay).start,
+      to: exchangeDayRange(today).end,
+    });
+    let bar: (typeof candles)[number] | undefined;
+    for (const h of hours) {
+      const day = exchangeDay(h.time);
+      if (day < q.from) continue;
+      if (bar?.time === day) {
+        bar.high = Math.max(bar.high, h.high);
+        bar.low = Math.min(bar.low, h.low);
+        bar.close = h.close;
+        bar.volume += h.volume;
+      } else candles.push(bar = { ...h, time: day });
+    }
   }
   return { stored, candles };
 }
