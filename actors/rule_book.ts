@@ -3,6 +3,9 @@ import { keys } from "./keys.ts";
 import { followVersion } from "./kv_versioned.ts";
 import { commitRetrying, Quotas } from "./user_quota.ts";
 
+/** The last save stamp this process gave (see {@link RuleBook.put}). */
+let stamp = 0;
+
 /**
  * Alert rules in Deno KV, with an in-memory copy grouped by symbol for the actors.
  *
@@ -115,7 +118,10 @@ export class RuleBook {
    * {@link LimitError} past the user's rule cap or symbol budget.
    */
   async put(input: RuleInput): Promise<Rule> {
-    const rule = ruleSchema.parse(input);
+    // Every save is stamped, so the actor starts the saved rule afresh even when its settings came back to what
+    // they were (a paused once-only rule enabled again).
+    stamp = Math.max(Date.now(), stamp + 1);
+    const rule = ruleSchema.parse({ ...input, updatedAt: stamp });
     const key = keys.rule(rule.id);
     await commitRetrying(this.kv, async (op) => {
       const old = await this.kv.get<Rule>(key);

@@ -13,6 +13,22 @@ export interface RuleState {
   armed: boolean | null;
   /** Tick time of the last alert, for the cooldown. */
   lastFiredAt: number | null;
+  /** A `once` rule that fired: it never fires again in this form. */
+  spent?: boolean;
+  /** The rule's settings this state was built for ({@link ruleSignature}); an edited rule starts afresh. */
+  sig?: string;
+}
+
+const signatures = new WeakMap<Rule, string>();
+
+/**
+ * The rule's settings as one string, computed once per rule object: a state built for another signature belongs to
+ * the rule before a save (a new level or trigger, a pause and resume: each save stamps `updatedAt`) and is replaced.
+ */
+export function ruleSignature(rule: Rule): string {
+  let s = signatures.get(rule);
+  if (s === undefined) signatures.set(rule, s = JSON.stringify(rule));
+  return s;
 }
 
 /** The figures rules read, computed once per tick by the actor. */
@@ -40,7 +56,7 @@ export function newRuleState(rule: Rule): RuleState {
   // A price rule waits to see the first price, so one created beyond its level does not fire at once, unless the
   // user asked it to (ifAlreadyTrue: "fire").
   const price = rule.kind === "price_above" || rule.kind === "price_below";
-  return { armed: price && rule.ifAlreadyTrue !== "fire" ? null : true, lastFiredAt: null };
+  return { armed: price && rule.ifAlreadyTrue !== "fire" ? null : true, lastFiredAt: null, sig: ruleSignature(rule) };
 }
 
 /** The rule's reading on one tick; one object reused for every evaluation (this runs for every tick and rule). */
@@ -158,13 +174,15 @@ const WINDOW_OF: Partial<Record<Rule["kind"], Alert["window"]>> = { volume_spike
  *
  * A rule fires when it is armed and the value is beyond its threshold, then disarms; it re-arms only once the value
  * is back past the `rearm` band, so one crossing gives one alert however long the price stays beyond it. Within the
- * cooldown after an alert a crossing does not fire (and the rule stays armed for when the cooldown ends). Expired,
- * disabled and (when muted) out-of-session rules neither fire nor change state.
+ * cooldown after an alert a crossing does not fire (and the rule stays armed for when the cooldown ends). A `once`
+ * rule is spent by its alert. Expired, disabled and (when muted) out-of-session rules neither fire nor change state.
+ * Which readings reach it is the caller's choice: every tick, or for `bar_close` rules each closed minute.
  */
 export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Alert | undefined {
   if (!rule.enabled) return undefined;
   if (rule.expiresAt !== undefined && c.time > rule.expiresAt) return undefined;
   if (rule.muteOutsideRegular && c.marketHours !== "regular") return undefined;
+  if (state.spent) return undefined;
   if (!read(rule, c)) return undefined;
   const r = reading;
   if (state.armed === null) {
@@ -179,6 +197,7 @@ export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Aler
   if (state.lastFiredAt !== null && c.time < state.lastFiredAt + rule.cooldownMs) return undefined;
   state.armed = false;
   state.lastFiredAt = c.time;
+  if (rule.trigger === "once") state.spent = true;
   return {
     id: alertId(rule.id, c.symbol, c.time),
     time: c.time,

@@ -3,7 +3,7 @@ import type { Candle } from "../schema/candle.ts";
 import { type Rule, WINDOW_MS, type WindowName, WINDOWS } from "../schema/rule.ts";
 import type { MarketHours, Tick, TickSource } from "../schema/tick.ts";
 import { closeCandle, type Ewma, foldCandle, newEwma, type OpenCandle, openCandle, updateEwma } from "./candle.ts";
-import { evaluateRule, newRuleState, type RuleContext, type RuleState } from "./rules.ts";
+import { evaluateRule, newRuleState, type RuleContext, ruleSignature, type RuleState } from "./rules.ts";
 import { exchangeDay } from "../schema/exchange.ts";
 import { RollingWindow, round4, type WindowSnapshot, type WindowStats } from "./window.ts";
 
@@ -104,6 +104,8 @@ export class SymbolActor {
   /** KV versionstamp of the last snapshot read or written. */
   versionstamp: string | null = null;
   readonly #ctx: RuleContext;
+  /** The rules the last tick was evaluated with: the ones a minute closing without a tick is judged by. */
+  #rules: readonly Rule[] = [];
 
   constructor(symbol: string) {
     this.symbol = symbol;
@@ -234,6 +236,7 @@ export class SymbolActor {
     q.source = t.source;
     q.priceHint = hint;
 
+    this.#rules = rules;
     if (rules.length === 0) return;
     const c = this.#ctx;
     c.time = t.time;
@@ -243,17 +246,41 @@ export class SymbolActor {
     c.dayChangePercent = changePercent;
     c.minuteVolume = this.c1!.volume;
     c.minuteReturn = this.prevMinuteClose > 0 ? Math.log(t.price / this.prevMinuteClose) : NaN;
-    c.volumeEwma = this.volumeEwma;
-    c.returnEwma = this.returnEwma;
+    this.#evaluate(rules, false, out);
+  }
+
+  /** Runs the rules of one trigger kind (`barClose`: the `bar_close` ones, else the others) on the context. */
+  #evaluate(rules: readonly Rule[], barClose: boolean, out: ActorOutput): void {
     for (const rule of rules) {
+      if ((rule.trigger === "bar_close") !== barClose) continue;
       let st = this.ruleStates.get(rule.id);
-      if (!st) {
+      const sig = ruleSignature(rule);
+      if (st && st.sig === undefined) st.sig = sig; // a state saved before signatures: keep it
+      if (!st || st.sig !== sig) {
         st = newRuleState(rule);
         this.ruleStates.set(rule.id, st);
       }
-      const alert = evaluateRule(rule, st, c);
+      const alert = evaluateRule(rule, st, this.#ctx);
       if (alert) out.alerts.push(alert);
     }
+  }
+
+  /** Evaluates the `bar_close` rules on minute bar `bar` as it closes, before it moves the EWMAs. */
+  #onBarClose(bar: Candle, out: ActorOutput): void {
+    const rules = this.#rules;
+    if (!rules.some((r) => r.trigger === "bar_close")) return;
+    const q = this.quote;
+    const c = this.#ctx;
+    c.time = bar.time + 60_000;
+    c.price = bar.close;
+    c.priceHint = q?.priceHint ?? 2;
+    c.marketHours = q?.marketHours ?? "regular";
+    c.dayChangePercent = q && q.previousClose > 0
+      ? round4((bar.close - q.previousClose) / q.previousClose * 100)
+      : undefined;
+    c.minuteVolume = bar.volume;
+    c.minuteReturn = this.prevMinuteClose > 0 ? Math.log(bar.close / this.prevMinuteClose) : NaN;
+    this.#evaluate(rules, true, out);
   }
 
   /** Closes the candles that end at or before `time`. */
@@ -262,6 +289,7 @@ export class SymbolActor {
     if (c1 && time >= c1.time + 60_000) {
       const done = closeCandle(c1);
       out.candles.push({ symbol: this.symbol, candle: done, source });
+      this.#onBarClose(done, out);
       updateEwma(this.volumeEwma, done.volume, EWMA_ALPHA);
       if (this.prevMinuteClose > 0) {
         updateEwma(this.returnEwma, Math.log(done.close / this.prevMinuteClose), EWMA_ALPHA);

@@ -257,3 +257,46 @@ Deno.test("the quote's open, high and low follow New York's trading day; the las
   a.onTick(tick(Date.UTC(2026, 10, 20, 14, 31), 99, { openPrice: 100.5 }), [], o, 0); // the source's official open
   assert.deepEqual([a.quote!.open, a.quote!.dayLow], [100.5, 99]);
 });
+
+Deno.test("a bar_close rule ignores a wick through its level and fires when a minute closes beyond it", () => {
+  const above = rule({
+    id: "bc",
+    symbol: "AAPL",
+    kind: "price_above",
+    price: 101,
+    trigger: "bar_close",
+    cooldownMs: 0,
+  });
+  const every = rule({ id: "ev", symbol: "AAPL", kind: "price_above", price: 101, cooldownMs: 0 });
+  const a = new SymbolActor("AAPL");
+  const o = out();
+  a.onTick(tick(T0 + 1_000, 100), [above, every], o, 1);
+  a.onTick(tick(T0 + 20_000, 101.5), [above, every], o, 1); // a wick above 101 …
+  a.onTick(tick(T0 + 50_000, 100.5), [above, every], o, 1); // … that closes the minute below it
+  a.onTick(tick(T0 + 61_000, 101.2), [above, every], o, 1); // closes 15:00 at 100.5
+  assert.deepEqual(o.alerts.map((x) => [x.ruleId, x.time]), [["ev", T0 + 20_000]], "only the every-tick rule");
+  a.onTick(tick(T0 + 119_000, 101.4), [above, every], o, 1);
+  a.closeDue(1 + 61_000, 0, o); // no further tick: 15:01 closes on the clock at 101.4
+  const bc = o.alerts.filter((x) => x.ruleId === "bc");
+  assert.deepEqual(bc.map((x) => [x.time, x.price, x.message]), [[
+    T0 + 120_000,
+    101.4,
+    "AAPL rose above 101.00 to 101.40",
+  ]]);
+});
+
+Deno.test("editing a rule starts its state afresh; an unchanged rule keeps it across a new rule object", () => {
+  const a = new SymbolActor("AAPL");
+  const o = out();
+  const r1 = rule({ kind: "price_above", price: 101, cooldownMs: 0 });
+  a.onTick(tick(T0, 100), [r1], o, 1);
+  a.onTick(tick(T0 + 1_000, 102), [r1], o, 0); // fires, disarms
+  a.onTick(tick(T0 + 2_000, 102.5), [{ ...r1 }], o, 0); // the same rule reloaded: still disarmed
+  assert.equal(o.alerts.length, 1);
+  const r2 = rule({ kind: "price_above", price: 102.6, cooldownMs: 0, ifAlreadyTrue: "fire" });
+  a.onTick(tick(T0 + 3_000, 103), [r2], o, 0); // a new level, fire if already true: fires at once
+  assert.deepEqual(o.alerts.map((x) => x.message), [
+    "AAPL rose above 101.00 to 102.00",
+    "AAPL rose above 102.60 to 103.00",
+  ]);
+});

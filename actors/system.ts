@@ -190,8 +190,18 @@ export class ActorSystem {
         if (res.ok) {
           this.#stats.alerts++;
           this.#o.bus.publish(a);
+          this.#pauseSpent(a);
         } else this.#stats.alertsReplayed++;
       }, (err) => this.#o.log?.("error", "alert not published: KV write failed", { id: a.id, error: String(err) }));
+  }
+
+  /** A `once` rule that fired pauses itself, so its owner sees it stopped and can enable it again to re-arm it. */
+  #pauseSpent(a: Alert): void {
+    const rule = this.#o.rules.get(a.ruleId);
+    if (rule?.trigger !== "once" || !rule.enabled) return;
+    this.#o.rules.put({ ...rule, enabled: false }).catch((err) =>
+      this.#o.log?.("error", "a once-only rule fired but was not paused", { id: rule.id, error: String(err) })
+    );
   }
 
   async #load(symbol: string, e: Entry): Promise<void> {

@@ -98,3 +98,30 @@ Deno.test("ActorSystem publishes an alert once and a rule saved at run time appl
   const stored = await s.store.query<{ id: string }>("SELECT id FROM alerts FINAL ORDER BY time");
   assert.deepEqual(stored.map((r) => r.id), s.alerts.map((a) => a.id));
 });
+
+Deno.test("a once-only rule fires once, pauses itself in the rule book, and enabling it again re-arms it", async () => {
+  await using s = await setup();
+  const t0 = Date.now() - 60_000;
+  await s.rules.put({
+    id: "once-95",
+    symbol: "ONCE",
+    kind: "price_above",
+    price: 95,
+    trigger: "once",
+    cooldownMs: 0,
+    rearm: 0,
+  });
+  s.system.tick(tick("ONCE", t0, 90));
+  s.system.tick(tick("ONCE", t0 + 1_000, 96)); // fires
+  s.system.tick(tick("ONCE", t0 + 2_000, 90));
+  s.system.tick(tick("ONCE", t0 + 3_000, 97)); // spent: a second crossing is silent
+  await until(() => s.rules.get("once-95")?.enabled === false, 10_000, "the rule paused itself");
+  assert.deepEqual(s.alerts.filter((a) => a.ruleId === "once-95").map((a) => a.price), [96]);
+  const stored = await s.kv.get<{ enabled: boolean }>(keys.rule("once-95"));
+  assert.equal(stored.value?.enabled, false, "paused in KV, where every instance and the Alerts page read it");
+  await s.rules.put({ ...s.rules.get("once-95")!, enabled: true });
+  s.system.tick(tick("ONCE", t0 + 4_000, 90)); // the resumed rule's first reading
+  s.system.tick(tick("ONCE", t0 + 5_000, 98));
+  await until(() => s.alerts.filter((a) => a.ruleId === "once-95").length === 2, 10_000, "fires again once resumed");
+  assert.equal(s.alerts.at(-1)!.price, 98);
+});

@@ -23,6 +23,10 @@ export interface RuleRow {
   zScore?: number;
   cooldownMs: number;
   enabled: boolean;
+  trigger?: string;
+  ifAlreadyTrue?: string;
+  muteOutsideRegular?: boolean;
+  expiresAt?: number;
 }
 
 /** Props the server renders the page with. */
@@ -64,6 +68,9 @@ interface Draft {
   cooldownMin: string;
   muteOutsideRegular: boolean;
   ifAlreadyTrue: string;
+  trigger: string;
+  /** `YYYY-MM-DDTHH:MM` in the browser's time, as a datetime-local input holds it; empty: never expires. */
+  expires: string;
 }
 
 const EMPTY: Draft = {
@@ -78,7 +85,42 @@ const EMPTY: Draft = {
   cooldownMin: "15",
   muteOutsideRegular: false,
   ifAlreadyTrue: "wait",
+  trigger: "every",
+  expires: "",
 };
+
+/** TradingView's trigger modes, as the rule's `trigger` names them. */
+const TRIGGER_LABELS: Record<string, string> = {
+  every: "Every time",
+  once: "Only once",
+  bar_close: "Once per bar close (1 min)",
+};
+
+/** A datetime-local value (browser time) of epoch ms `t`. */
+function localInput(t: number): string {
+  const d = new Date(t - new Date(t).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+/** The form's fields for an existing rule, to edit it. */
+export function draftOf(r: RuleRow): Draft {
+  const str = (n: number | undefined, fallback: string) => n === undefined ? fallback : String(n);
+  return {
+    symbol: r.symbol,
+    kind: r.kind,
+    price: str(r.price, ""),
+    percent: str(r.percent, ""),
+    direction: r.direction ?? EMPTY.direction,
+    window: r.window ?? EMPTY.window,
+    factor: str(r.factor, EMPTY.factor),
+    zScore: str(r.zScore, EMPTY.zScore),
+    cooldownMin: String(r.cooldownMs / 60_000),
+    muteOutsideRegular: r.muteOutsideRegular ?? false,
+    ifAlreadyTrue: r.ifAlreadyTrue ?? "wait",
+    trigger: r.trigger ?? "every",
+    expires: r.expiresAt === undefined ? "" : localInput(r.expiresAt),
+  };
+}
 
 /** Checks a draft in the browser and builds the request body; errors by field name. */
 export function ruleBody(d: Draft): { body?: Record<string, unknown>; errors: Record<string, string> } {
@@ -98,7 +140,14 @@ export function ruleBody(d: Draft): { body?: Record<string, unknown>; errors: Re
     kind: d.kind,
     cooldownMs: Math.round(cooldown * 60_000),
     muteOutsideRegular: d.muteOutsideRegular,
+    trigger: d.trigger in TRIGGER_LABELS ? d.trigger : "every",
   };
+  if (d.expires) {
+    const at = Date.parse(d.expires);
+    if (!Number.isFinite(at)) errors.expires = "Enter a date and time";
+    else if (at <= Date.now()) errors.expires = "Must be in the future";
+    else body.expiresAt = at;
+  }
   if (d.kind === "price_above" || d.kind === "price_below") {
     body.price = num("price", (n) => n > 0 ? undefined : "Must be above 0");
     body.ifAlreadyTrue = d.ifAlreadyTrue === "fire" ? "fire" : "wait";
@@ -151,9 +200,13 @@ export default function Alerts(props: AlertsProps) {
   const [conn, setConn] = useState<LiveState>("connecting");
   const [perm, setPerm] = useState<string>("default");
   const [rules, setRules] = useState(props.rules);
+  const rulesRef = useRef(rules);
+  rulesRef.current = rules;
   const [draft, setDraft] = useState<Draft>(EMPTY);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState("");
+  /** The id of the rule the form edits; undefined while it makes a new one. */
+  const [editing, setEditing] = useState<string | undefined>();
   const [filter, setFilter] = useState({ symbol: "", rule: "", since: "", until: "" });
   const [past, setPast] = useState<{ alerts: AlertRow[]; next?: string; error?: string }>({ alerts: props.alerts });
   // The filter the history table shows (the form's, as of the last Filter): live alerts that match it join the table.
@@ -166,6 +219,10 @@ export default function Alerts(props: AlertsProps) {
       onQuotes() {},
       onAlert(a) {
         const row: AlertRow = { ...a, rule: a.ruleId };
+        // A once-only rule pauses itself when it fires: show it paused.
+        if (rulesRef.current.some((r) => r.id === a.ruleId && r.trigger === "once")) {
+          api<{ rules: RuleRow[] }>("GET", "/api/v1/rules").then((r) => setRules(r.rules)).catch(() => {});
+        }
         setLive((prev) => prev.some((x) => x.id === a.id) ? prev : [row, ...prev].slice(0, 200));
         if (matches(applied.current, row)) {
           setPast((p) => p.alerts.some((x) => x.id === row.id) ? p : { ...p, alerts: [row, ...p.alerts] });
@@ -209,10 +266,14 @@ export default function Alerts(props: AlertsProps) {
     setErrors(local);
     if (!body) return;
     try {
-      const rule = await api<RuleRow>("POST", "/api/v1/rules", body);
-      setRules((r) => [...r, rule]);
+      const old = editing ? rules.find((r) => r.id === editing) : undefined;
+      const rule = old
+        ? await api<RuleRow>("PUT", `/api/v1/rules/${encodeURIComponent(old.id)}`, { ...body, enabled: old.enabled })
+        : await api<RuleRow>("POST", "/api/v1/rules", body);
+      setRules((r) => old ? r.map((x) => x.id === rule.id ? rule : x) : [...r, rule]);
       setDraft({ ...EMPTY, kind: draft.kind });
-      setSaved(`Rule saved: ${rule.symbol} ${describe(rule)}`);
+      setEditing(undefined);
+      setSaved(`Rule ${old ? "updated" : "saved"}: ${rule.symbol} ${describe(rule)}`);
     } catch (err) {
       const f = fieldErrors(err);
       // Server paths name body fields; anything else shows under the form.
@@ -224,6 +285,27 @@ export default function Alerts(props: AlertsProps) {
   const remove = async (id: string) => {
     await api("DELETE", `/api/v1/rules/${encodeURIComponent(id)}`);
     setRules((r) => r.filter((x) => x.id !== id));
+    if (editing === id) cancelEdit();
+  };
+  /** Pauses or resumes a rule: the stored rule with `enabled` flipped (a resumed rule starts afresh). */
+  const toggle = async (r: RuleRow) => {
+    const { id: _id, userId: _u, updatedAt: _t, ...rest } = r as RuleRow & { userId?: string; updatedAt?: number };
+    const rule = await api<RuleRow>("PUT", `/api/v1/rules/${encodeURIComponent(r.id)}`, {
+      ...rest,
+      enabled: !r.enabled,
+    });
+    setRules((list) => list.map((x) => x.id === rule.id ? rule : x));
+  };
+  const edit = (r: RuleRow) => {
+    setEditing(r.id);
+    setDraft(draftOf(r));
+    setErrors({});
+    setSaved("");
+  };
+  const cancelEdit = () => {
+    setEditing(undefined);
+    setDraft(EMPTY);
+    setErrors({});
   };
   const set = (k: keyof Draft) => (e: Event) => {
     const t = e.target as HTMLInputElement;
@@ -264,7 +346,7 @@ export default function Alerts(props: AlertsProps) {
       </section>
 
       <section class="panel">
-        <h2 class="panel-title">New rule</h2>
+        <h2 class="panel-title">{editing ? "Edit rule" : "New rule"}</h2>
         <form class="rule-form" onSubmit={save} noValidate>
           <Field label="Symbol" name="symbol" error={errors.symbol}>
             {input("symbol", { placeholder: "AAPL", list: "rule-symbols", autocomplete: "off" })}
@@ -321,8 +403,18 @@ export default function Alerts(props: AlertsProps) {
               {input("zScore", { inputmode: "decimal" })}
             </Field>
           )}
-          <Field label="Quiet after firing (min)" name="cooldownMin" error={errors.cooldownMin}>
-            {input("cooldownMin", { inputmode: "numeric" })}
+          <Field label="Trigger" name="trigger">
+            <select name="trigger" value={draft.trigger} onChange={set("trigger")}>
+              {Object.entries(TRIGGER_LABELS).map(([k, l]) => <option key={k} value={k}>{l}</option>)}
+            </select>
+          </Field>
+          {draft.trigger !== "once" && (
+            <Field label="Quiet after firing (min)" name="cooldownMin" error={errors.cooldownMin}>
+              {input("cooldownMin", { inputmode: "numeric" })}
+            </Field>
+          )}
+          <Field label="Expires (your time, optional)" name="expires" error={errors.expires}>
+            {input("expires", { type: "datetime-local" })}
           </Field>
           <label class="check">
             <input
@@ -333,21 +425,46 @@ export default function Alerts(props: AlertsProps) {
             />{" "}
             Only during regular hours
           </label>
-          <button type="submit">Add rule</button>
+          <button type="submit">{editing ? "Save changes" : "Add rule"}</button>
+          {editing && <button type="button" onClick={cancelEdit}>Cancel</button>}
           {errors[""] && <p class="error" role="alert">{errors[""]}</p>}
           {saved && <p class="ok" role="status">{saved}</p>}
         </form>
         <h3>Your rules</h3>
         <ul class="rules" data-testid="rules">
           {rules.length === 0 && <li class="muted">No rules yet. The built-in day-drop alert still applies.</li>}
-          {rules.map((r) => (
-            <li key={r.id}>
-              <strong>{r.symbol}</strong> {describe(r)}{" "}
-              <button type="button" class="link" onClick={() => remove(r.id)} aria-label={`delete rule ${r.id}`}>
-                delete
-              </button>
-            </li>
-          ))}
+          {rules.map((r) => {
+            const expired = r.expiresAt !== undefined && r.expiresAt <= Date.now();
+            return (
+              <li key={r.id} data-rule={r.id} class={r.enabled && !expired ? "" : "paused"}>
+                <strong>{r.symbol}</strong> {describe(r)}{" "}
+                <span class="muted">
+                  · {TRIGGER_LABELS[r.trigger ?? "every"]}
+                  {r.expiresAt !== undefined && ` · ${expired ? "expired" : "until"} ${fmtTime(r.expiresAt)}`}
+                </span>{" "}
+                {!r.enabled && <span class="badge" data-testid="paused">paused</span>}{" "}
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => edit(r)}
+                  aria-label={`edit rule ${r.symbol} ${describe(r)}`}
+                >
+                  edit
+                </button>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => toggle(r)}
+                  aria-label={`${r.enabled ? "pause" : "resume"} rule ${r.symbol} ${describe(r)}`}
+                >
+                  {r.enabled ? "pause" : "resume"}
+                </button>
+                <button type="button" class="link" onClick={() => remove(r.id)} aria-label={`delete rule ${r.id}`}>
+                  delete
+                </button>
+              </li>
+            );
+          })}
         </ul>
       </section>
 

@@ -20,6 +20,11 @@ export const RULE_KINDS = [
 /** A kind of alert rule. */
 export type RuleKind = (typeof RULE_KINDS)[number];
 
+/** When a rule may fire (see the rule's `trigger`). */
+export const TRIGGERS = ["every", "once", "bar_close"] as const;
+/** A rule's trigger mode. */
+export type Trigger = (typeof TRIGGERS)[number];
+
 const windowSchema = z.enum(WINDOWS, { error: `window must be one of ${WINDOWS.join(", ")}` });
 
 /** What every rule has besides its kind's parameters. */
@@ -45,7 +50,16 @@ const common = {
    * crossing, once the price has come back past the level; `fire` alerts on the first tick.
    */
   ifAlreadyTrue: z.enum(["wait", "fire"], { error: "ifAlreadyTrue must be wait or fire" }).default("wait"),
+  /**
+   * When the rule may fire, after TradingView's trigger modes: `every` (default) at each crossing, subject to the
+   * cooldown; `once` at the first crossing, after which the rule pauses itself (`enabled: false`; enabling it again
+   * re-arms it); `bar_close` only when a one-minute bar closes beyond the threshold, judged on the bar's close, so a
+   * wick through the level inside the minute does not fire.
+   */
+  trigger: z.enum(TRIGGERS, { error: `trigger must be one of ${TRIGGERS.join(", ")}` }).default("every"),
   enabled: z.boolean().default(true),
+  /** Set by the server on every save (epoch ms, strictly increasing): a saved rule starts with a fresh state. */
+  updatedAt: z.number().int().nonnegative().optional(),
 };
 
 const positive = (what: string) =>

@@ -155,6 +155,70 @@ Deno.test("Alerts: a rule added in the editor raises an alert that appears live;
   });
 });
 
+Deno.test("Alerts: a once-only rule fires once and pauses; edited to every time and resumed, it fires again", async () => {
+  await withDashboard(async (base, browser) => {
+    const { page, errors } = await openPage(browser);
+    await page.goto(base + "/alerts");
+    await page.locator(".panel-title .badge", { hasText: "live" }).waitFor({ timeout: 20_000 });
+    await page.locator('input[name="symbol"]').fill("NVDA");
+    await page.locator('select[name="kind"]').selectOption("price_above");
+    await page.locator('input[name="price"]').fill("1");
+    await page.locator('select[name="ifAlreadyTrue"]').selectOption("fire");
+    await page.locator('select[name="trigger"]').selectOption("once");
+    assert.equal(await page.locator('input[name="cooldownMin"]').count(), 0, "no quiet period for a once-only rule");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("status").filter({ hasText: "Rule saved: NVDA above 1" }).waitFor();
+    const rule = page.getByTestId("rules").locator("li", { hasText: "NVDA" });
+    assert.match((await rule.textContent())!, /Only once/);
+    // Already above 1: it fires at once, then pauses itself, and the list says so without a reload.
+    await page.getByTestId("live-feed").locator("li.feed-item", { hasText: "rose above 1.00" }).first().waitFor({
+      timeout: 20_000,
+    });
+    await rule.getByTestId("paused").waitFor({ timeout: 10_000 });
+
+    await rule.getByRole("button", { name: /^edit rule/ }).click();
+    assert.equal(await page.locator(".panel-title", { hasText: "Edit rule" }).count(), 1);
+    assert.equal(await page.locator('input[name="price"]').inputValue(), "1");
+    assert.equal(await page.locator('select[name="trigger"]').inputValue(), "once");
+    await page.locator('input[name="price"]').fill("2");
+    await page.locator('select[name="trigger"]').selectOption("every");
+    await page.locator('input[name="cooldownMin"]').fill("0");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("status").filter({ hasText: "Rule updated: NVDA above 2" }).waitFor();
+    assert.match((await rule.textContent())!, /above 2 · Every time/);
+    assert.equal(await rule.getByTestId("paused").count(), 1, "an edit keeps a paused rule paused");
+    assert.equal(await page.getByTestId("rules").locator("li").count(), 1, "edited in place, not added");
+
+    await rule.getByRole("button", { name: /^resume rule/ }).click();
+    await rule.getByTestId("paused").waitFor({ state: "detached" });
+    await page.getByTestId("live-feed").locator("li.feed-item", { hasText: "rose above 2.00" }).first().waitFor({
+      timeout: 20_000,
+    });
+    assert.equal(
+      await page.getByTestId("live-feed").locator("li.feed-item", { hasText: "rose above 1.00" }).count(),
+      1,
+      "the once-only form fired once",
+    );
+
+    // Once per bar close is stored as such, with an expiry.
+    await rule.getByRole("button", { name: /^edit rule/ }).click();
+    await page.locator('select[name="trigger"]').selectOption("bar_close");
+    await page.locator('input[name="expires"]').fill("2099-01-02T09:30");
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await page.getByRole("status").filter({ hasText: "Rule updated" }).waitFor();
+    const stored = await page.evaluate(() => fetch("/api/v1/rules").then((r) => r.json()));
+    assert.equal(stored.rules.length, 1);
+    assert.deepEqual(
+      [stored.rules[0].price, stored.rules[0].trigger, stored.rules[0].enabled],
+      [2, "bar_close", true],
+    );
+    assert.equal(stored.rules[0].expiresAt, await page.evaluate(() => new Date("2099-01-02T09:30").getTime()));
+    assert.match((await rule.textContent())!, /Once per bar close \(1 min\) · until/);
+    await shot(page, "alerts-rule-edit");
+    assert.deepEqual(errors, []);
+  });
+});
+
 Deno.test("History: candles with volume, overlays, crosshair readout and the CSV of what is shown", async () => {
   await withDashboard(async (base, browser) => {
     const { page, errors } = await openPage(browser);
