@@ -154,7 +154,8 @@ export default function History(props: HistoryProps) {
       autoSize: true,
       ...chartColors(),
       localization: time().localization,
-      timeScale: { timeVisible: true, secondsVisible: false, ...time().timeScale },
+      // Fitting a short range must not stretch two candles across half the chart: bars stop widening at 18 px.
+      timeScale: { timeVisible: true, secondsVisible: false, maxBarSpacing: 18, ...time().timeScale },
       crosshair: { mode: 0 },
     });
     const c = chart.addSeries(CandlestickSeries, {
@@ -164,7 +165,14 @@ export default function History(props: HistoryProps) {
       wickDownColor: "#dc2626",
       borderVisible: false,
     });
-    const volume = chart.addSeries(HistogramSeries, { priceScaleId: "", priceFormat: { type: "volume" } });
+    // Volume on its own overlay scale in the bottom fifth, with no axis label or price line of its own, so its
+    // figures never sit among the price labels (the legend and readout give the volume).
+    const volume = chart.addSeries(HistogramSeries, {
+      priceScaleId: "",
+      priceFormat: { type: "volume" },
+      lastValueVisible: false,
+      priceLineVisible: false,
+    });
     volume.priceScale().applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     c.priceScale().applyOptions({ scaleMargins: { top: 0.05, bottom: 0.25 } });
     const smaLine = chart.addSeries(LineSeries, { color: "#f59e0b", lineWidth: 2, priceLineVisible: false });

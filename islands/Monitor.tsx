@@ -6,6 +6,7 @@ import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveQuote, type LiveState } from "./lib/live.ts";
 import { chartColors } from "./lib/theme.ts";
 import { chartTimeOptions, onTimeZoneChange } from "./lib/tz.ts";
+import { exchangeDay, exchangeDayRange, exchangeOpen } from "../schema/exchange.ts";
 
 /** The live feed as the Monitor explains it: its name (FEED) and its state from /api/v1/health. */
 export interface FeedView {
@@ -102,10 +103,29 @@ function Tile(
         <span class="tile-symbol">{symbol}</span>
         {stale && <span class="badge stale" title={`no tick since ${fmtTime(t!.seenAt)}`}>stale</span>}
       </span>
-      <span class="tile-price num" data-testid="price">{q ? fmtPrice(q.price, q.priceHint) : "—"}</span>
-      {/* A new key per move remounts the span, which restarts its flash animation. */}
-      <span key={t?.flip} class={`tile-change num ${dir} ${t?.flash ? `flash-${t.flash}` : ""}`}>
+      {
+        /* A new key per move remounts the span, which restarts its flash: a tint behind the price in the colour of
+          the tick's direction, under text in the page's own colour so either tint keeps its contrast. */
+      }
+      <span key={t?.flip} class={`tile-price num ${t?.flash ? `flash-${t.flash}` : ""}`} data-testid="price">
+        {q ? fmtPrice(q.price, q.priceHint) : "—"}
+      </span>
+      <span class={`tile-change num ${dir}`}>
         {q ? `${fmtChange(q.change, q.priceHint)} (${fmtPercent(q.changePercent)})` : "waiting for a tick"}
+      </span>
+      <span class="tile-ohlc num" data-testid="ohlc">
+        {q
+          ? (
+            <>
+              <span title="the day's open">O {fmtPrice(q.open || q.price, q.priceHint)}</span>{" "}
+              <span title="the day's high">H {fmtPrice(q.dayHigh, q.priceHint)}</span>{" "}
+              <span title="the day's low">L {fmtPrice(q.dayLow, q.priceHint)}</span>{" "}
+              <span title="the previous trading day's close">
+                PC {q.previousClose > 0 ? fmtPrice(q.previousClose, q.priceHint) : "—"}
+              </span>
+            </>
+          )
+          : ""}
       </span>
       <span class="tile-meta num">
         {q ? `vol ${fmtVolume(q.dayVolume)} · ${MARKET_LABEL[q.marketHours] ?? ""}` : ""}
@@ -114,57 +134,178 @@ function Tile(
   );
 }
 
-/** A live line of one symbol's price: today's minute closes, then every tick (one point per second). */
+/** A live line's point: one per minute, the minute's last price; `value` absent for a minute with no trade. */
+type LinePoint = { time: UTCTimestamp; value?: number };
+
+/**
+ * The line of one exchange day: a point per minute with a price, and empty minutes between them, so the time axis
+ * runs at a constant minute pace (lightweight-charts spaces points evenly, whatever their times).
+ */
+export function minuteLine(closes: { time: number; close: number }[]): LinePoint[] {
+  const out: LinePoint[] = [];
+  let last = -1;
+  for (const k of closes) {
+    const m = Math.floor(k.time / 60_000);
+    if (m <= last) continue;
+    // Gaps of up to 8 hours are kept as empty minutes: a quiet stretch shows as one, not squeezed away.
+    if (last >= 0 && m - last <= 480) {
+      for (let g = last + 1; g < m; g++) out.push({ time: (g * 60) as UTCTimestamp });
+    }
+    out.push({ time: (m * 60) as UTCTimestamp, value: k.close });
+    last = m;
+  }
+  return out;
+}
+
+/** Line colours by direction against the previous close (the page's up and down colours). */
+function directionColors(up: boolean) {
+  const css = getComputedStyle(document.documentElement);
+  const line = css.getPropertyValue(up ? "--up" : "--down").trim() || (up ? "#22c55e" : "#f05252");
+  return { lineColor: line, topColor: `${line}55`, bottomColor: `${line}05` };
+}
+
+/**
+ * A live line of one symbol's price over its exchange day so far: today's minute closes, then each tick moving the
+ * current minute's point. A real time axis (a point per minute), the day's session in view, coloured by direction
+ * against the previous close, which is drawn as a dashed line.
+ */
 function LiveChart({ symbol, latest }: { symbol: string; latest: LiveQuote | undefined }) {
   const box = useRef<HTMLDivElement>(null);
   const series = useRef<ISeriesApi<"Area"> | null>(null);
-  /** Tick points since the chart opened, kept to merge behind history that loads later. */
-  const ticks = useRef<{ time: UTCTimestamp; value: number }[]>([]);
+  /** The points drawn, kept to extend with empty minutes as the clock moves on. */
+  const points = useRef<LinePoint[]>([]);
+  const up = useRef<boolean | undefined>(undefined);
+  const prevLine = useRef<{ price: number; remove: () => void } | undefined>(undefined);
+  /** Frames the view once there are points; then keeps the newest minute in view. */
+  const framed = useRef(false);
+  const chart = useRef<IChartApi | null>(null);
+  const dayOf = useRef(0);
+  /**
+   * The default window: the day from its first point to the regular session's close (16:00 ET; at most two hours
+   * past the newest minute), so the line grows across the chart instead of hugging its right edge; after the close,
+   * up to the newest minute.
+   */
+  const frame = () => {
+    const list = points.current;
+    const c = chart.current;
+    if (!c || list.length === 0) return;
+    const first = list[0]!.time / 60;
+    const close = (exchangeOpen(dayOf.current) + 390 * 60_000) / 60_000;
+    const last = list.at(-1)!.time / 60;
+    const end = Math.max(last + 5, Math.min(close, last + 120));
+    c.timeScale().setVisibleLogicalRange({ from: 0, to: end - first });
+    framed.current = true;
+  };
   useEffect(() => {
     const time = chartTimeOptions(() => false);
     const c: IChartApi = createChart(box.current!, {
       autoSize: true,
       ...chartColors(),
       localization: time.localization,
-      timeScale: { timeVisible: true, secondsVisible: true, ...time.timeScale },
+      timeScale: {
+        timeVisible: true,
+        secondsVisible: false,
+        rightOffset: 5,
+        shiftVisibleRangeOnNewBar: false,
+        ...time.timeScale,
+      },
       rightPriceScale: { autoScale: true },
     });
     const s = c.addSeries(AreaSeries, { lineWidth: 2, priceLineVisible: true });
     series.current = s;
-    ticks.current = [];
+    chart.current = c;
+    framed.current = false;
+    points.current = [];
+    up.current = undefined;
+    prevLine.current = undefined;
     let cancelled = false;
-    const to = Date.now();
+    dayOf.current = exchangeDay(latest?.time ?? Date.now());
+    const day = exchangeDayRange(dayOf.current);
     api<{ candles: { time: number; close: number }[] }>(
       "GET",
-      `/api/v1/history?symbol=${encodeURIComponent(symbol)}&interval=1m&from=${to - 8 * 3_600_000}&to=${to}`,
+      `/api/v1/history?symbol=${encodeURIComponent(symbol)}&interval=1m&from=${day.start}&to=${day.end}`,
     ).then((h) => {
       if (cancelled) return;
-      const first = ticks.current[0]?.time ?? Infinity;
-      const past = h.candles.map((k) => ({ time: Math.floor(k.time / 1000) as UTCTimestamp, value: k.close }))
-        .filter((p) => p.time < first);
-      s.setData([...past, ...ticks.current]);
+      // Ticks that came while history loaded are already drawn: history fills in before them.
+      const live = points.current.filter((p) => p.value !== undefined);
+      const firstLive = live[0]?.time ?? Infinity;
+      const past = h.candles.filter((k) => k.time / 1000 < firstLive);
+      const merged = minuteLine([
+        ...past,
+        ...live.map((p) => ({ time: p.time * 1000, close: p.value! })),
+      ]);
+      points.current = merged;
+      s.setData(merged);
+      frame();
     }).catch(() => {});
-    const onTheme = () => c.applyOptions(chartColors());
+    const onTheme = () => {
+      c.applyOptions(chartColors());
+      if (up.current !== undefined) s.applyOptions(directionColors(up.current));
+    };
     globalThis.addEventListener("themechange", onTheme);
     return () => {
       cancelled = true;
       series.current = null;
+      chart.current = null;
       globalThis.removeEventListener("themechange", onTheme);
       c.remove();
     };
   }, [symbol]);
   useEffect(() => {
-    if (!latest || !series.current || latest.symbol !== symbol) return;
-    const point = { time: Math.floor(latest.time / 1000) as UTCTimestamp, value: latest.price };
-    const list = ticks.current;
+    const s = series.current;
+    if (!latest || !s || latest.symbol !== symbol) return;
+    const minute = Math.floor(latest.time / 60_000);
+    const list = points.current;
     const tail = list.at(-1);
-    if (tail && point.time < tail.time) return;
-    if (tail && tail.time === point.time) tail.value = point.value;
-    else list.push(point);
-    if (list.length > 20_000) list.splice(0, list.length - 20_000);
-    series.current.update(point);
+    const tailMinute = tail ? tail.time / 60 : -1;
+    if (minute < tailMinute) return;
+    if (minute === tailMinute) {
+      tail!.value = latest.price;
+      s.update({ time: tail!.time, value: latest.price });
+    } else {
+      const added = minuteLine([
+        ...(tail?.value !== undefined ? [{ time: tail.time * 1000, close: tail.value }] : []),
+        { time: latest.time, close: latest.price },
+      ]).slice(tail?.value !== undefined ? 1 : 0);
+      for (const p of added) {
+        list.push(p);
+        s.update(p);
+      }
+      // Past the framed window's right edge: follow the newest minute.
+      const c = chart.current;
+      const range = c?.timeScale().getVisibleLogicalRange();
+      if (!framed.current) frame();
+      else if (c && range && list.length - 1 > range.to - 2) c.timeScale().scrollToRealTime();
+    }
+    const rising = latest.previousClose > 0 ? latest.price >= latest.previousClose : latest.change >= 0;
+    if (rising !== up.current) {
+      up.current = rising;
+      s.applyOptions(directionColors(rising));
+    }
+    if (latest.previousClose > 0 && prevLine.current?.price !== latest.previousClose) {
+      prevLine.current?.remove();
+      const line = s.createPriceLine({
+        price: latest.previousClose,
+        color: getComputedStyle(document.documentElement).getPropertyValue("--muted").trim() || "#8a94a6",
+        lineWidth: 1,
+        lineStyle: 2,
+        axisLabelVisible: true,
+        title: "prev close",
+      });
+      prevLine.current = { price: latest.previousClose, remove: () => s.removePriceLine(line) };
+    }
   }, [latest]);
-  return <div class="chart" ref={box} role="img" aria-label={`live price chart of ${symbol}`} />;
+  return (
+    <div
+      class="chart"
+      ref={box}
+      role="img"
+      aria-label={`live price chart of ${symbol} over today's session`}
+      data-direction={latest
+        ? (latest.previousClose > 0 ? latest.price >= latest.previousClose : latest.change >= 0) ? "up" : "down"
+        : undefined}
+    />
+  );
 }
 
 const CONNECTION_LABEL: Record<LiveState, string> = {

@@ -81,8 +81,23 @@ Deno.test("Monitor: tiles render on the server, hydrate, go live and change with
     );
     assert.ok(shown.length > 0, "tick-shown marks");
     assert.ok(shown.every((d) => d.tickTime > 1e12 && d.ms >= 0), JSON.stringify(shown.slice(0, 3)));
-    // The change flashes (green or red) and the market state is shown.
-    await page.waitForSelector(".tile-change.flash-up, .tile-change.flash-down", { timeout: 10_000 });
+    // The price flashes (a green or red tint under the page's text colour) and the market state is shown.
+    await page.waitForSelector(".tile-price.flash-up, .tile-price.flash-down", { timeout: 10_000 });
+    // Open, high, low and previous close, consistent with the price.
+    // Read in one script turn, so no tick lands between the two.
+    const [ohlc, pxText] = await page.evaluate<[string, string]>(
+      `[document.querySelector('[data-symbol="AAPL"] [data-testid="ohlc"]').textContent,
+        document.querySelector('[data-symbol="AAPL"] [data-testid="price"]').textContent]`,
+    );
+    const m = /^O ([\d,.]+) H ([\d,.]+) L ([\d,.]+) PC ([\d,.]+)$/.exec(ohlc.replace(/\s+/g, " ").trim());
+    assert.ok(m, ohlc);
+    const [o, h, l, pc] = m.slice(1).map((x) => Number(x.replaceAll(",", "")));
+    const px = Number(pxText.replaceAll(",", ""));
+    assert.ok(l! <= o! && o! <= h! && l! <= px && px <= h! && pc! > 0, ohlc + " at " + px);
+    // The live chart is coloured by the direction against the previous close.
+    const change = (await page.locator('[data-symbol="AAPL"] .tile-change').getAttribute("class"))!;
+    const dir = await page.locator(".chart[data-direction]").getAttribute("data-direction");
+    if (!change.includes("flat")) assert.equal(dir, change.includes(" up") ? "up" : "down");
     assert.match((await page.getByTestId("market").textContent())!, /Market open|Pre-market|After hours|Market closed/);
     // Demo data says so, and prices flow.
     assert.match((await page.getByTestId("feed-banner").textContent())!, /^Demo market: generated prices/);
