@@ -82,6 +82,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     const admin = {
       token: await persistentId(join(config.dataDir, "admin-token"), 0o600),
       backup: (dir: string) => ingest.backup(dir),
+      ...(ingest.backfill ? { backfill: ingest.backfill } : {}),
     };
     // ROLE=all serves the whole product; ROLE=ingest health, jobs and metrics for probes and scrapers.
     web = config.role === "all"

@@ -5,8 +5,9 @@
  * YAHOO_API_BASE, MASSIVE_API_KEY). Shows a progress bar on a terminal and plain lines otherwise. Ctrl-C stops
  * after the units in flight; each finished unit is remembered in KV, so running the same command again resumes.
  *
- * With the embedded store, chDB holds its data directory for one process: stop the app first, or give the app and
- * the backfill a ClickHouse server (CLICKHOUSE_URL).
+ * With the embedded store, chDB holds its data directory for one process. To backfill while the app runs, add
+ * `--url http://127.0.0.1:8000`: the running instance does the work (POST /api/v1/admin/backfill, loopback only,
+ * with the token in DATA_DIR/admin-token) and this command shows its progress the same way.
  *
  * Exit codes: 0 done (some symbols may be reported unknown), 1 every symbol failed, 2 bad arguments, 130 stopped.
  */
@@ -18,7 +19,9 @@ import { symbolSchema } from "../schema/symbol.ts";
 import { ConfigError, parseEnv } from "../schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "../store/migrate.ts";
 import { openStore } from "../store/open.ts";
-import { runOhlcvFetch } from "./ohlcv_job.ts";
+import { join } from "node:path";
+import type { BackfillRun } from "../schema/backfill.ts";
+import { runOhlcvFetch, type RunResult } from "./ohlcv_job.ts";
 import { politeFetch } from "./polite_fetch.ts";
 import { progressBar, progressLine } from "./progress.ts";
 import { FETCH_INTERVALS, historyProvider } from "./providers.ts";
@@ -58,15 +61,18 @@ export async function backfill(args: string[], env: Record<string, string | unde
         from: { type: "string" },
         to: { type: "string" },
         interval: { type: "string" },
+        url: { type: "string" },
       },
       strict: true,
     });
     parsed = backfillArgs.parse(values);
+    if (values.url !== undefined) return await backfillRunning(values.url, parsed, env);
   } catch (err) {
     const msg = err instanceof z.ZodError ? err.issues.map((i) => i.message).join("; ") : (err as Error).message;
     console.error(`backfill: ${msg}`);
     console.error(
-      "usage: deno task backfill --symbols AAPL,MSFT --from 2021-01-01 [--to 2021-12-31] [--interval 1d|1m]",
+      "usage: deno task backfill --symbols AAPL,MSFT --from 2021-01-01 [--to 2021-12-31] [--interval 1d|1m] " +
+        "[--url http://127.0.0.1:8000]",
     );
     return 2;
   }
@@ -120,11 +126,7 @@ export async function backfill(args: string[], env: Record<string, string | unde
     });
     if (tty) Deno.stderr.writeSync(enc.encode("\n"));
     const f = result.findings;
-    console.log(
-      `backfill ${result.status}: ${result.rowsWritten} candles written for ${result.symbols} symbols; ` +
-        `findings: ${f.ohlc.count} OHLC, ${f.gaps.count} gaps, ${f.duplicates.count} duplicates, ${f.jumps.count} jumps, ` +
-        `${f.unknownSymbols.count} unknown symbols, ${f.errors.count} failed`,
-    );
+    console.log(summary(result.status, result.rowsWritten, result.symbols, f));
     for (const e of [...f.unknownSymbols.examples, ...f.errors.examples]) console.log(`  ${e.symbol}: ${e.message}`);
     if (result.status === "cancelled") {
       console.log("backfill stopped; run the same command again to resume");
@@ -136,6 +138,84 @@ export async function backfill(args: string[], env: Record<string, string | unde
     await store.close();
     kv.close();
   }
+}
+
+/** The summary line of a finished run, the same in both modes. */
+function summary(status: string, rowsWritten: number, symbols: number, f: RunResult["findings"]): string {
+  return `backfill ${status}: ${rowsWritten} candles written for ${symbols} symbols; ` +
+    `findings: ${f.ohlc.count} OHLC, ${f.gaps.count} gaps, ${f.duplicates.count} duplicates, ${f.jumps.count} jumps, ` +
+    `${f.unknownSymbols.count} unknown symbols, ${f.errors.count} failed`;
+}
+
+/**
+ * Asks the instance at `url` to run the backfill and follows its progress until it ends. The admin token comes from
+ * DATA_DIR/admin-token: this must run on the instance's machine, with its DATA_DIR.
+ */
+async function backfillRunning(
+  url: string,
+  a: z.infer<typeof backfillArgs>,
+  env: Record<string, string | undefined>,
+): Promise<number> {
+  const dataDir = env.DATA_DIR || "./data";
+  let token: string;
+  try {
+    token = (await Deno.readTextFile(join(dataDir, "admin-token"))).trim();
+  } catch {
+    console.error(`backfill: no admin token in ${dataDir}/admin-token: is DATA_DIR the running instance's?`);
+    return 2;
+  }
+  const base = url.replace(/\/+$/, "");
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(base + path, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const json = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(json?.error?.message ?? `HTTP ${res.status}`);
+    return json as BackfillRun;
+  };
+  let run: BackfillRun;
+  try {
+    run = await call("POST", "/api/v1/admin/backfill", {
+      symbols: a.symbols,
+      from: a.from,
+      ...(a.to === undefined ? {} : { to: a.to }),
+      interval: a.interval,
+    });
+  } catch (err) {
+    console.error(`backfill: ${base} refused: ${(err as Error).message}`);
+    return 1;
+  }
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  let shown = "";
+  // The instance reports progress on request: ask twice a second, print when it moved.
+  while (run.status === "running") {
+    const line = tty ? progressBar(run.progress) : progressLine(run.progress);
+    if (line !== shown) {
+      if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${line}`));
+      else console.log(line);
+      shown = line;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    try {
+      run = await call("GET", `/api/v1/admin/backfill/${run.id}`);
+    } catch (err) {
+      console.error(`\nbackfill: lost the instance (${(err as Error).message}); the run goes on there`);
+      return 1;
+    }
+  }
+  if (tty) Deno.stderr.writeSync(enc.encode("\n"));
+  else console.log(progressLine(run.progress));
+  if (run.status === "error" || !run.result) {
+    console.error(`backfill failed: ${run.error ?? run.status}`);
+    return 1;
+  }
+  const f = run.result.findings as RunResult["findings"];
+  console.log(summary(run.status, run.result.rowsWritten, run.symbols.length, f));
+  for (const e of [...f.unknownSymbols.examples, ...f.errors.examples]) console.log(`  ${e.symbol}: ${e.message}`);
+  return run.status === "failed" ? 1 : run.status === "cancelled" ? 130 : 0;
 }
 
 if (import.meta.main) Deno.exit(await backfill(Deno.args, Deno.env.toObject()));

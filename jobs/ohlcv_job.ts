@@ -9,16 +9,8 @@ const DAY = 86_400_000;
 export const FIRST_DAILY_YEARS = 5;
 
 /** Progress of a run, reported after every unit of work. */
-export interface Progress {
-  symbolsDone: number;
-  symbolsTotal: number;
-  candlesWritten: number;
-  elapsedMs: number;
-  /** Candles written per second so far. */
-  rate: number;
-  /** Estimated time left, from the symbols done so far; null before the first. */
-  etaMs: number | null;
-}
+export type { Progress } from "../schema/backfill.ts";
+import type { Progress } from "../schema/backfill.ts";
 
 /** How a run ended: ok, partial (some symbols failed), failed (all did), or cancelled. */
 export type RunStatus = "ok" | "partial" | "failed" | "cancelled";

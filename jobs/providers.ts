@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { createYahooRest, type YahooRest } from "../feeds/yahoo_rest.ts";
 
-/** Intervals the history jobs fetch. */
-export const FETCH_INTERVALS = ["1d", "1m"] as const;
+export { FETCH_INTERVALS } from "../schema/backfill.ts";
+import { FETCH_INTERVALS } from "../schema/backfill.ts";
 /** An interval the history jobs fetch. */
 export type FetchInterval = (typeof FETCH_INTERVALS)[number];
 

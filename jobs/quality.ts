@@ -54,7 +54,6 @@ export const JUMP_PERCENT: Record<FetchInterval, number> = { "1d": 25, "1m": 10 
 
 const iso = (t: number) => new Date(t).toISOString();
 
-
 /**
  * Runs the data-quality checks over one symbol's bars of one interval (sorted by time, duplicates already removed)
  * and adds what they find to `findings`.

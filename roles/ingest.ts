@@ -22,6 +22,7 @@ import { keys } from "../actors/keys.ts";
 import type { ActorSnapshot } from "../actors/symbol_actor.ts";
 import { YahooFeed } from "../feeds/yahoo.ts";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
+import { BackfillRuns } from "../jobs/backfill_runs.ts";
 import { runOhlcvFetch } from "../jobs/ohlcv_job.ts";
 import { politeFetch } from "../jobs/polite_fetch.ts";
 import { historyProvider } from "../jobs/providers.ts";
@@ -55,6 +56,8 @@ export interface Ingest {
    * server the server's own BACKUP is the tool, and this refuses.
    */
   backup(dir: string): Promise<BackupManifest>;
+  /** Backfills run inside this process (the store's writer); none for demo and replayed data, which have no provider. */
+  backfill?: BackfillRuns;
   /** Stops the feed, snapshots the actors, hands the leases back and flushes the writer. */
   stop(): Promise<void>;
 }
@@ -263,6 +266,13 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
   // data have no real history to fetch.
   const jobAbort = new AbortController();
   let historyRun: Promise<unknown> | undefined;
+  const backfill = isolated ? undefined : new BackfillRuns({
+    store,
+    kv,
+    provider: historyProvider(config, politeFetch({ signal: jobAbort.signal, concurrency: 4, ratePerSecond: 8 })),
+    signal: jobAbort.signal,
+    log,
+  });
   if (!isolated) {
     const history = scheduleJob({
       kv,
@@ -329,6 +339,7 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
       return run;
     },
     feedStatus: () => feed.status(),
+    ...(backfill ? { backfill } : {}),
     async stop() {
       shuttingDown = true;
       stopWatching();
@@ -339,6 +350,7 @@ export async function startIngest(d: IngestDeps): Promise<Ingest> {
       await actors.stop();
       // An aborted history run stops between units and records itself as cancelled.
       await historyRun?.catch(() => {});
+      await backfill?.settled();
       await leases?.stop();
       await writer.close();
       log("info", "ingest stopped", { ticksStored: writer.stats().stored });

@@ -11,6 +11,7 @@ import { createYahooRest } from "../feeds/yahoo_rest.ts";
 import { SymbolSearch } from "../routes/api/search.ts";
 import { HistoryCache } from "../routes/api/history_cache.ts";
 import { HistoryOnDemand } from "../routes/api/history_on_demand.ts";
+import type { AppDeps } from "../routes/app.ts";
 import { politeFetch } from "../jobs/polite_fetch.ts";
 import { historyProvider } from "../jobs/providers.ts";
 import { createApp } from "../routes/app.ts";
@@ -30,7 +31,7 @@ export interface WebDeps extends RoleDeps {
   /** The live feed, when this process runs one too (ROLE=all). */
   feed?: () => FeedStatus;
   /** Operator actions of a process that runs ingest too (ROLE=all). */
-  admin?: { token: string; backup: (dir: string) => Promise<unknown> };
+  admin?: AppDeps["admin"];
 }
 
 /** The web role's app and hub. */

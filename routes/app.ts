@@ -9,6 +9,8 @@ import type { Store } from "../store/store.ts";
 import type { Quotas } from "../actors/user_quota.ts";
 import { healthRoutes } from "./api/health.ts";
 import { jobRoutes } from "./api/jobs.ts";
+import { type BackfillRequest, backfillRequest, type BackfillRun } from "../schema/backfill.ts";
+import { readJson } from "./api/body.ts";
 import { type NotificationDeps, notificationRoutes } from "./api/notifications.ts";
 import { type MarketDeps, marketRoutes } from "./api/market.ts";
 import { ruleRoutes } from "./api/rules.ts";
@@ -60,7 +62,15 @@ export interface AppDeps {
    * Operator actions on this process, reachable only from loopback with the token in DATA_DIR/admin-token:
    * POST /api/v1/admin/backup `{ "dir": "/abs/path" }` (`deno task backup`).
    */
-  admin?: { token: string; backup: (dir: string) => Promise<unknown> };
+  admin?: {
+    token: string;
+    backup: (dir: string) => Promise<unknown>;
+    /** Backfills in this process (jobs/backfill_runs.ts); absent where there is no history provider. */
+    backfill?: {
+      start(req: BackfillRequest): { run: BackfillRun; started: boolean };
+      get(id: string): BackfillRun | undefined;
+    };
+  };
   /** The dashboard pages (/, /history, /alerts, /settings) and their static files, when given. */
   pages?: Pick<PageDeps, "defaultSymbols" | "tracked" | "quotes" | "feed">;
 }
@@ -79,8 +89,8 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
   const admin = deps.admin;
   if (admin) {
-    app.post("/api/v1/admin/backup", async (c) => {
-      // The peer the server saw, never a forwarded header: operator actions come from this machine only.
+    // Operator actions: from this machine only (the peer the server saw, never a forwarded header), with the token.
+    app.use("/api/v1/admin/*", async (c, next) => {
       const peer = clientAddress(c, false);
       if (peer !== "127.0.0.1" && peer !== "::1") {
         throw new ApiError(403, "forbidden", "admin actions are loopback only");
@@ -90,13 +100,37 @@ export function createApp(deps: AppDeps): Hono {
       if (given.length !== want.length || !timingSafeEqual(given, want)) {
         throw new ApiError(401, "unauthorized", "the admin token (DATA_DIR/admin-token) is required");
       }
+      await next();
+      c.header("Cache-Control", "no-store");
+    });
+    app.post("/api/v1/admin/backup", async (c) => {
       const body = await c.req.json().catch(() => ({}));
       const dir = typeof body?.dir === "string" ? body.dir : "";
       if (!dir.startsWith("/") || dir.includes("\0")) {
         throw new ApiError(400, "invalid_input", "dir: an absolute path for the backup folder");
       }
-      c.header("Cache-Control", "no-store");
       return c.json(await admin.backup(dir));
+    });
+    app.post("/api/v1/admin/backfill", async (c) => {
+      const runs = admin.backfill;
+      if (!runs) {
+        throw new ApiError(409, "not_supported", "demo and replayed data have no history provider to backfill from");
+      }
+      const { run, started } = runs.start(backfillRequest.parse(await readJson(c)));
+      if (!started) {
+        throw new ApiError(
+          409,
+          "busy",
+          `a backfill is running (${run.id}); follow it at /api/v1/admin/backfill/${run.id}`,
+        );
+      }
+      c.header("Location", `/api/v1/admin/backfill/${run.id}`);
+      return c.json(run, 202);
+    });
+    app.get("/api/v1/admin/backfill/:id", (c) => {
+      const run = admin.backfill?.get(c.req.param("id"));
+      if (!run) throw new ApiError(404, "not_found", `no backfill ${c.req.param("id")} in this process`);
+      return c.json(run);
     });
   }
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { spawnApp } from "./app_process.ts";
+import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
+import { spawnApp, startApp } from "./app_process.ts";
+import { startFakeYahoo } from "./fake_yahoo.ts";
 import { yahooChartHandler } from "./fake_chart.ts";
 import { startFakeYahooRest } from "./fake_yahoo_rest.ts";
 
@@ -77,5 +79,70 @@ Deno.test("backfill refuses bad arguments with a usage line and exit code 2", as
     assert.equal(end.code, 2, `${args.join(" ")}: ${end.stderr}`);
     assert.match(end.stderr, msg);
     assert.match(end.stderr, /usage: deno task backfill/);
+  }
+});
+
+Deno.test("backfill --url runs inside the running app with the same progress; the app serves what it wrote", async () => {
+  const handler = yahooChartHandler({ known: new Set(["AAPL", "IBM", "ORCL"]) });
+  const rest = startFakeYahooRest({ chart: handler });
+  const yahoo = startFakeYahoo(await createYahooDecoder());
+  const dataDir = await Deno.makeTempDir({ prefix: "breadboard-backfill-app-" });
+  const app = await startApp({ DATA_DIR: dataDir, YAHOO_API_BASE: rest.url, YAHOO_WS_URL: yahoo.url, SYMBOLS: "AAPL" });
+  const base = `http://127.0.0.1:${app.port}`;
+  try {
+    // The embedded store belongs to the app: the command asks the app to do the work and follows it.
+    const run = spawnApp({ DATA_DIR: dataDir }, "jobs/backfill.ts", [
+      "--symbols",
+      "IBM,ORCL,ZZZZ",
+      "--from",
+      "2022-01-03",
+      "--to",
+      "2023-01-03",
+      "--url",
+      base,
+    ]);
+    const end = await run.finished;
+    assert.equal(end.code, 0, end.stderr);
+    const lines = run.stdout.filter((l) => /^backfill: \d\/3 symbols, \d+ candles, \d+ candles\/s, ETA /.test(l));
+    assert.match(lines.at(-1)!, /^backfill: 3\/3 symbols/, run.stdout.join("\n"));
+    assert.ok(
+      run.stdout.some((l) => /^backfill partial: \d+ candles written for 3 symbols; .* 1 unknown symbols/.test(l)),
+      run.stdout.join("\n"),
+    );
+    assert.ok(run.stdout.some((l) => /^ {2}ZZZZ: /.test(l)), "the unknown symbol is named");
+    // The app serves the year without asking the provider again.
+    const before = rest.requests.length;
+    const h = await (await fetch(`${base}/api/v1/history?symbol=IBM&interval=1d&from=2022-01-03&to=2023-01-03`)).json();
+    assert.ok(h.candles.length >= 245 && h.candles.length <= 255, `${h.candles.length} days`);
+    assert.equal(h.fetched, undefined);
+    assert.equal(rest.requests.length, before);
+    const runs = await (await fetch(`${base}/api/v1/jobs?job=backfill`)).json();
+    assert.equal(runs.runs[0].status, "partial");
+
+    // The endpoint itself: loopback with the token only, and bad input named.
+    const token = (await Deno.readTextFile(`${dataDir}/admin-token`)).trim();
+    const post = (body: unknown, auth = `Bearer ${token}`) =>
+      fetch(`${base}/api/v1/admin/backfill`, {
+        method: "POST",
+        headers: { Authorization: auth, "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const noToken = await post({ symbols: "IBM", from: "2022-01-03" }, "Bearer nope");
+    assert.equal(noToken.status, 401);
+    await noToken.body?.cancel();
+    const bad = await post({ symbols: "IBM", from: "2022-02-30" });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(await bad.json()), /from: an ISO 8601 date/);
+    const unknownRun = await fetch(`${base}/api/v1/admin/backfill/nope`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    assert.equal(unknownRun.status, 404);
+    await unknownRun.body?.cancel();
+  } finally {
+    app.child.kill("SIGTERM");
+    await app.finished;
+    await yahoo.stop();
+    await rest.stop();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });
