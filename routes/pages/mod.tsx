@@ -40,12 +40,21 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * The four server-rendered pages. Each is complete HTML with real data in it (quotes, rules, alerts, channels), then
  * its one island hydrates. A missing build answers 503 with the command that fixes it.
  */
+/** Each page's meta description: what a search result or a shared link says about it. */
+const DESCRIPTIONS: Record<string, string> = {
+  Monitor: "Live stock prices second by second: your watchlist's quotes, day range, session and a live chart.",
+  History: "Years of daily and minute candles for any symbol, with volume, SMA, EMA, RSI and MACD, in exchange time.",
+  Alerts: "Price, move, volume and anomaly alerts on screen, by email, webhook and push, with their history.",
+  Settings: "Your watchlist, theme, time zone, notification channels and API tokens.",
+};
+
 export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
   const theme = (c: Context) => getCookie(c, "bb_theme") === "light" ? "light" as const : "dark" as const;
   const page = async (c: Context, title: string, active: string, island: string, body: VNode) => {
     try {
       const html = await renderPage({
         title,
+        description: DESCRIPTIONS[island] ?? DESCRIPTIONS.Monitor!,
         theme: theme(c),
         islands: [island],
         body: <Layout active={active}>{body}</Layout>,

@@ -40,7 +40,7 @@ const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
  * cookie so the first paint has the right colours.
  */
 export async function renderPage(
-  opts: { title: string; theme: "dark" | "light"; islands: string[]; body: VNode },
+  opts: { title: string; description?: string; theme: "dark" | "light"; islands: string[]; body: VNode },
 ): Promise<string> {
   const m = await manifest();
   const scripts = opts.islands.map((name) => {
@@ -52,6 +52,7 @@ export async function renderPage(
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="color-scheme" content="dark light">` +
     `<title>${esc(opts.title)} · Breadboard</title>` +
+    (opts.description ? `<meta name="description" content="${esc(opts.description)}">` : "") +
     `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">` +
     `<link rel="stylesheet" href="${esc(m.css)}">${scripts}</head>` +
     `<body>${renderToString(opts.body)}</body></html>`;
