@@ -4,7 +4,7 @@
  * scored in the same run. The other categories are asserted in tests/lighthouse_test.ts.
  */
 import { startApp } from "../tests/app_process.ts";
-import { lighthouse } from "../tests/lighthouse.ts";
+import { lighthouse, type LighthouseReport } from "../tests/lighthouse.ts";
 import { once } from "./harness.ts";
 
 const PAGES = ["/docs", "/", "/history", "/alerts", "/settings"] as const;
@@ -18,7 +18,7 @@ const run = once(async () => {
   try {
     const rows: { page: string; score: number; scores: number[]; tbt: number; lcp: number; cls: number }[] = [];
     for (const page of PAGES) {
-      const reports = [];
+      const reports: LighthouseReport[] = [];
       for (let i = 0; i < RUNS; i++) {
         reports.push(await lighthouse(`http://127.0.0.1:${app.port}${page}`, ["performance"]));
       }
