@@ -118,8 +118,8 @@ export class RuleBook {
    * {@link LimitError} past the user's rule cap or symbol budget.
    */
   async put(input: RuleInput): Promise<Rule> {
-    // Every save is stamped, so the actor starts the saved rule afresh even when its settings came back to what
-    // they were (a paused once-only rule enabled again).
+    // Every save is stamped, so the actor can tell a spent once-only rule enabled again from the one it spent, even
+    // when its settings came back to what they were.
     stamp = Math.max(Date.now(), stamp + 1);
     const rule = ruleSchema.parse({ ...input, updatedAt: stamp });
     const key = keys.rule(rule.id);

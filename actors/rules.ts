@@ -13,8 +13,10 @@ export interface RuleState {
   armed: boolean | null;
   /** Tick time of the last alert, for the cooldown. */
   lastFiredAt: number | null;
-  /** A `once` rule that fired: it never fires again in this form. */
+  /** A `once` rule that fired: it fires again only once saved anew (enabled again after it paused itself). */
   spent?: boolean;
+  /** The `updatedAt` of the rule when it was spent. */
+  spentRev?: number;
   /** The rule's settings this state was built for ({@link ruleSignature}); an edited rule starts afresh. */
   sig?: string;
 }
@@ -22,12 +24,12 @@ export interface RuleState {
 const signatures = new WeakMap<Rule, string>();
 
 /**
- * The rule's settings as one string, computed once per rule object: a state built for another signature belongs to
- * the rule before a save (a new level or trigger, a pause and resume: each save stamps `updatedAt`) and is replaced.
+ * The rule's settings as one string (all but the save stamp), computed once per rule object: a state built for
+ * another signature belongs to the rule before an edit (a new level, trigger or window) and is replaced.
  */
 export function ruleSignature(rule: Rule): string {
   let s = signatures.get(rule);
-  if (s === undefined) signatures.set(rule, s = JSON.stringify(rule));
+  if (s === undefined) signatures.set(rule, s = JSON.stringify({ ...rule, updatedAt: undefined }));
   return s;
 }
 
@@ -182,7 +184,11 @@ export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Aler
   if (!rule.enabled) return undefined;
   if (rule.expiresAt !== undefined && c.time > rule.expiresAt) return undefined;
   if (rule.muteOutsideRegular && c.marketHours !== "regular") return undefined;
-  if (state.spent) return undefined;
+  if (state.spent) {
+    // Still the rule that was spent (its pause may not have arrived yet): silent. Saved since: it starts afresh.
+    if ((rule.updatedAt ?? 0) === state.spentRev) return undefined;
+    Object.assign(state, newRuleState(rule), { spent: false });
+  }
   if (!read(rule, c)) return undefined;
   const r = reading;
   if (state.armed === null) {
@@ -197,7 +203,10 @@ export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Aler
   if (state.lastFiredAt !== null && c.time < state.lastFiredAt + rule.cooldownMs) return undefined;
   state.armed = false;
   state.lastFiredAt = c.time;
-  if (rule.trigger === "once") state.spent = true;
+  if (rule.trigger === "once") {
+    state.spent = true;
+    state.spentRev = rule.updatedAt ?? 0;
+  }
   return {
     id: alertId(rule.id, c.symbol, c.time),
     time: c.time,

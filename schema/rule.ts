@@ -58,7 +58,7 @@ const common = {
    */
   trigger: z.enum(TRIGGERS, { error: `trigger must be one of ${TRIGGERS.join(", ")}` }).default("every"),
   enabled: z.boolean().default(true),
-  /** Set by the server on every save (epoch ms, strictly increasing): a saved rule starts with a fresh state. */
+  /** Set by the server on every save (epoch ms, strictly increasing): a spent `once` rule saved again re-arms. */
   updatedAt: z.number().int().nonnegative().optional(),
 };
 
