@@ -189,17 +189,18 @@ export class ActorSystem {
       .then((res) => {
         if (res.ok) {
           this.#stats.alerts++;
-          this.#o.bus.publish(a);
-          this.#pauseSpent(a);
+          // A once-only rule is paused before its alert goes out, so whoever sees the alert sees the rule paused.
+          void this.#pauseSpent(a).then(() => this.#o.bus.publish(a));
         } else this.#stats.alertsReplayed++;
       }, (err) => this.#o.log?.("error", "alert not published: KV write failed", { id: a.id, error: String(err) }));
   }
 
   /** A `once` rule that fired pauses itself, so its owner sees it stopped and can enable it again to re-arm it. */
-  #pauseSpent(a: Alert): void {
+  async #pauseSpent(a: Alert): Promise<void> {
     const rule = this.#o.rules.get(a.ruleId);
     if (rule?.trigger !== "once" || !rule.enabled) return;
-    this.#o.rules.put({ ...rule, enabled: false }).catch((err) =>
+    // Failing to pause never holds the alert back: the actor's state keeps the rule silent meanwhile.
+    await this.#o.rules.put({ ...rule, enabled: false }).catch((err) =>
       this.#o.log?.("error", "a once-only rule fired but was not paused", { id: rule.id, error: String(err) })
     );
   }

@@ -219,8 +219,11 @@ export default function Alerts(props: AlertsProps) {
       onQuotes() {},
       onAlert(a) {
         const row: AlertRow = { ...a, rule: a.ruleId };
-        // A once-only rule pauses itself when it fires: show it paused.
-        if (rulesRef.current.some((r) => r.id === a.ruleId && r.trigger === "once")) {
+        // A once-only rule pauses itself (on the server, before its alert goes out) when it fires: show it paused,
+        // then take the stored rules. So too for a rule this page has not listed yet (its save still answering).
+        const known = rulesRef.current.find((r) => r.id === a.ruleId);
+        if (known?.trigger === "once" || (!known && a.ruleId !== "default-day-change")) {
+          if (known) setRules((list) => list.map((r) => r.id === a.ruleId ? { ...r, enabled: false } : r));
           api<{ rules: RuleRow[] }>("GET", "/api/v1/rules").then((r) => setRules(r.rules)).catch(() => {});
         }
         setLive((prev) => prev.some((x) => x.id === a.id) ? prev : [row, ...prev].slice(0, 200));
@@ -270,7 +273,10 @@ export default function Alerts(props: AlertsProps) {
       const rule = old
         ? await api<RuleRow>("PUT", `/api/v1/rules/${encodeURIComponent(old.id)}`, { ...body, enabled: old.enabled })
         : await api<RuleRow>("POST", "/api/v1/rules", body);
-      setRules((r) => old ? r.map((x) => x.id === rule.id ? rule : x) : [...r, rule]);
+      // A new rule may be listed already, fetched when its first alert came before this answer: keep that copy.
+      setRules((r) =>
+        old ? r.map((x) => x.id === rule.id ? rule : x) : r.some((x) => x.id === rule.id) ? r : [...r, rule]
+      );
       setDraft({ ...EMPTY, kind: draft.kind });
       setEditing(undefined);
       setSaved(`Rule ${old ? "updated" : "saved"}: ${rule.symbol} ${describe(rule)}`);
