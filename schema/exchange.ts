@@ -42,18 +42,25 @@ export function exchangeOffset(time: number): number {
 }
 
 /**
- * The exchange's wall clock at `time` (epoch ms): its date, minute of the day and weekday. Cheap enough per tick:
- * one Intl call per UTC hour, arithmetic otherwise.
+ * The exchange's wall clock at `time` (epoch ms): its date, minute of the day and weekday. One Intl call per UTC
+ * hour, arithmetic otherwise.
  */
 export function exchangeClock(time: number): ExchangeClock {
-  const wall = time + exchangeOffset(time);
-  const day = wall - ((wall % DAY) + DAY) % DAY;
-  return { day, minute: Math.floor((wall - day) / MINUTE), weekday: (Math.floor(day / DAY) + 4) % 7 };
+  const day = exchangeDay(time);
+  return {
+    day,
+    minute: Math.floor((time + exchangeOffset(time) - day) / MINUTE),
+    weekday: (Math.floor(day / DAY) + 4) % 7,
+  };
 }
 
-/** The exchange's calendar date of `time`, as that date's UTC midnight (the trading day a trade belongs to). */
+/**
+ * The exchange's calendar date of `time`, as that date's UTC midnight (the trading day a trade belongs to). Actors
+ * call it for every tick: arithmetic on the cached offset, no allocation.
+ */
 export function exchangeDay(time: number): number {
-  return exchangeClock(time).day;
+  const wall = time + exchangeOffset(time);
+  return wall - ((wall % DAY) + DAY) % DAY;
 }
 
 /**
@@ -80,13 +87,24 @@ export type UsSession = "pre" | "regular" | "post" | "closed";
  * weekday (jobs/calendar.ts knows them).
  */
 export function usSession(time: number): UsSession {
+  // Feeds ask for every tick: the answer is kept for the minute.
+  const minute = Math.floor(time / MINUTE);
+  if (minute === sessionMinute) return sessionValue;
   const { minute: m, weekday } = exchangeClock(time);
-  if (weekday === 0 || weekday === 6) return "closed";
-  if (m >= 240 && m < 570) return "pre";
-  if (m >= 570 && m < 960) return "regular";
-  if (m >= 960 && m < 1200) return "post";
-  return "closed";
+  sessionValue = weekday === 0 || weekday === 6
+    ? "closed"
+    : m >= 240 && m < 570
+    ? "pre"
+    : m >= 570 && m < 960
+    ? "regular"
+    : m >= 960 && m < 1200
+    ? "post"
+    : "closed";
+  sessionMinute = minute;
+  return sessionValue;
 }
+let sessionMinute = Number.NaN;
+let sessionValue: UsSession = "closed";
 
 /** True during US equity trading, pre-market to after-hours: 04:00-20:00 New York time, Monday to Friday. */
 export function usMarketActive(time: number): boolean {
