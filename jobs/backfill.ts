@@ -13,7 +13,6 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { keys } from "../actors/keys.ts";
 import { parseIsoTime } from "../schema/time.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { ConfigError, parseEnv } from "../schema/env.ts";
@@ -21,12 +20,11 @@ import { loadMigrations, migrate, MIGRATIONS_DIR } from "../store/migrate.ts";
 import { openStore } from "../store/open.ts";
 import { join } from "node:path";
 import type { BackfillRun } from "../schema/backfill.ts";
+import { backfillCheckpoint, backfillEnd } from "./backfill_runs.ts";
 import { runOhlcvFetch, type RunResult } from "./ohlcv_job.ts";
 import { politeFetch } from "./polite_fetch.ts";
 import { progressBar, progressLine } from "./progress.ts";
 import { FETCH_INTERVALS, historyProvider } from "./providers.ts";
-
-const DAY = 86_400_000;
 
 const date = (what: string) =>
   z.string({ error: `--${what} is required (YYYY-MM-DD)` }).regex(/^\d{4}-\d{2}-\d{2}$/, {
@@ -86,9 +84,7 @@ export async function backfill(args: string[], env: Record<string, string | unde
     }
     throw err;
   }
-  // A stable end (today's start, or the minute) keeps the units of a rerun the same, so finished ones are skipped.
-  const now = Date.now();
-  const to = parsed.to ?? (parsed.interval === "1d" ? Math.floor(now / DAY) * DAY : Math.floor(now / 60_000) * 60_000);
+  const to = parsed.to ?? backfillEnd(parsed.interval, Date.now());
 
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kv = await Deno.openKv(config.kvPath);
@@ -115,10 +111,7 @@ export async function backfill(args: string[], env: Record<string, string | unde
       to,
       job: "backfill",
       signal: abort.signal,
-      checkpoint: {
-        done: async (unit) => (await kv.get(keys.backfillDone(unit))).value !== null,
-        mark: async (unit) => void await kv.set(keys.backfillDone(unit), Date.now(), { expireIn: 30 * DAY }),
-      },
+      checkpoint: backfillCheckpoint(kv),
       onProgress: (p) => {
         if (tty) Deno.stderr.writeSync(enc.encode(`\r\x1b[2K${progressBar(p)}`));
         else console.log(progressLine(p));

@@ -6,6 +6,22 @@ import type { OhlcvProvider } from "./providers.ts";
 
 const DAY = 86_400_000;
 
+/**
+ * Where a backfill without `to` ends: today's start for daily candles, the current minute for minute ones. A stable end
+ * keeps a rerun's units the same, so the finished ones are skipped.
+ */
+export function backfillEnd(interval: string, now: number): number {
+  return interval === "1d" ? Math.floor(now / DAY) * DAY : Math.floor(now / 60_000) * 60_000;
+}
+
+/** The units a backfill finished, remembered in KV for 30 days, so the same backfill asked again resumes. */
+export function backfillCheckpoint(kv: Deno.Kv) {
+  return {
+    done: async (unit: string) => (await kv.get(keys.backfillDone(unit))).value !== null,
+    mark: async (unit: string) => void await kv.set(keys.backfillDone(unit), Date.now(), { expireIn: 30 * DAY }),
+  };
+}
+
 /** Options of {@link BackfillRuns}. */
 export interface BackfillRunsOptions {
   store: Store;
@@ -53,8 +69,7 @@ export class BackfillRuns {
     const busy = this.active;
     if (busy) return { run: busy, started: false };
     const now = (this.#o.now ?? Date.now)();
-    // A stable end (today's start, or the minute) keeps a rerun's units the same, so finished ones are skipped.
-    const to = req.to ?? (req.interval === "1d" ? Math.floor(now / DAY) * DAY : Math.floor(now / 60_000) * 60_000);
+    const to = req.to ?? backfillEnd(req.interval, now);
     const run: BackfillRun = {
       id: crypto.randomUUID(),
       status: "running",
@@ -74,7 +89,6 @@ export class BackfillRuns {
     };
     this.#runs.set(run.id, run);
     for (const id of [...this.#runs.keys()].slice(0, Math.max(0, this.#runs.size - 20))) this.#runs.delete(id);
-    const kv = this.#o.kv;
     this.#running = runOhlcvFetch({
       store: this.#o.store,
       provider: this.#o.provider,
@@ -84,10 +98,7 @@ export class BackfillRuns {
       to,
       job: "backfill",
       ...(this.#o.signal ? { signal: this.#o.signal } : {}),
-      checkpoint: {
-        done: async (unit) => (await kv.get(keys.backfillDone(unit))).value !== null,
-        mark: async (unit) => void await kv.set(keys.backfillDone(unit), Date.now(), { expireIn: 30 * DAY }),
-      },
+      checkpoint: backfillCheckpoint(this.#o.kv),
       onProgress: (p) => run.progress = p,
     }).then((r) => {
       run.status = r.status;
