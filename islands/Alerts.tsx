@@ -295,11 +295,8 @@ export default function Alerts(props: AlertsProps) {
   };
   /** Pauses or resumes a rule: the stored rule with `enabled` flipped (a resumed rule starts afresh). */
   const toggle = async (r: RuleRow) => {
-    const { id: _id, userId: _u, updatedAt: _t, ...rest } = r as RuleRow & { userId?: string; updatedAt?: number };
-    const rule = await api<RuleRow>("PUT", `/api/v1/rules/${encodeURIComponent(r.id)}`, {
-      ...rest,
-      enabled: !r.enabled,
-    });
+    // The server keeps the rule's id and owner and stamps the save itself: the stored rule goes back as it is.
+    const rule = await api<RuleRow>("PUT", `/api/v1/rules/${encodeURIComponent(r.id)}`, { ...r, enabled: !r.enabled });
     setRules((list) => list.map((x) => x.id === rule.id ? rule : x));
   };
   const edit = (r: RuleRow) => {

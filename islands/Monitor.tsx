@@ -4,7 +4,7 @@ import { api } from "./lib/api.ts";
 import { fmtChange, fmtPercent, fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
 import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveQuote, type LiveState } from "./lib/live.ts";
-import { chartColors } from "./lib/theme.ts";
+import { chartColors, cssVar } from "./lib/theme.ts";
 import { chartTimeOptions, onTimeZoneChange } from "./lib/tz.ts";
 import { exchangeDay, exchangeDayRange, exchangeOpen } from "../schema/exchange.ts";
 
@@ -159,10 +159,12 @@ export function minuteLine(closes: { time: number; close: number }[]): LinePoint
 
 /** Line colours by direction against the previous close (the page's up and down colours). */
 function directionColors(up: boolean) {
-  const css = getComputedStyle(document.documentElement);
-  const line = css.getPropertyValue(up ? "--up" : "--down").trim() || (up ? "#22c55e" : "#f05252");
+  const line = up ? cssVar("--up", "#22c55e") : cssVar("--down", "#f05252");
   return { lineColor: line, topColor: `${line}55`, bottomColor: `${line}05` };
 }
+
+/** Whether a quote is up on the day: against the previous close, or by its change when that is unknown. */
+const isUp = (q: LiveQuote) => q.previousClose > 0 ? q.price >= q.previousClose : q.change >= 0;
 
 /**
  * A live line of one symbol's price over its exchange day so far: today's minute closes, then each tick moving the
@@ -277,7 +279,7 @@ function LiveChart({ symbol, latest }: { symbol: string; latest: LiveQuote | und
       if (!framed.current) frame();
       else if (c && range && list.length - 1 > range.to - 2) c.timeScale().scrollToRealTime();
     }
-    const rising = latest.previousClose > 0 ? latest.price >= latest.previousClose : latest.change >= 0;
+    const rising = isUp(latest);
     if (rising !== up.current) {
       up.current = rising;
       s.applyOptions(directionColors(rising));
@@ -286,7 +288,7 @@ function LiveChart({ symbol, latest }: { symbol: string; latest: LiveQuote | und
       prevLine.current?.remove();
       const line = s.createPriceLine({
         price: latest.previousClose,
-        color: getComputedStyle(document.documentElement).getPropertyValue("--muted").trim() || "#8a94a6",
+        color: cssVar("--muted", "#8a94a6"),
         lineWidth: 1,
         lineStyle: 2,
         axisLabelVisible: true,
@@ -301,9 +303,7 @@ function LiveChart({ symbol, latest }: { symbol: string; latest: LiveQuote | und
       ref={box}
       role="img"
       aria-label={`live price chart of ${symbol} over today's session`}
-      data-direction={latest
-        ? (latest.previousClose > 0 ? latest.price >= latest.previousClose : latest.change >= 0) ? "up" : "down"
-        : undefined}
+      data-direction={latest ? (isUp(latest) ? "up" : "down") : undefined}
     />
   );
 }

@@ -1,7 +1,11 @@
+/** The page's value of CSS custom property `name` (the current theme's), or `fallback` before the stylesheet loads. */
+export function cssVar(name: string, fallback: string): string {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
+}
+
 /** Chart colours from the page's CSS variables, so charts follow the dark/light theme. */
 export function chartColors() {
-  const css = getComputedStyle(document.documentElement);
-  const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
+  const v = cssVar;
   return {
     layout: { background: { color: "transparent" }, textColor: v("--muted", "#8a94a6"), attributionLogo: false },
     grid: { vertLines: { color: v("--grid", "#2a3140") }, horzLines: { color: v("--grid", "#2a3140") } },
