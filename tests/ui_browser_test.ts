@@ -155,7 +155,15 @@ Deno.test("Alerts: a rule added in the editor raises an alert that appears live;
     await shot(page, "alerts");
 
     // After a reload the alert is in the history, and the filter by symbol keeps it.
-    await page.waitForTimeout(2_000);
+    // Reload once the alert is stored (the actors write alerts each second), not after a guessed pause.
+    await until(
+      async () =>
+        (await page.evaluate<number>(
+          `fetch("/api/v1/alerts?symbol=AAPL").then((r) => r.json()).then((b) => b.alerts.length)`,
+        )) > 0,
+      20_000,
+      "the alert stored",
+    );
     await page.reload();
     await page.locator('input[name="f-symbol"]').fill("AAPL");
     await page.getByRole("button", { name: "Filter" }).click();
