@@ -1,4 +1,5 @@
 import { keys } from "./keys.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** A lease as stored in KV. */
 export interface Lease {
@@ -20,12 +21,16 @@ export interface LeaseOptions {
   namespace?: string;
   /** How long a lease and a membership last without renewal (default 15 s); renewed every third of it. */
   leaseMs?: number;
+  log?: Logger;
+  now?: () => number;
+}
+
+/** What a {@link LeaseManager} tells its process, from {@link LeaseManager.start} on. */
+export interface LeaseHandlers {
   /** Called with symbols this process now owns (`owns` already says yes for them). */
   onGain: (symbols: string[]) => Promise<void> | void;
   /** Called with symbols this process no longer owns; it should snapshot and drop them. */
   onLose: (symbols: string[]) => Promise<void> | void;
-  log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
-  now?: () => number;
 }
 
 /**
@@ -45,6 +50,7 @@ export class LeaseManager {
   #round: Promise<void> | undefined;
   #stopped = false;
   #members: string[] = [];
+  #handlers: LeaseHandlers = { onGain: () => {}, onLose: () => {} };
 
   constructor(options: LeaseOptions) {
     this.#o = { namespace: "live", leaseMs: 15_000, now: Date.now, ...options };
@@ -85,8 +91,12 @@ export class LeaseManager {
     return [...this.#members];
   }
 
-  /** Runs the first round now, then one every third of the lease time. */
-  async start(): Promise<void> {
+  /**
+   * Runs the first round now, then one every third of the lease time, telling `handlers` what moved. Until then
+   * the manager owns nothing, so whatever asks `owns` can be built before it starts.
+   */
+  async start(handlers: LeaseHandlers): Promise<void> {
+    this.#handlers = handlers;
     await this.round();
     const loop = () => {
       this.#timer = setTimeout(async () => {
@@ -134,10 +144,10 @@ export class LeaseManager {
       if (ok && !this.#owned.has(s)) gained.push(s);
       if (!ok && this.#owned.delete(s)) taken.push(s);
     }));
-    if (taken.length > 0) await this.#o.onLose(taken);
+    if (taken.length > 0) await this.#handlers.onLose(taken);
     if (gained.length > 0) {
       for (const s of gained) this.#owned.add(s);
-      await this.#o.onGain(gained);
+      await this.#handlers.onGain(gained);
       this.#o.log?.("info", "symbols taken", { count: gained.length, owned: this.#owned.size, members: live.length });
     }
   }
@@ -145,7 +155,7 @@ export class LeaseManager {
   /** Hands symbols back: the owner snapshots them first, then the leases are deleted so another takes them now. */
   async #giveUp(symbols: string[]): Promise<void> {
     for (const s of symbols) this.#owned.delete(s);
-    await this.#o.onLose(symbols);
+    await this.#handlers.onLose(symbols);
     const { kv, namespace: ns, id } = this.#o;
     await Promise.all(symbols.map(async (s) => {
       const cur = await kv.get<Lease>(keys.lease(ns, s));

@@ -1,7 +1,7 @@
 import type { Alert } from "../schema/alert.ts";
 import type { Candle } from "../schema/candle.ts";
 import { type Rule, WINDOW_MS, type WindowName, WINDOWS } from "../schema/rule.ts";
-import type { MarketHours, Tick, TickSource } from "../schema/tick.ts";
+import type { Tick } from "../schema/tick.ts";
 import { closeCandle, type Ewma, foldCandle, newEwma, type OpenCandle, openCandle, updateEwma } from "./candle.ts";
 import { evaluateRule, newRuleState, type RuleContext, ruleSignature, type RuleState } from "./rules.ts";
 import { exchangeDay } from "../schema/exchange.ts";
@@ -14,27 +14,8 @@ export const JUMP_FACTOR = 10;
 /** Suspect ticks that agree with each other (within 10 %) this many times in a row are taken as a real move. */
 export const JUMP_CONFIRMATIONS = 3;
 
-/** The latest quote of a symbol, as the API serves it. */
-export interface Quote {
-  symbol: string;
-  price: number;
-  time: number;
-  change: number;
-  changePercent: number;
-  dayVolume: number;
-  /** The day's first price (or the source's opening price). */
-  open: number;
-  dayHigh: number;
-  dayLow: number;
-  previousClose: number;
-  /** The exchange's trading day the quote belongs to, as its UTC midnight (epoch ms). */
-  day: number;
-  marketHours: MarketHours;
-  exchange: string;
-  currency: string;
-  source: TickSource;
-  priceHint: number;
-}
+export type { Quote } from "../schema/quote.ts";
+import type { Quote } from "../schema/quote.ts";
 
 /** Why a tick was not applied to the actor's state (it is still stored). */
 export type TickOutcome = "applied" | "out_of_order" | "duplicate" | "price_jump" | "jump_discarded";

@@ -1,16 +1,24 @@
-import { type Alert, alertToRow } from "../schema/alert.ts";
-import { candleToRow } from "../schema/candle.ts";
+import type { Alert } from "../schema/alert.ts";
 import type { Tick } from "../schema/tick.ts";
-import type { Store } from "../store/store.ts";
+import { storedTicks } from "../store/queries/ticks.ts";
+import type { MetricsRegistry } from "../schema/metrics.ts";
+import type { LatestState } from "../schema/quote.ts";
+import { closeCandle } from "./candle.ts";
+import { candleToRow } from "../store/rows.ts";
+import type { Row, Store } from "../store/store.ts";
 import type { AlertBus } from "./alert_bus.ts";
 import { keys } from "./keys.ts";
 import type { RuleBook } from "./rule_book.ts";
 import { type ActorOutput, type ActorSnapshot, type Quote, SymbolActor, type TickOutcome } from "./symbol_actor.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** Options of {@link ActorSystem}. */
 export interface ActorSystemOptions {
   kv: Deno.Kv;
+  /** Read from only: the ticks a loading actor replays. */
   store: Store;
+  /** Where closed candles and alerts go: the store's write-ahead-logged writer (store/writer.ts). */
+  writer: ActorWriter;
   rules: RuleBook;
   bus: AlertBus;
   /** Separates snapshots of live, synthetic and replayed data in one KV (default "live"). */
@@ -32,7 +40,7 @@ export interface ActorSystemOptions {
   stageAlert?: (op: Deno.AtomicOperation, a: Alert) => void;
   /** Only symbols this says yes to get an actor (the lease manager's `owns`; default all). */
   owns?: (symbol: string) => boolean;
-  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
   now?: () => number;
 }
 
@@ -56,27 +64,10 @@ interface Entry {
   loading: Promise<void> | undefined;
 }
 
-const TICK_COLUMNS = `toUnixTimestamp64Milli(ticks.time) AS t, price, change, change_percent, day_volume, day_high,
-  day_low, open_price, previous_close, last_size, price_hint, currency, exchange, quote_type, market_hours, source, seq`;
-
-interface TickRow {
-  t: number | string;
-  seq: number | string;
-  price: number;
-  change: number;
-  change_percent: number;
-  day_volume: number | string;
-  day_high: number;
-  day_low: number;
-  open_price: number;
-  previous_close: number;
-  last_size: number | string;
-  price_hint: number;
-  currency: string;
-  exchange: string;
-  quote_type: Tick["quoteType"];
-  market_hours: Tick["marketHours"];
-  source: Tick["source"];
+/** The lanes of the store's writer the actors append to; each append resolves once the rows are logged for good. */
+export interface ActorWriter {
+  candles: { append(rows: readonly Row[]): Promise<void> };
+  alerts: { append(alerts: readonly Alert[]): Promise<void> };
 }
 
 /**
@@ -98,8 +89,8 @@ export class ActorSystem {
     & Pick<ActorSystemOptions, "owns" | "log" | "onQuote" | "stageAlert">;
   readonly #entries = new Map<string, Entry>();
   #out: ActorOutput = { alerts: [], candles: [] };
-  /** Rows waiting for the store, by table. */
-  #pending: Record<"candles_1m" | "alerts", Record<string, unknown>[]> = { candles_1m: [], alerts: [] };
+  /** Closed candles and alerts waiting to be handed to the writer. */
+  #pending: { candles: Row[]; alerts: Alert[] } = { candles: [], alerts: [] };
   #timer: ReturnType<typeof setInterval> | undefined;
   #checkpointing: Promise<void> | undefined;
   #stopped = false;
@@ -171,7 +162,7 @@ export class ActorSystem {
   #drainOutput(): void {
     const version = this.#o.now();
     for (const c of this.#out.candles) {
-      this.#pending.candles_1m.push(candleToRow(c.symbol, c.candle, c.source, version));
+      this.#pending.candles.push(candleToRow(c.symbol, c.candle, c.source, version));
     }
     this.#stats.candles += this.#out.candles.length;
     for (const a of this.#out.alerts) this.#raise(a);
@@ -179,7 +170,7 @@ export class ActorSystem {
   }
 
   #raise(a: Alert): void {
-    this.#pending.alerts.push(alertToRow(a));
+    this.#pending.alerts.push(a);
     // Publish once per id across restarts; the KV record outlives any replay window.
     const op = this.#o.kv.atomic()
       .check({ key: keys.alertSeen(a.id), versionstamp: null })
@@ -236,50 +227,15 @@ export class ActorSystem {
    * positions existed fall back to event time from `from` (the actor's duplicate check skips the last tick).
    */
   async #replay(actor: SymbolActor, from: number, until: number, first: Tick | undefined): Promise<void> {
-    const afterSeq = actor.lastSeq;
-    const beforeSeq = first?.seq;
-    const rows = await this.#o.store.query<TickRow>(
-      `SELECT ${TICK_COLUMNS} FROM ticks
-       WHERE symbol = {symbol:String}
-         AND ticks.time >= fromUnixTimestamp64Milli({from:Int64})
-         ${afterSeq > 0 ? "AND seq > {afterSeq:UInt64}" : ""}
-         ${
-        beforeSeq !== undefined
-          ? "AND seq < {beforeSeq:UInt64}"
-          : `AND ticks.time ${first ? "<" : "<="} fromUnixTimestamp64Milli({until:Int64})`
-      }
-       ORDER BY seq, ticks.time`,
-      {
-        symbol: actor.symbol,
-        from,
-        ...(afterSeq > 0 ? { afterSeq } : {}),
-        ...(beforeSeq !== undefined ? { beforeSeq } : { until }),
-      },
-    );
+    const ticks = await storedTicks(this.#o.store, {
+      symbol: actor.symbol,
+      from,
+      afterSeq: actor.lastSeq,
+      ...(first?.seq !== undefined ? { beforeSeq: first.seq } : { until, untilExclusive: first !== undefined }),
+    });
     const rules = this.#o.rules.forSymbol(actor.symbol);
     const arrival = this.#o.now();
-    for (const r of rows) {
-      const t: Tick = {
-        symbol: actor.symbol,
-        time: Number(r.t),
-        price: r.price,
-        source: r.source,
-        quoteType: r.quote_type,
-        marketHours: r.market_hours,
-        change: r.change,
-        changePercent: r.change_percent,
-        dayVolume: Number(r.day_volume),
-        dayHigh: r.day_high,
-        dayLow: r.day_low,
-        openPrice: r.open_price,
-        previousClose: r.previous_close,
-        lastSize: Number(r.last_size),
-        priceHint: r.price_hint,
-        currency: r.currency,
-        exchange: r.exchange,
-      };
-      const seq = Number(r.seq);
-      if (seq > 0) t.seq = seq;
+    for (const t of ticks) {
       this.#stats.ticks[actor.onTick(t, rules, this.#out, arrival)]++;
     }
     if (this.#out.alerts.length > 0 || this.#out.candles.length > 0) this.#drainOutput();
@@ -288,7 +244,7 @@ export class ActorSystem {
   /**
    * One checkpoint: close due candles, write candles and alerts, snapshot actors that closed a candle, passivate
    * idle ones. Runs on the timer; tests and shutdown call it directly. A failed write keeps the rows for the next
-   * checkpoint and skips the snapshots, so nothing a snapshot claims is missing from the store.
+   * checkpoint and skips the snapshots, so nothing a snapshot claims is missing from the write-ahead log.
    */
   checkpoint(): Promise<void> {
     this.#checkpointing ??= this.#checkpoint().finally(() => {
@@ -329,18 +285,28 @@ export class ActorSystem {
     }
   }
 
+  /**
+   * Hands pending candles and alerts to the store's writer and waits until they are logged for good (the writer
+   * inserts them into ClickHouse exactly once). A full or failing writer keeps them here for the next checkpoint.
+   */
   async #writeRows(): Promise<void> {
-    for (const table of ["candles_1m", "alerts"] as const) {
-      const rows = this.#pending[table];
-      if (rows.length === 0) continue;
-      this.#pending[table] = [];
-      try {
-        await this.#o.store.insert(table, rows);
-      } catch (err) {
-        this.#pending[table] = rows.concat(this.#pending[table]); // in front of any added meanwhile
-        throw err;
-      }
+    const { candles, alerts } = this.#pending;
+    this.#pending = { candles: [], alerts: [] };
+    const logged: Promise<void>[] = [];
+    try {
+      if (candles.length > 0) logged.push(this.#o.writer.candles.append(candles));
+    } catch (err) {
+      this.#pending = { candles: candles.concat(this.#pending.candles), alerts: alerts.concat(this.#pending.alerts) };
+      throw err;
     }
+    try {
+      if (alerts.length > 0) logged.push(this.#o.writer.alerts.append(alerts));
+    } catch (err) {
+      this.#pending.alerts = alerts.concat(this.#pending.alerts); // in front of any added meanwhile
+      await Promise.allSettled(logged);
+      throw err;
+    }
+    await Promise.all(logged);
   }
 
   /** Writes the actor's snapshot if nobody else wrote one since it read or wrote its own. */
@@ -380,6 +346,34 @@ export class ActorSystem {
     await Promise.all(saves);
   }
 
+  /**
+   * The live state of `symbol` as its owner answers a latest-value request from any instance: quote, rolling
+   * windows and the minute still open. Undefined while the actor is not in memory or has no quote.
+   *
+   * @example
+   * ```ts
+   * broker.respond(subjects.latest("AAPL"), () => JSON.stringify(actors.latest("AAPL")));
+   * ```
+   */
+  latest(symbol: string): LatestState | undefined {
+    const a = this.actor(symbol);
+    if (!a?.quote) return undefined;
+    const c1 = a.c1;
+    return { quote: a.quote, windows: a.windowStats(), openCandle: c1 ? closeCandle(c1) : null, asOf: this.#o.now() };
+  }
+
+  /**
+   * The quote `symbol`'s actor last saved in its KV snapshot, whether or not the actor is in memory.
+   *
+   * @example
+   * ```ts
+   * const q = await actors.savedQuote("AAPL"); // where the demo market resumes
+   * ```
+   */
+  async savedQuote(symbol: string): Promise<Quote | undefined> {
+    return (await this.#o.kv.get<ActorSnapshot>(keys.actor(this.#o.namespace, symbol))).value?.quote ?? undefined;
+  }
+
   /** The actor of `symbol` when it is in memory. */
   actor(symbol: string): SymbolActor | undefined {
     return this.#entries.get(symbol)?.actor;
@@ -394,7 +388,7 @@ export class ActorSystem {
     return {
       ...this.#stats,
       ticks: { ...this.#stats.ticks },
-      pendingRows: this.#pending.candles_1m.length + this.#pending.alerts.length,
+      pendingRows: this.#pending.candles.length + this.#pending.alerts.length,
     };
   }
 
@@ -414,4 +408,38 @@ export class ActorSystem {
     }
     await Promise.all([...this.#entries.values()].flatMap((e) => e.actor ? [this.#save(e.actor)] : []));
   }
+}
+
+/**
+ * Declares the actor system's metrics on `metrics`.
+ *
+ * @param owned how many symbols this process holds the lease of
+ * @example
+ * ```ts
+ * declareActorMetrics(metrics, actors, () => leases.owned().length);
+ * ```
+ */
+export function declareActorMetrics(metrics: MetricsRegistry, actors: ActorSystem, owned: () => number): void {
+  metrics
+    .gauge("breadboard_actors_active", "Symbol actors in memory", () => actors.stats().active)
+    .gauge("breadboard_symbols_owned", "Symbols whose lease this process holds", owned)
+    .counterFrom(
+      "breadboard_actor_ticks_total",
+      "Ticks seen by actors, by outcome",
+      () => actors.stats().ticks,
+      "outcome",
+    )
+    .counterFrom("breadboard_alerts_published_total", "Alerts published on the bus", () => actors.stats().alerts)
+    .counterFrom(
+      "breadboard_alerts_replayed_total",
+      "Alerts raised again by a replay and not published twice",
+      () => actors.stats().alertsReplayed,
+    )
+    .counterFrom("breadboard_candles_closed_total", "One-minute candles closed", () => actors.stats().candles)
+    .counterFrom("breadboard_actor_snapshots_total", "Actor snapshots written to KV", () => actors.stats().snapshots)
+    .gauge(
+      "breadboard_actor_pending_rows",
+      "Candle and alert rows waiting for the store",
+      () => actors.stats().pendingRows,
+    );
 }

@@ -8,6 +8,7 @@ import { AlertBus } from "./alert_bus.ts";
 import { keys } from "./keys.ts";
 import { RuleBook } from "./rule_book.ts";
 import { ActorSystem } from "./system.ts";
+import { StoreWriter } from "../store/writer.ts";
 
 const tick = (symbol: string, time: number, price: number): Tick => ({
   symbol,
@@ -27,15 +28,24 @@ async function setup(opts: { idleMs?: number; now?: () => number } = {}) {
   const bus = new AlertBus();
   const alerts: Alert[] = [];
   bus.subscribe((a) => alerts.push(a));
-  const system = new ActorSystem({ kv, store, rules, bus, checkpointMs: 3_600_000, ...opts });
+  const walDir = await Deno.makeTempDir({ prefix: "breadboard-actors-wal-" });
+  const writer = await StoreWriter.open(store, `${walDir}/wal`);
+  const system = new ActorSystem({ kv, store, writer, rules, bus, checkpointMs: 3_600_000, ...opts });
   return {
     store,
+    /** A checkpoint, then the writer's inserts: what the checkpoint logged is in the store. */
+    async stored() {
+      await system.checkpoint();
+      await writer.flush();
+    },
     kv,
     rules,
     system,
     alerts,
     async [Symbol.asyncDispose]() {
       await system.stop();
+      await writer.close();
+      await Deno.remove(walDir, { recursive: true });
       rules.close();
       kv.close();
       await dropStore(store);
@@ -55,7 +65,7 @@ Deno.test("ActorSystem keeps each symbol's ticks in order while its actor loads,
   await until(() => s.system.stats().ticks.applied === 240);
   assert.equal(s.system.stats().ticks.out_of_order, 0);
   assert.equal(s.system.actor("AAA")!.quote!.price, 219);
-  await s.system.checkpoint();
+  await s.stored();
   const rows = await s.store.query<{ symbol: string; n: number; close: number }>(
     "SELECT symbol, count() AS n, argMax(close, time) AS close FROM candles_1m FINAL GROUP BY symbol ORDER BY symbol",
   );
@@ -94,7 +104,7 @@ Deno.test("ActorSystem publishes an alert once and a rule saved at run time appl
   s.system.tick(tick("DROP", t0 + 4_000, 95.5));
   await until(() => s.alerts.length === 2);
   assert.equal(s.alerts[1]!.message, "DROP rose above 95.00 to 95.50");
-  await s.system.checkpoint();
+  await s.stored();
   const stored = await s.store.query<{ id: string }>("SELECT id FROM alerts FINAL ORDER BY time");
   assert.deepEqual(stored.map((r) => r.id), s.alerts.map((a) => a.id));
 });

@@ -1,19 +1,8 @@
 /** Buckets per window: the window's edge is exact to a sixtieth of its length (1 s for 1m, 1 min for 60m). */
 export const BUCKETS = 60;
 
-/** What a rolling window reports. */
-export interface WindowStats {
-  /** Price at the start of the window (open of its oldest bucket). */
-  first: number;
-  last: number;
-  high: number;
-  low: number;
-  /** (last - first) / first, in percent. */
-  changePercent: number;
-  volume: number;
-  /** Ticks in the window. */
-  ticks: number;
-}
+export type { WindowStats } from "../schema/quote.ts";
+import type { WindowStats } from "../schema/quote.ts";
 
 /** A window's buckets as plain arrays, for snapshots. */
 export interface WindowSnapshot {

@@ -8,7 +8,8 @@
  *   (read at 1h, since one request returns at most 20,000 candles), against the same endpoint returning one candle.
  */
 import { createYahooRest } from "../feeds/yahoo_rest.ts";
-import { dailyRow, minuteRow, runOhlcvFetch } from "../jobs/ohlcv_job.ts";
+import { runOhlcvFetch } from "../jobs/ohlcv_job.ts";
+import { dailyRow, minuteRow } from "../store/rows.ts";
 import { politeFetch } from "../jobs/polite_fetch.ts";
 import { YahooChartProvider } from "../jobs/providers.ts";
 import { createApp } from "../routes/app.ts";

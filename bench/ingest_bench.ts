@@ -9,7 +9,8 @@
  * (baseline). Sustained ticks/s is 100,000 / time per iteration.
  */
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
-import { type Tick, tickToRow } from "../schema/tick.ts";
+import type { Tick } from "../schema/tick.ts";
+import { tickToRow } from "../store/rows.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";
 import { loadMigrations, migrate } from "../store/migrate.ts";
 import { TickWriter } from "../store/tick_writer.ts";

@@ -7,7 +7,7 @@
  * Data: embedded ClickHouse with 5 years of daily and one session of minute candles per symbol.
  */
 import { Hono } from "hono";
-import { dailyRow, minuteRow } from "../jobs/ohlcv_job.ts";
+import { dailyRow, minuteRow } from "../store/rows.ts";
 import { HistoryCache } from "../routes/api/history_cache.ts";
 import { createApp } from "../routes/app.ts";
 import { openEmbeddedStore } from "../store/embedded.ts";

@@ -1,17 +1,7 @@
-import type { Quote } from "../actors/symbol_actor.ts";
-import type { WindowStats } from "../actors/window.ts";
-import type { Candle } from "../schema/candle.ts";
 import type { Broker, Subjects } from "./broker.ts";
 
-/** A symbol's live state as its owner answers a latest-value request. */
-export interface LatestState {
-  quote: Quote;
-  windows: Record<string, WindowStats | null>;
-  /** The one-minute candle still open, if any. */
-  openCandle: Candle | null;
-  /** Epoch ms at which the owner read it. */
-  asOf: number;
-}
+export type { LatestState } from "../schema/quote.ts";
+import type { LatestState } from "../schema/quote.ts";
 
 /** How long a latest-value request waits for the owner (a missing owner answers "no responders" at once). */
 export const LATEST_TIMEOUT_MS = 500;

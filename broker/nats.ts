@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Broker, BrokerStatus, Handler, Responder } from "./broker.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** Options of {@link NatsBroker.connect}. */
 export interface NatsBrokerOptions {
@@ -7,7 +8,7 @@ export interface NatsBrokerOptions {
   servers: string;
   /** Connection name the server shows (default "breadboard"). */
   name?: string;
-  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 const enc = new TextEncoder();

@@ -1,8 +1,11 @@
 import { exchangeOpen } from "../schema/exchange.ts";
 import { isEarlyClose, tradingDays } from "../jobs/calendar.ts";
-import { dailyRow, minuteRow } from "../jobs/ohlcv_job.ts";
-import type { Bar } from "../jobs/providers.ts";
+import { insertBars, symbolsWithDaily } from "../store/queries/candles.ts";
+import type { Bar } from "../schema/candle.ts";
 import type { Store } from "../store/store.ts";
+import type { Logger } from "../schema/log.ts";
+import type { Quote } from "../schema/quote.ts";
+import type { DemoStart } from "./synthetic.ts";
 import { demoLogReturn, type DemoProfile, demoProfile, TRADING_YEAR_MS } from "./demo_market.ts";
 
 const DAY = 86_400_000;
@@ -62,12 +65,7 @@ export async function generateDemoHistory(o: DemoHistoryOptions): Promise<DemoHi
     return state / 2 ** 32;
   };
   const normal = () => Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-12))) * Math.cos(2 * Math.PI * uniform());
-  const existing = new Set(
-    (await o.store.query<{ symbol: string }>(
-      "SELECT DISTINCT symbol FROM candles_1d WHERE symbol IN {symbols:Array(String)}",
-      { symbols: [...o.symbols] },
-    )).map((r) => r.symbol),
-  );
+  const existing = await symbolsWithDaily(o.store, o.symbols);
   const out: DemoHistory[] = [];
   // Sessions that have started by `now`; today's runs to the last whole minute.
   const days = tradingDays(o.now - (years * 365.25 + 7) * DAY, o.now).filter((d) => exchangeOpen(d) + MINUTE <= o.now);
@@ -139,18 +137,8 @@ export async function generateDemoHistory(o: DemoHistoryOptions): Promise<DemoHi
     older.reverse();
     const allDaily = [...older, ...daily];
     const version = o.now;
-    for (let i = 0; i < allDaily.length; i += 5_000) {
-      await o.store.insert(
-        "candles_1d",
-        allDaily.slice(i, i + 5_000).map((b) => dailyRow(symbol, b, "synthetic", version)),
-      );
-    }
-    for (let i = 0; i < minutes.length; i += 20_000) {
-      await o.store.insert(
-        "candles_1m",
-        minutes.slice(i, i + 20_000).map((b) => minuteRow(symbol, b, "synthetic", version)),
-      );
-    }
+    await insertBars(o.store, "1d", symbol, allDaily, "synthetic", version, 5_000);
+    await insertBars(o.store, "1m", symbol, minutes, "synthetic", version, 20_000);
     const last = minutes.at(-1);
     const lastDay = allDaily.at(-1);
     const prior = allDaily.at(-2);
@@ -169,4 +157,70 @@ export async function generateDemoHistory(o: DemoHistoryOptions): Promise<DemoHi
 
 function round(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/**
+ * The demo market's starting points: each symbol resumes from its actor's last quote in KV (a restart continues the
+ * path: no jump, no false alert); a symbol without one gets generated history (SYNTHETIC_HISTORY) ending at its
+ * profile's price, and starts where that history ends.
+ *
+ * @example
+ * ```ts
+ * const start = await demoStarts({ store, symbols, savedQuote: (s) => actors.savedQuote(s), history: true, log });
+ * const feed = new SyntheticFeed({ sink, start });
+ * ```
+ */
+export async function demoStarts(
+  o: {
+    store: Store;
+    symbols: readonly string[];
+    /** The last quote an actor saved for a symbol (its snapshot). */
+    savedQuote: (symbol: string) => Promise<Quote | undefined>;
+    /** Write generated history for symbols without (SYNTHETIC_HISTORY). */
+    history: boolean;
+    log: Logger;
+  },
+): Promise<(symbol: string) => DemoStart | undefined> {
+  const { store, symbols, log } = o;
+  const starts = new Map<string, DemoStart>();
+  for (const s of symbols) {
+    const q = await o.savedQuote(s);
+    if (q) {
+      starts.set(s, {
+        price: q.price,
+        previousClose: q.previousClose,
+        time: q.time,
+        dayHigh: q.dayHigh,
+        dayLow: q.dayLow,
+        dayVolume: q.dayVolume,
+      });
+    }
+  }
+  if (o.history) {
+    const started = performance.now();
+    try {
+      const written = await generateDemoHistory({
+        store,
+        symbols,
+        now: Date.now(),
+        endPrice: (s) => starts.get(s)?.price,
+      });
+      for (const h of written) {
+        if (!starts.has(h.symbol)) {
+          starts.set(h.symbol, { price: h.lastClose, previousClose: h.previousClose, time: h.lastTime });
+        }
+      }
+      if (written.length > 0) {
+        log("info", "demo history written", {
+          symbols: written.length,
+          dailyCandles: written.reduce((n, h) => n + h.daily, 0),
+          minuteCandles: written.reduce((n, h) => n + h.minutes, 0),
+          ms: Math.round(performance.now() - started),
+        });
+      }
+    } catch (err) {
+      log("warn", "demo history not written; charts fill from live ticks", { error: String(err) });
+    }
+  }
+  return (s) => starts.get(s);
 }

@@ -62,7 +62,6 @@ export function demoLogReturn(p: DemoProfile, dtMs: number, normal: () => number
   return r;
 }
 
-
 /** The NYSE session of `time`: the US session on trading days, "closed" on weekends and exchange holidays. */
 export function demoSession(time: number): "pre" | "regular" | "post" | "closed" {
   return isTradingDay(exchangeDay(time)) ? usSession(time) : "closed";

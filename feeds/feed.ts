@@ -27,4 +27,3 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + random() * ceiling / 2);
 }
-

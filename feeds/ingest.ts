@@ -1,4 +1,4 @@
-import type { Metrics } from "../routes/metrics.ts";
+import type { MetricsRegistry } from "../schema/metrics.ts";
 import type { Tick } from "../schema/tick.ts";
 import { BackpressureError, type TickWriter } from "../store/tick_writer.ts";
 import type { FeedSink } from "./feed.ts";
@@ -6,7 +6,7 @@ import type { FeedSink } from "./feed.ts";
 /** Options of {@link createIngestSink}. */
 export interface IngestOptions {
   writer: TickWriter;
-  metrics: Metrics;
+  metrics: MetricsRegistry;
   /** Structured log line writer. */
   log: (level: "warn", msg: string, fields: Record<string, unknown>) => void;
   /** At most one log line per reject reason per this window (default 10 s); the rest are counted. */
@@ -44,7 +44,7 @@ export class ArrivalClock {
 }
 
 /** Declares the ingest counters on `metrics`. */
-export function declareIngestMetrics(metrics: Metrics): void {
+export function declareIngestMetrics(metrics: MetricsRegistry): void {
   metrics
     .counter("breadboard_ticks_received_total", "Ticks decoded from a feed, by source")
     .counter("breadboard_frames_rejected_total", "Upstream frames not turned into ticks, by reason")

@@ -1,7 +1,10 @@
+import { z } from "zod";
 import type { FeedStatus } from "../schema/health.ts";
-import { backoffDelay, type Feed, type FeedSink } from "./feed.ts";
-import { usMarketActive } from "../schema/exchange.ts";
-import type { MassiveDecoder } from "./massive_decode.ts";
+import { exchangeDay, usMarketActive } from "../schema/exchange.ts";
+import type { Feed, FeedSink } from "./feed.ts";
+import { createMassiveDecoder, type MassiveDecoder } from "./massive_decode.ts";
+import { ReconnectingSocket } from "./socket.ts";
+import type { LiveFeedModule } from "./open.ts";
 
 /** Options of the Massive (formerly Polygon.io) stocks stream client. */
 export interface MassiveFeedOptions {
@@ -10,6 +13,11 @@ export interface MassiveFeedOptions {
   apiKey: string;
   decoder: MassiveDecoder;
   sink: FeedSink;
+  /**
+   * The previous session's close of a symbol for an exchange day (stored daily candles, else Massive's
+   * previous-close endpoint); asked once per symbol and day. Without it the day's change stays unknown.
+   */
+  previousClose?: (symbol: string, day: number) => Promise<number | undefined>;
   /** First reconnect delay (default 1 s), doubling up to `backoffMaxMs` (default 60 s), with jitter. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
@@ -21,34 +29,36 @@ export interface MassiveFeedOptions {
   onFrame?: (frame: string) => void;
 }
 
-type State = "connecting" | "authenticating" | "live" | "reconnecting" | "error" | "stopped";
-
-const channels = (symbols: Iterable<string>) => [...symbols].flatMap((s) => [`T.${s}`, `A.${s}`]).join(",");
+/** Trades, quotes (bid/ask) and per-second aggregates of each symbol. */
+const channels = (symbols: Iterable<string>) => [...symbols].flatMap((s) => [`T.${s}`, `Q.${s}`, `A.${s}`]).join(",");
 
 /**
  * The Massive stocks stream: one connection (Massive allows one per cluster and account) that authenticates with
- * `{"action":"auth"}`, then subscribes to trades (`T.<sym>`) and per-second aggregates (`A.<sym>`) of every tracked
- * symbol.
+ * `{"action":"auth"}`, then subscribes to trades (`T.<sym>`), quotes (`Q.<sym>`) and per-second aggregates
+ * (`A.<sym>`) of every tracked symbol.
  *
  * A rejected key puts the feed in the `error` state with Massive's reason, logged once through the sink, and it does
  * not reconnect: retrying a bad key only gets an account throttled. Other closes reconnect with backoff and jitter.
+ *
+ * @example
+ * ```ts
+ * const feed = new MassiveFeed({ url: config.massive.wsUrl, apiKey, decoder: createMassiveDecoder(), sink });
+ * feed.setSymbols(["AAPL"]);
+ * feed.start();
+ * ```
  */
 export class MassiveFeed implements Feed {
-  readonly #o: Required<Omit<MassiveFeedOptions, "onFrame">> & Pick<MassiveFeedOptions, "onFrame">;
+  readonly #o: Required<Omit<MassiveFeedOptions, "onFrame" | "previousClose">> & MassiveFeedOptions;
   readonly #symbols = new Set<string>();
-  #state: State = "stopped";
+  readonly #socket: ReconnectingSocket;
+  #started = false;
   #error: string | undefined;
-  #ws: WebSocket | undefined;
-  #attempt = 0;
-  #retry: ReturnType<typeof setTimeout> | undefined;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
-  #lastFrameAt = 0;
   #lastTickAt: number | null = null;
-  /** Connections opened so far (for tests). */
-  connects = 0;
+  /** The exchange day each symbol's previous close was last asked for. */
+  readonly #askedClose = new Map<string, number>();
 
   constructor(options: MassiveFeedOptions) {
-    this.#o = {
+    const o = this.#o = {
       backoffMinMs: 1_000,
       backoffMaxMs: 60_000,
       silenceMs: 30_000,
@@ -56,93 +66,75 @@ export class MassiveFeed implements Feed {
       now: Date.now,
       ...options,
     };
+    this.#socket = new ReconnectingSocket({
+      url: o.url,
+      backoffMinMs: o.backoffMinMs,
+      backoffMaxMs: o.backoffMaxMs,
+      silenceMs: o.silenceMs,
+      marketActive: o.marketActive,
+      now: o.now,
+      reject: (reason, detail) => o.sink.reject(reason, detail),
+      reportCloses: true,
+      watching: () => this.#socket.state === "live" && this.#symbols.size > 0,
+      onOpen: (socket) => socket.send(JSON.stringify({ action: "auth", params: o.apiKey })),
+      onFrame: (frame, socket) => this.#onFrame(frame, socket),
+    });
+  }
+
+  /** Connections opened so far (for tests). */
+  get connects(): number {
+    return this.#socket.connects;
   }
 
   start(): void {
-    if (this.#state !== "stopped") return;
-    this.#state = "connecting";
-    this.#open();
-    this.#watchdog = setInterval(() => this.#checkSilence(), Math.max(50, Math.min(this.#o.silenceMs / 4, 5_000)));
+    if (this.#started) return;
+    this.#started = true;
+    this.#socket.open();
   }
 
-  #open(): void {
-    this.connects++;
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.#o.url);
-    } catch (err) {
-      this.#o.sink.reject("connect_failed", String(err));
-      this.#scheduleReconnect();
-      return;
+  #onFrame(frame: string, socket: ReconnectingSocket): void {
+    this.#o.onFrame?.(frame);
+    for (const r of this.#o.decoder.decode(frame)) {
+      if (r.kind === "tick") {
+        this.#lastTickAt = socket.lastFrameAt;
+        this.#askPreviousClose(r.tick.symbol, r.tick.time);
+        this.#o.sink.tick(r.tick);
+      } else if (r.kind === "reject") this.#o.sink.reject(r.reason, r.detail);
+      else if (r.kind === "status") this.#onStatus(socket, r.status, r.message);
     }
-    this.#ws = ws;
-    ws.onopen = () => {
-      this.#lastFrameAt = this.#o.now();
-      this.#state = "authenticating";
-      ws.send(JSON.stringify({ action: "auth", params: this.#o.apiKey }));
-    };
-    ws.onmessage = (ev) => {
-      if (this.#ws !== ws) return;
-      this.#lastFrameAt = this.#o.now();
-      const frame = typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer);
-      this.#o.onFrame?.(frame);
-      for (const r of this.#o.decoder.decode(frame)) {
-        if (r.kind === "tick") {
-          this.#lastTickAt = this.#lastFrameAt;
-          this.#o.sink.tick(r.tick);
-        } else if (r.kind === "reject") this.#o.sink.reject(r.reason, r.detail);
-        else if (r.kind === "status") this.#onStatus(ws, r.status, r.message);
-      }
-    };
-    ws.onclose = (ev) => {
-      if (this.#ws !== ws) return;
-      this.#ws = undefined;
-      if (this.#state === "error" || this.#state === "stopped") return;
-      this.#o.sink.reject("disconnected", `code ${ev.code} ${ev.reason}`.trim());
-      this.#scheduleReconnect();
-    };
-    ws.onerror = () => {
-      // onclose follows and decides what to do.
-    };
   }
 
-  #onStatus(ws: WebSocket, status: string, message: string): void {
+  #onStatus(socket: ReconnectingSocket, status: string, message: string): void {
     if (status === "auth_success") {
-      this.#state = "live";
-      this.#attempt = 0;
-      if (this.#symbols.size > 0) ws.send(JSON.stringify({ action: "subscribe", params: channels(this.#symbols) }));
+      socket.markLive();
+      if (this.#symbols.size > 0) socket.send(JSON.stringify({ action: "subscribe", params: channels(this.#symbols) }));
     } else if (status === "auth_failed") {
-      this.#state = "error";
       this.#error = `Massive rejected the API key (${message || status}); set MASSIVE_API_KEY and restart`;
       this.#o.sink.reject("auth_failed", this.#error);
-      this.#ws = undefined;
-      ws.close(1000, "authentication failed");
+      socket.fail(this.#error);
     } else if (status === "max_connections") {
       // Another client holds the account's one connection; back off to the longest delay before trying again.
       this.#o.sink.reject("max_connections", message);
-      this.#attempt = 30;
+      socket.backoffToMax();
     }
   }
 
-  #checkSilence(): void {
-    const ws = this.#ws;
-    if (!ws || this.#state !== "live" || this.#symbols.size === 0) return;
-    const now = this.#o.now();
-    if (now - this.#lastFrameAt > this.#o.silenceMs && this.#o.marketActive(now)) {
-      this.#o.sink.reject("silent_stream", `no frame for ${now - this.#lastFrameAt} ms; reconnecting`);
-      this.#ws = undefined;
-      ws.close();
-      this.#scheduleReconnect();
-    }
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#state === "stopped" || this.#state === "error") return;
-    this.#state = "reconnecting";
-    clearTimeout(this.#retry);
-    this.#retry = setTimeout(
-      () => this.#open(),
-      backoffDelay(this.#attempt++, this.#o.backoffMinMs, this.#o.backoffMaxMs),
+  /** Looks the symbol's previous close up once per exchange day; ticks after the answer carry it. */
+  #askPreviousClose(symbol: string, time: number): void {
+    const lookup = this.#o.previousClose;
+    if (!lookup) return;
+    const day = exchangeDay(time);
+    if (this.#askedClose.get(symbol) === day) return;
+    this.#askedClose.set(symbol, day);
+    lookup(symbol, day).then(
+      (close) => {
+        if (close !== undefined) this.#o.decoder.setPreviousClose(symbol, day, close);
+      },
+      (err) => {
+        // Asked again on the next tick after a short while, not on every tick.
+        setTimeout(() => this.#askedClose.delete(symbol), 30_000);
+        this.#o.sink.reject("previous_close", `${symbol}: ${err instanceof Error ? err.message : String(err)}`);
+      },
     );
   }
 
@@ -152,28 +144,84 @@ export class MassiveFeed implements Feed {
     const added = [...want].filter((s) => !this.#symbols.has(s));
     for (const s of gone) this.#symbols.delete(s);
     for (const s of added) this.#symbols.add(s);
-    const ws = this.#ws;
-    if (!ws || this.#state !== "live" || ws.readyState !== WebSocket.OPEN) return;
-    if (gone.length > 0) ws.send(JSON.stringify({ action: "unsubscribe", params: channels(gone) }));
-    if (added.length > 0) ws.send(JSON.stringify({ action: "subscribe", params: channels(added) }));
+    // Before the first tick of the day, so the first one already carries the change.
+    for (const s of added) this.#askPreviousClose(s, this.#o.now());
+    if (this.#socket.state !== "live") return;
+    if (gone.length > 0) this.#socket.send(JSON.stringify({ action: "unsubscribe", params: channels(gone) }));
+    if (added.length > 0) this.#socket.send(JSON.stringify({ action: "subscribe", params: channels(added) }));
   }
 
   stop(): Promise<void> {
-    this.#state = "stopped";
-    clearTimeout(this.#retry);
-    clearInterval(this.#watchdog);
-    const ws = this.#ws;
-    this.#ws = undefined;
-    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) ws.close(1000, "stopping");
+    this.#started = false;
+    this.#socket.close();
     return Promise.resolve();
   }
 
   status(): FeedStatus {
-    const state = this.#state === "authenticating" ? "connecting" : this.#state;
+    const s = this.#socket.state;
+    const state = s === "failed" ? "error" : s === "idle" ? (this.#started ? "connecting" : "stopped") : s;
     return {
       state,
       lastTickAt: this.#lastTickAt,
-      ...(this.#state === "error" && this.#error ? { error: this.#error } : {}),
+      ...(s === "failed" && this.#error ? { error: this.#error } : {}),
     };
   }
 }
+
+const prevSchema = z.object({ results: z.array(z.object({ c: z.number().positive(), t: z.number() })).default([]) });
+
+/**
+ * A previous-close lookup: `stored` first (the daily candles), else Massive's previous-close endpoint
+ * (`/v2/aggs/ticker/{ticker}/prev`), whose bar counts only when it is from a session before `day`.
+ *
+ * @returns the lookup; it rejects when Massive answers with an error
+ * @example
+ * ```ts
+ * const lookup = massivePreviousClose(config.massive.apiBase, apiKey, (s, day) => previousDailyClose(store, s, day));
+ * const close = await lookup("AAPL", exchangeDay(Date.now()));
+ * ```
+ */
+export function massivePreviousClose(
+  apiBase: string,
+  apiKey: string,
+  stored: (symbol: string, day: number) => Promise<number | undefined>,
+  fetchFn: typeof fetch = fetch,
+): (symbol: string, day: number) => Promise<number | undefined> {
+  return async (symbol, day) => {
+    const close = await stored(symbol, day);
+    if (close !== undefined) return close;
+    const url = `${apiBase}/v2/aggs/ticker/${encodeURIComponent(symbol)}/prev?adjusted=true&apiKey=${
+      encodeURIComponent(apiKey)
+    }`;
+    const res = await fetchFn(url, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`Massive previous close: HTTP ${res.status}`);
+    }
+    const bar = prevSchema.parse(await res.json()).results[0];
+    return bar && exchangeDay(bar.t) < day ? bar.c : undefined;
+  };
+}
+
+/** FEED=massive: trades, quotes and aggregates from Massive's stocks cluster; recorded frames replay through it. */
+export const massiveFeed: LiveFeedModule = {
+  open: (config, d) => {
+    const apiKey = config.massive.apiKey!;
+    return new MassiveFeed({
+      url: config.massive.wsUrl,
+      apiKey,
+      decoder: createMassiveDecoder(),
+      sink: d.sink,
+      previousClose: massivePreviousClose(
+        config.massive.apiBase,
+        apiKey,
+        d.previousClose ?? (() => Promise.resolve(undefined)),
+      ),
+      ...(d.onFrame ? { onFrame: d.onFrame } : {}),
+    });
+  },
+  replayDecoder: () => {
+    const decoder = createMassiveDecoder({ source: "replay", maxFutureMs: Number.MAX_SAFE_INTEGER });
+    return (frame) => decoder.decode(frame);
+  },
+};

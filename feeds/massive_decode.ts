@@ -24,7 +24,60 @@ const tradeEvent = z.looseObject({
   s: z.number().optional(),
   t: z.number(),
   x: z.number().optional(),
+  c: z.array(z.number()).optional(),
 });
+const quoteEvent = z.looseObject({
+  ev: z.literal("Q"),
+  sym: z.string(),
+  bp: z.number(),
+  bs: z.number().optional(),
+  ap: z.number(),
+  as: z.number().optional(),
+  t: z.number(),
+});
+
+/**
+ * Trade conditions (Massive's condition ids for US stocks) under which a trade does not set the consolidated last
+ * price: average-price, cash, next-day and seller trades, Form T (extended hours) and its out-of-sequence variant,
+ * market center official open/close reports, price-variation, prior-reference-price and out-of-sequence reports, odd
+ * lots, corrected closes and contingent trades. Their shares still count toward the day's volume.
+ */
+export const NOT_LAST_PRICE_CONDITIONS: ReadonlySet<number> = new Set([
+  2,
+  7,
+  12,
+  13,
+  15,
+  16,
+  20,
+  21,
+  22,
+  29,
+  32,
+  33,
+  37,
+  38,
+  52,
+  53,
+]);
+
+/** Massive's exchange ids for US stocks, as ISO 10383 market identifier codes. */
+export const MASSIVE_EXCHANGES: Readonly<Record<number, string>> = {
+  1: "XASE", // NYSE American
+  2: "XBOS", // Nasdaq BX
+  3: "XCIS", // NYSE National
+  4: "FINY", // FINRA NYSE trade reporting facility
+  7: "EDGA", // Cboe EDGA
+  8: "EDGX", // Cboe EDGX
+  9: "XCHI", // NYSE Chicago
+  10: "XNYS", // New York Stock Exchange
+  11: "ARCX", // NYSE Arca
+  12: "XNAS", // Nasdaq
+  15: "IEXG", // IEX
+  17: "XPHL", // Nasdaq PSX
+  18: "BATY", // Cboe BYX
+  19: "BATS", // Cboe BZX
+};
 const aggregateEvent = z.looseObject({
   ev: z.enum(["A", "AM"]),
   sym: z.string(),
@@ -52,6 +105,11 @@ export interface MassiveDecoderOptions {
 export interface MassiveDecoder {
   /** Decodes one frame; one result per event. A bad event never spoils the others in its frame. Never throws. */
   decode(frame: string): MassiveResult[];
+  /**
+   * The previous session's close of `symbol` for the exchange day `day` (see schema/exchange.ts): ticks of that day
+   * carry it, so the day's change is measured from it. Massive's stream has none of its own.
+   */
+  setPreviousClose(symbol: string, day: number, close: number): void;
 }
 
 const MIN_TIME = 946_684_800_000;
@@ -69,6 +127,8 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
   const now = options.now ?? Date.now;
   const maxFuture = options.maxFutureMs ?? 5 * 60_000;
   const dayVolume = new Map<string, { day: number; volume: number }>();
+  const previousClose = new Map<string, { day: number; close: number }>();
+  const quotes = new Map<string, { bid: number; bidSize?: number; ask: number; askSize?: number }>();
 
   function checkCommon(sym: string, price: number, time: number): MassiveResult | string {
     const symbol = sym.trim().toUpperCase();
@@ -103,7 +163,37 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
           tick.dayVolume = dv.volume;
         }
       }
+      const excluded = tr.data.c?.find((c) => NOT_LAST_PRICE_CONDITIONS.has(c));
+      if (excluded !== undefined) return { kind: "skip", what: `${symbol} trade with condition ${excluded}` };
+      const exchange = tr.data.x === undefined ? undefined : MASSIVE_EXCHANGES[tr.data.x];
+      if (exchange) tick.exchange = exchange;
+      const q = quotes.get(symbol);
+      if (q) {
+        if (q.bid > 0) tick.bid = q.bid;
+        if (q.ask > 0) tick.ask = q.ask;
+        if (q.bidSize !== undefined) tick.bidSize = q.bidSize;
+        if (q.askSize !== undefined) tick.askSize = q.askSize;
+      }
       return { kind: "tick", tick };
+    }
+    if (kind === "Q") {
+      const qu = quoteEvent.safeParse(ev);
+      if (!qu.success) return reject("bad_event", JSON.stringify(ev));
+      const q = qu.data;
+      const symbol = q.sym.trim().toUpperCase();
+      if (!SYMBOL_PATTERN.test(symbol)) return reject("bad_symbol", q.sym);
+      // A one-sided quote (0 on a side) keeps the other side's last value.
+      const last = quotes.get(symbol);
+      const bid = q.bp > 0 && Number.isFinite(q.bp) ? q.bp : last?.bid ?? 0;
+      const ask = q.ap > 0 && Number.isFinite(q.ap) ? q.ap : last?.ask ?? 0;
+      if (bid <= 0 && ask <= 0) return reject("bad_price", `${symbol} bid=${q.bp} ask=${q.ap}`);
+      quotes.set(symbol, {
+        bid,
+        ask,
+        ...(sizeOf(q.bs) !== undefined ? { bidSize: sizeOf(q.bs) } : {}),
+        ...(sizeOf(q.as) !== undefined ? { askSize: sizeOf(q.as) } : {}),
+      });
+      return { kind: "skip", what: `${symbol} quote` };
     }
     if (kind === "A" || kind === "AM") {
       const ag = aggregateEvent.safeParse(ev);
@@ -130,10 +220,24 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
   }
 
   function base(symbol: string, price: number, time: number): Tick {
-    return { symbol, price, time, source, quoteType: "equity", marketHours: usSession(time), currency: "USD" };
+    const tick: Tick = {
+      symbol,
+      price,
+      time,
+      source,
+      quoteType: "equity",
+      marketHours: usSession(time),
+      currency: "USD",
+    };
+    const pc = previousClose.get(symbol);
+    if (pc && pc.day === exchangeDay(time)) tick.previousClose = pc.close;
+    return tick;
   }
 
   return {
+    setPreviousClose(symbol, day, close) {
+      if (Number.isFinite(close) && close > 0) previousClose.set(symbol, { day, close });
+    },
     decode(frame) {
       let json: unknown;
       try {
@@ -153,7 +257,10 @@ export function createMassiveDecoder(options: MassiveDecoderOptions = {}): Massi
   };
 }
 
-
 function reject(reason: MassiveRejectReason, detail: string): MassiveResult {
   return { kind: "reject", reason, detail: detail.length > 120 ? detail.slice(0, 120) + "…" : detail };
+}
+
+function sizeOf(n: number | undefined): number | undefined {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }

@@ -9,7 +9,7 @@ const decoder = () => createMassiveDecoder({ now: () => T + 60_000 });
 Deno.test("Massive trades and per-second aggregates become ticks of the one Tick shape", () => {
   const d = decoder();
   const [trade, agg] = d.decode(JSON.stringify([
-    { ev: "T", sym: "MSFT", x: 4, i: "12345", z: 3, p: 414.125, s: 100, c: [0, 12], t: T, q: 3681328 },
+    { ev: "T", sym: "MSFT", x: 4, i: "12345", z: 3, p: 414.125, s: 100, c: [14, 41], t: T, q: 3681328 },
     {
       ev: "A",
       sym: "MSFT",
@@ -39,6 +39,7 @@ Deno.test("Massive trades and per-second aggregates become ticks of the one Tick
     marketHours: "regular",
     currency: "USD",
     lastSize: 100,
+    exchange: "FINY",
   });
   assert.deepEqual(agg.tick, {
     symbol: "MSFT",
@@ -73,11 +74,11 @@ Deno.test("Massive decoder keeps a running day volume so trades after an aggrega
 
 Deno.test("Massive decoder reports status events and skips unknown event kinds", () => {
   const r = decoder().decode(
-    '[{"ev":"status","status":"auth_failed","message":"authentication failed"},{"ev":"Q","sym":"AAPL"}]',
+    '[{"ev":"status","status":"auth_failed","message":"authentication failed"},{"ev":"LULD","T":"AAPL"}]',
   );
   assert.deepEqual(r, [
     { kind: "status", status: "auth_failed", message: "authentication failed" },
-    { kind: "skip", what: "event Q" },
+    { kind: "skip", what: "event LULD" },
   ]);
 });
 
@@ -138,4 +139,44 @@ Deno.test("Massive decoder survives thousands of random and mutated frames", () 
   }
   assert.ok((counts.get("tick") ?? 0) > 100, JSON.stringify([...counts]));
   assert.ok((counts.get("not_json") ?? 0) > 100, JSON.stringify([...counts]));
+});
+
+Deno.test("Massive trades that do not set the last price are skipped, their shares still counted", () => {
+  const d = decoder();
+  d.decode(JSON.stringify([{ ev: "A", sym: "IBM", o: 1, h: 1, l: 1, c: 250, av: 1_000, s: T - 1000, e: T }]));
+  const [oddLot, formT, regular] = d.decode(JSON.stringify([
+    { ev: "T", sym: "IBM", x: 12, p: 251.37, s: 7, c: [37], t: T + 1, z: 1 },
+    { ev: "T", sym: "IBM", x: 4, p: 249.1, s: 100, c: [12, 37], t: T + 2, z: 1 },
+    { ev: "T", sym: "IBM", x: 10, p: 250.5, s: 100, c: [14], t: T + 3, z: 1 },
+  ]));
+  assert.equal(oddLot?.kind, "skip");
+  assert.equal(formT?.kind, "skip");
+  assert.equal(regular?.kind, "tick");
+  if (regular?.kind !== "tick") return;
+  assert.equal(regular.tick.price, 250.5);
+  assert.equal(regular.tick.exchange, "XNYS");
+  assert.equal(regular.tick.dayVolume, 1_000 + 7 + 100 + 100, "odd lots and Form T shares count toward volume");
+});
+
+Deno.test("Massive quotes give the next trades their bid and ask; the previous close applies to its day only", () => {
+  const d = createMassiveDecoder({ now: () => T + 2 * 86_400_000 });
+  const [q] = d.decode(JSON.stringify([
+    { ev: "Q", sym: "AAPL", bx: 11, bp: 228.1, bs: 3, ax: 12, ap: 228.14, as: 5, c: 1, i: [604], t: T, z: 3 },
+  ]));
+  assert.equal(q?.kind, "skip");
+  const day = Date.UTC(2026, 10, 18);
+  d.setPreviousClose("AAPL", day, 230);
+  const [trade, tomorrow] = d.decode(JSON.stringify([
+    { ev: "T", sym: "AAPL", x: 12, p: 228.12, s: 100, c: [14], t: T + 5, z: 3 },
+    { ev: "T", sym: "AAPL", x: 12, p: 228.5, s: 100, t: T + 86_400_000 - 60_000, z: 3 },
+  ]));
+  assert.equal(trade?.kind, "tick");
+  if (trade?.kind !== "tick") return;
+  assert.deepEqual(
+    [trade.tick.bid, trade.tick.bidSize, trade.tick.ask, trade.tick.askSize, trade.tick.previousClose],
+    [228.1, 3, 228.14, 5, 230],
+  );
+  assert.ok(tickSchema.safeParse(trade.tick).success);
+  assert.equal(tomorrow?.kind, "tick");
+  if (tomorrow?.kind === "tick") assert.equal(tomorrow.tick.previousClose, undefined);
 });

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import type { Tick } from "../schema/tick.ts";
 import { type FakeMassive, startFakeMassive } from "../tests/fake_massive.ts";
 import { until } from "../tests/wait.ts";
-import { MassiveFeed, type MassiveFeedOptions } from "./massive.ts";
+import { MassiveFeed, type MassiveFeedOptions, massivePreviousClose } from "./massive.ts";
+import { RuleBook } from "../actors/rule_book.ts";
+import { type ActorOutput, SymbolActor } from "../actors/symbol_actor.ts";
+import { exchangeDay, exchangeDayRange } from "../schema/exchange.ts";
+import { loadMigrations, migrate } from "../store/migrate.ts";
+import { previousDailyClose } from "../store/queries/candles.ts";
+import { dailyRow } from "../store/rows.ts";
+import { dropStore, openTestStore } from "../tests/embedded_store.ts";
 import { createMassiveDecoder } from "./massive_decode.ts";
 
 function setup(opts: Partial<MassiveFeedOptions> = {}) {
@@ -36,14 +43,14 @@ async function subscribed(server: FakeMassive, channels: string[]) {
   await until(() => server.open().some((c) => channels.every((ch) => c.channels.has(ch))), 5_000, "subscription");
 }
 
-Deno.test("MassiveFeed authenticates, then subscribes to trades and per-second aggregates", async () => {
+Deno.test("MassiveFeed authenticates, then subscribes to trades, quotes and per-second aggregates", async () => {
   await using s = setup();
   s.feed.setSymbols(["AAPL", "MSFT"]);
   s.feed.start();
-  await subscribed(s.server, ["T.AAPL", "A.AAPL", "T.MSFT", "A.MSFT"]);
+  await subscribed(s.server, ["T.AAPL", "Q.AAPL", "A.AAPL", "T.MSFT", "Q.MSFT", "A.MSFT"]);
   const sent = s.server.clients[0]!.messages;
   assert.deepEqual(sent[0], { action: "auth", params: "good-key" });
-  assert.deepEqual(sent[1], { action: "subscribe", params: "T.AAPL,A.AAPL,T.MSFT,A.MSFT" });
+  assert.deepEqual(sent[1], { action: "subscribe", params: "T.AAPL,Q.AAPL,A.AAPL,T.MSFT,Q.MSFT,A.MSFT" });
   const now = Date.now();
   s.server.send([trade("AAPL", 190.25, 50), {
     ev: "A",
@@ -106,8 +113,8 @@ Deno.test("MassiveFeed changes its subscription at run time on the same connecti
   await until(() => s.server.clients[0]!.channels.has("A.NVDA") && !s.server.clients[0]!.channels.has("T.AAPL"));
   const sent = s.server.clients[0]!.messages.slice(2);
   assert.deepEqual(sent, [
-    { action: "unsubscribe", params: "T.AAPL,A.AAPL" },
-    { action: "subscribe", params: "T.NVDA,A.NVDA" },
+    { action: "unsubscribe", params: "T.AAPL,Q.AAPL,A.AAPL" },
+    { action: "subscribe", params: "T.NVDA,Q.NVDA,A.NVDA" },
   ]);
   assert.equal(s.server.clients.length, 1);
 });
@@ -129,4 +136,88 @@ Deno.test("MassiveFeed reconnects a stalled stream during market hours and count
   await subscribed(s.server, ["T.AAPL"]);
   s.server.send([trade("AAPL", 190)]);
   await until(() => s.ticks.length === 1);
+});
+
+Deno.test("MassiveFeed measures the day's change from the stored previous close: 200 to 179 raises the drop alert", async () => {
+  const store = await openTestStore();
+  const kv = await Deno.openKv(":memory:");
+  const rules = await RuleBook.open(kv, -5);
+  try {
+    await migrate(store, await loadMigrations());
+    const today = exchangeDay(Date.now());
+    // Yesterday's close is stored; the stream itself carries no previous close.
+    await store.insert("candles_1d", [
+      dailyRow(
+        "AAPL",
+        { time: today - 86_400_000, open: 198, high: 201, low: 197, close: 200, volume: 1e6 },
+        "massive",
+        1,
+      ),
+    ]);
+    await using s = setup({ previousClose: (symbol, day) => previousDailyClose(store, symbol, day) });
+    s.feed.setSymbols(["AAPL"]);
+    s.feed.start();
+    await subscribed(s.server, ["T.AAPL"]);
+    // The lookup is asked when the symbol is added; ticks after its answer carry it.
+    await until(
+      async () => {
+        s.server.send([trade("AAPL", 179)]);
+        return s.ticks.some((t) => t.previousClose === 200);
+      },
+      10_000,
+      "a tick with the previous close",
+    );
+    const actor = new SymbolActor("AAPL");
+    const out = { alerts: [], candles: [] } as ActorOutput;
+    actor.onTick(s.ticks.findLast((t) => t.previousClose === 200)!, rules.forSymbol("AAPL"), out, Date.now());
+    assert.equal(actor.quote!.changePercent, -10.5);
+    assert.equal(out.alerts.length, 1, "the built-in drop alert fires");
+    assert.match(out.alerts[0]!.message, /AAPL is down 10\.5% today/);
+  } finally {
+    rules.close();
+    kv.close();
+    await dropStore(store);
+  }
+});
+
+Deno.test("MassiveFeed falls back to Massive's previous-close endpoint when no daily candle is stored", async () => {
+  const today = exchangeDay(Date.now());
+  const requests: string[] = [];
+  // Massive's /v2/aggs/ticker/{ticker}/prev answer.
+  const rest = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    requests.push(new URL(req.url).pathname + new URL(req.url).search);
+    return Response.json({
+      ticker: "MSFT",
+      queryCount: 1,
+      resultsCount: 1,
+      adjusted: true,
+      results: [{
+        T: "MSFT",
+        v: 2.1e7,
+        vw: 415.2,
+        o: 412,
+        c: 415.5,
+        h: 417,
+        l: 411,
+        t: exchangeDayRange(today - 86_400_000).start,
+        n: 300000,
+      }],
+      status: "OK",
+      request_id: "6a7e466379af0a71039d60cc78e72282",
+      count: 1,
+    });
+  });
+  try {
+    const lookup = massivePreviousClose(
+      `http://127.0.0.1:${rest.addr.port}`,
+      "good-key",
+      () => Promise.resolve(undefined),
+    );
+    assert.equal(await lookup("MSFT", today), 415.5);
+    assert.match(requests[0]!, /^\/v2\/aggs\/ticker\/MSFT\/prev\?adjusted=true&apiKey=good-key$/);
+    // A close from the same day (the endpoint answered after the session) is not that day's previous close.
+    assert.equal(await lookup("MSFT", today - 86_400_000), undefined);
+  } finally {
+    await rest.shutdown();
+  }
 });

@@ -3,8 +3,10 @@
  * `{"at": <receive time, epoch ms>, "source": "yahoo"|"massive", "frame": "<text as received>"}`.
  */
 
+import type { LiveFeedName } from "../schema/feeds.ts";
+
 /** Which decoder a recorded frame needs. */
-export type RecordedSource = "yahoo" | "massive";
+export type RecordedSource = LiveFeedName;
 
 /** One recorded frame. */
 export interface RecordedFrame {

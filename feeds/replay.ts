@@ -1,12 +1,12 @@
 import { z } from "zod";
 import type { FeedStatus } from "../schema/health.ts";
 import type { Feed, FeedSink } from "./feed.ts";
-import type { MassiveDecoder } from "./massive_decode.ts";
-import type { YahooDecoder } from "./yahoo_decode.ts";
+import { LIVE_FEEDS } from "../schema/feeds.ts";
+import type { Decoded } from "./open.ts";
 
 const recordedSchema = z.object({
   at: z.number().int().nonnegative(),
-  source: z.enum(["yahoo", "massive"]),
+  source: z.enum(LIVE_FEEDS),
   frame: z.string(),
 });
 
@@ -14,9 +14,8 @@ const recordedSchema = z.object({
 export interface ReplayOptions {
   /** A file written by the recorder (RECORD_FILE). */
   path: string;
-  /** Decoders built with `source: "replay"`. */
-  yahoo: YahooDecoder;
-  massive: MassiveDecoder;
+  /** Each recorded source's decoder, built with `source: "replay"` (from the feed registry, feeds/open.ts). */
+  decoders: Readonly<Record<string, (frame: string) => Iterable<Decoded>>>;
   sink: FeedSink;
   /** 1 plays at the recorded pace, 10 ten times faster, 0 as fast as the sink takes it (default 1). */
   speed?: number;
@@ -93,9 +92,13 @@ export class ReplayFeed implements Feed {
     }
   }
 
-  #deliver(source: "yahoo" | "massive", frame: string): void {
-    const results = source === "yahoo" ? [this.#o.yahoo.decode(frame)] : this.#o.massive.decode(frame);
-    for (const r of results) {
+  #deliver(source: string, frame: string): void {
+    const decode = this.#o.decoders[source];
+    if (!decode) {
+      this.#o.sink.reject("bad_record", `no decoder for recorded source ${source}`);
+      return;
+    }
+    for (const r of decode(frame)) {
       if (r.kind === "tick") {
         this.#lastTickAt = r.tick.time;
         this.#o.sink.tick(r.tick);

@@ -10,6 +10,11 @@ import { createYahooDecoder } from "./yahoo_decode.ts";
 
 const yahoo = await createYahooDecoder();
 const replayYahoo = await createYahooDecoder({ source: "replay" });
+/** The decoders the feed registry hands a replay, one per recorded source. */
+const decoders = (massive = createMassiveDecoder({ source: "replay" })) => ({
+  yahoo: (frame: string) => [replayYahoo.decode(frame)],
+  massive: (frame: string) => massive.decode(frame),
+});
 
 function collect() {
   const ticks: Tick[] = [];
@@ -23,8 +28,7 @@ async function replay(path: string, speed: number) {
   const feed = new ReplayFeed({
     path,
     speed,
-    yahoo: replayYahoo,
-    massive: createMassiveDecoder({ source: "replay" }),
+    decoders: decoders(),
     sink: out.sink,
     onEnd: (n) => (ended = n),
   });
@@ -96,8 +100,7 @@ Deno.test("ReplayFeed reports a missing file as an error state, and stop ends a 
   const out = collect();
   const missing = new ReplayFeed({
     path: "/nonexistent/frames.jsonl",
-    yahoo: replayYahoo,
-    massive: createMassiveDecoder(),
+    decoders: decoders(createMassiveDecoder()),
     sink: out.sink,
   });
   missing.start();
@@ -109,7 +112,7 @@ Deno.test("ReplayFeed reports a missing file as an error state, and stop ends a 
   const frame = (at: number) =>
     JSON.stringify({ at, source: "massive", frame: JSON.stringify([{ ev: "T", sym: "A", p: 1, t: Date.now() }]) });
   await Deno.writeTextFile(path, [frame(0), frame(60_000)].join("\n"));
-  const slow = new ReplayFeed({ path, speed: 1, yahoo: replayYahoo, massive: createMassiveDecoder(), sink: out.sink });
+  const slow = new ReplayFeed({ path, speed: 1, decoders: decoders(createMassiveDecoder()), sink: out.sink });
   slow.start();
   await until(() => out.ticks.length === 1);
   await slow.stop();

@@ -1,7 +1,9 @@
 import type { FeedStatus } from "../schema/health.ts";
-import { backoffDelay, type Feed, type FeedSink } from "./feed.ts";
+import type { Feed, FeedSink } from "./feed.ts";
+import { ReconnectingSocket } from "./socket.ts";
 import { usMarketActive } from "../schema/exchange.ts";
-import type { YahooDecoder } from "./yahoo_decode.ts";
+import { createYahooDecoder, type YahooDecoder } from "./yahoo_decode.ts";
+import type { LiveFeedModule } from "./open.ts";
 
 /** Options of the Yahoo streamer client. */
 export interface YahooFeedOptions {
@@ -25,129 +27,49 @@ export interface YahooFeedOptions {
   onFrame?: (frame: string) => void;
 }
 
-const utf8 = new TextDecoder();
-
-type ConnState = "connecting" | "live" | "reconnecting" | "stopped";
-
 /** One WebSocket to the streamer and the symbols it carries. */
 class YahooConnection {
   readonly symbols = new Set<string>();
-  state: ConnState = "connecting";
-  lastFrameAt = 0;
   lastTickAt = 0;
-  connects = 0;
-  /** Whether this connection ever reached the streamer (a socket opened). */
-  everOpened = false;
-  /** Why the last attempt failed, and since when attempts have been failing (0: not failing). */
-  lastError = "";
-  failingSince = 0;
-  #ws: WebSocket | undefined;
-  #attempt = 0;
-  #retry: ReturnType<typeof setTimeout> | undefined;
-  #resubscribe: ReturnType<typeof setInterval> | undefined;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly socket: ReconnectingSocket;
 
-  constructor(private readonly o: Required<Omit<YahooFeedOptions, "onFrame">> & Pick<YahooFeedOptions, "onFrame">) {}
-
-  open(): void {
-    if (this.state === "stopped") return;
-    this.connects++;
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(this.o.url);
-    } catch (err) {
-      this.o.sink.reject("connect_failed", String(err));
-      this.#failed(String(err));
-      this.#scheduleReconnect();
-      return;
-    }
-    this.#ws = ws;
-    ws.onopen = () => {
-      this.everOpened = true;
-      this.lastFrameAt = this.o.now();
-      this.#send({ subscribe: [...this.symbols] });
-    };
-    ws.onmessage = (ev) => {
-      this.lastFrameAt = this.o.now();
-      if (this.state !== "live") {
-        this.state = "live";
-        this.#attempt = 0;
-        this.failingSince = 0;
-        this.lastError = "";
-      }
-      const frame = typeof ev.data === "string" ? ev.data : utf8.decode(ev.data as ArrayBuffer);
-      this.o.onFrame?.(frame);
-      const r = this.o.decoder.decode(frame);
-      if (r.kind === "tick") {
-        this.lastTickAt = this.lastFrameAt;
-        this.o.sink.tick(r.tick);
-      } else if (r.kind === "reject") this.o.sink.reject(r.reason, r.detail);
-    };
-    let error = "";
-    ws.onclose = (ev) => {
-      if (this.#ws !== ws) return;
-      this.#ws = undefined;
-      this.#failed(error || `connection closed (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ""})`);
-      this.#scheduleReconnect();
-    };
-    ws.onerror = (ev) => {
-      // onclose follows and schedules the reconnect; keep the reason it will report.
-      error = (ev as ErrorEvent).message || "connection failed";
-    };
-    this.#resubscribe ??= setInterval(() => this.#send({ subscribe: [...this.symbols] }), this.o.resubscribeMs);
-    this.#watchdog ??= setInterval(() => this.#checkSilence(), Math.max(50, Math.min(this.o.silenceMs / 4, 5_000)));
+  constructor(private readonly o: Required<Omit<YahooFeedOptions, "onFrame">> & Pick<YahooFeedOptions, "onFrame">) {
+    this.socket = new ReconnectingSocket({
+      url: o.url,
+      backoffMinMs: o.backoffMinMs,
+      backoffMaxMs: o.backoffMaxMs,
+      silenceMs: o.silenceMs,
+      marketActive: o.marketActive,
+      now: o.now,
+      reject: (reason, detail) => o.sink.reject(reason, detail),
+      watching: () => this.symbols.size > 0,
+      onOpen: () => this.#subscribe([...this.symbols]),
+      every: { ms: o.resubscribeMs, run: () => this.#subscribe([...this.symbols]) },
+      onFrame: (frame, socket) => {
+        // The streamer sends nothing but prices: any frame means the subscription works.
+        socket.markLive();
+        this.o.onFrame?.(frame);
+        const r = this.o.decoder.decode(frame);
+        if (r.kind === "tick") {
+          this.lastTickAt = socket.lastFrameAt;
+          this.o.sink.tick(r.tick);
+        } else if (r.kind === "reject") this.o.sink.reject(r.reason, r.detail);
+      },
+    });
   }
 
-  #checkSilence(): void {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || this.symbols.size === 0) return;
-    const now = this.o.now();
-    if (now - this.lastFrameAt > this.o.silenceMs && this.o.marketActive(now)) {
-      this.o.sink.reject("silent_stream", `no frame for ${now - this.lastFrameAt} ms; reconnecting`);
-      this.#ws = undefined;
-      ws.close();
-      this.#scheduleReconnect();
-    }
-  }
-
-  #failed(error: string): void {
-    this.lastError = error;
-    if (this.failingSince === 0) this.failingSince = this.o.now();
-  }
-
-  #scheduleReconnect(): void {
-    if (this.state === "stopped") return;
-    this.state = "reconnecting";
-    clearTimeout(this.#retry);
-    const delay = backoffDelay(this.#attempt++, this.o.backoffMinMs, this.o.backoffMaxMs);
-    this.#retry = setTimeout(() => this.open(), delay);
-  }
-
-  #send(msg: unknown): void {
-    const ws = this.#ws;
-    if (ws && ws.readyState === WebSocket.OPEN && (!("subscribe" in (msg as object)) || this.symbols.size > 0)) {
-      ws.send(JSON.stringify(msg));
-    }
+  #subscribe(symbols: string[]): void {
+    if (symbols.length > 0) this.socket.send(JSON.stringify({ subscribe: symbols }));
   }
 
   add(symbols: string[]): void {
     for (const s of symbols) this.symbols.add(s);
-    this.#send({ subscribe: symbols });
+    this.#subscribe(symbols);
   }
 
   remove(symbols: string[]): void {
     for (const s of symbols) this.symbols.delete(s);
-    this.#send({ unsubscribe: symbols });
-  }
-
-  close(): void {
-    this.state = "stopped";
-    clearTimeout(this.#retry);
-    clearInterval(this.#resubscribe);
-    clearInterval(this.#watchdog);
-    const ws = this.#ws;
-    this.#ws = undefined;
-    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) ws.close(1000, "stopping");
+    this.socket.send(JSON.stringify({ unsubscribe: symbols }));
   }
 }
 
@@ -177,12 +99,12 @@ export class YahooFeed implements Feed {
 
   start(): void {
     this.#started = true;
-    for (const c of this.#connections) c.open();
+    for (const c of this.#connections) c.socket.open();
   }
 
   stop(): Promise<void> {
     this.#started = false;
-    for (const c of this.#connections) c.close();
+    for (const c of this.#connections) c.socket.close();
     this.#connections.length = 0;
     this.#owner.clear();
     return Promise.resolve();
@@ -200,7 +122,7 @@ export class YahooFeed implements Feed {
     for (const [c, gone] of byConn) {
       c.remove(gone);
       if (c.symbols.size === 0) {
-        c.close();
+        c.socket.close();
         this.#connections.splice(this.#connections.indexOf(c), 1);
       }
     }
@@ -218,9 +140,9 @@ export class YahooFeed implements Feed {
       this.#owner.set(s, c);
     }
     for (const [c, list] of added) {
-      const fresh = c.connects === 0;
+      const fresh = c.socket.connects === 0;
       c.add(list);
-      if (fresh && this.#started) c.open();
+      if (fresh && this.#started) c.socket.open();
     }
   }
 
@@ -235,14 +157,14 @@ export class YahooFeed implements Feed {
    */
   status(): FeedStatus {
     const lastTickAt = this.#connections.reduce((m, c) => Math.max(m, c.lastTickAt), 0);
-    const states = new Set(this.#connections.map((c) => c.state));
-    const failing = this.#connections.filter((c) => c.failingSince > 0);
-    const neverReached = this.#connections.length > 0 && this.#connections.every((c) => !c.everOpened);
+    const states = new Set(this.#connections.map((c) => c.socket.state));
+    const failing = this.#connections.map((c) => c.socket).filter((c) => c.failingSince > 0);
+    const neverReached = this.#connections.length > 0 && this.#connections.every((c) => !c.socket.everOpened);
     const state = !this.#started
       ? "stopped"
       : states.has("reconnecting")
       ? neverReached ? "unreachable" : "reconnecting"
-      : states.has("connecting")
+      : states.has("connecting") || states.has("idle")
       ? "connecting"
       : "live";
     const worst = failing.sort((a, b) => a.failingSince - b.failingSince)[0];
@@ -253,3 +175,18 @@ export class YahooFeed implements Feed {
     };
   }
 }
+
+/** FEED=yahoo: Yahoo's streamer; recorded frames replay through its decoder. */
+export const yahooFeed: LiveFeedModule = {
+  open: async (config, d) =>
+    new YahooFeed({
+      url: config.yahoo.wsUrl,
+      decoder: await createYahooDecoder(),
+      sink: d.sink,
+      ...(d.onFrame ? { onFrame: d.onFrame } : {}),
+    }),
+  replayDecoder: async () => {
+    const decoder = await createYahooDecoder({ source: "replay", maxFutureMs: Number.MAX_SAFE_INTEGER });
+    return (frame) => [decoder.decode(frame)];
+  },
+};

@@ -3,6 +3,7 @@ import type { BackfillRequest, BackfillRun } from "../schema/backfill.ts";
 import type { Store } from "../store/store.ts";
 import { runOhlcvFetch } from "./ohlcv_job.ts";
 import type { OhlcvProvider } from "./providers.ts";
+import type { Logger } from "../schema/log.ts";
 
 const DAY = 86_400_000;
 
@@ -31,7 +32,7 @@ export interface BackfillRunsOptions {
   /** Stops runs in flight at shutdown. */
   signal?: AbortSignal;
   now?: () => number;
-  log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /**

@@ -10,10 +10,12 @@
  */
 import { deserialize, serialize } from "node:v8";
 import { join } from "node:path";
-import type { Store } from "../store/store.ts";
 
-/** Tables a backup holds, in restore order. */
-export const BACKUP_TABLES = ["schema_migrations", "ticks", "candles_1m", "candles_1d", "alerts", "job_runs"] as const;
+export { BACKUP_TABLES, exportTables, importTables } from "../store/dump.ts";
+import { exportTables } from "../store/dump.ts";
+import type { Store } from "../store/store.ts";
+import type { Logger } from "../schema/log.ts";
+import { ApiError } from "../routes/errors.ts";
 
 /** What a backup wrote. */
 export interface BackupManifest {
@@ -83,26 +85,52 @@ export async function loadKv(kv: Deno.Kv, file: string): Promise<number> {
   return n;
 }
 
-/** Exports each table of `store` into `dir` in Native format. */
-export async function exportTables(store: Store, dir: string): Promise<BackupManifest["tables"]> {
-  const out: BackupManifest["tables"] = {};
-  for (const t of BACKUP_TABLES) {
-    const file = join(dir, `${t}.native.zst`);
-    await Deno.remove(file).catch(() => {});
-    const [{ n }] = await store.query<{ n: string | number }>(`SELECT count() AS n FROM ${t}`) as [{ n: number }];
-    await store.exec(
-      `SELECT * FROM ${t} INTO OUTFILE '${file.replaceAll("'", "\\'")}' COMPRESSION 'zstd' LEVEL 3 FORMAT Native`,
-    );
-    out[t] = { rows: Number(n), bytes: (await Deno.stat(file)).size };
-  }
-  return out;
+/** What {@link backupRunning} reads from the running process. */
+export interface RunningParts {
+  kv: Deno.Kv;
+  store: Store;
+  /** Snapshots every actor to KV. */
+  checkpoint: () => Promise<void>;
+  /** Inserts everything the writer logged. */
+  flush: () => Promise<void>;
+  /** Ticks fsynced so far. */
+  acceptedTicks: () => number;
+  log: Logger;
 }
 
-/** Loads the tables of a backup folder into `store` (migrated, empty). */
-export async function importTables(store: Store, dir: string): Promise<void> {
-  for (const t of BACKUP_TABLES) {
-    const file = join(dir, `${t}.native.zst`);
-    if (t === "schema_migrations") await store.exec("TRUNCATE TABLE schema_migrations");
-    await store.exec(`INSERT INTO ${t} FROM INFILE '${file.replaceAll("'", "\\'")}' COMPRESSION 'zstd' FORMAT Native`);
+/**
+ * Backs the running process's KV and embedded tables up into `dir`: actor snapshots first, then KV, then the
+ * flushed tables, so the tables end up at least as new as the snapshots in KV. With a ClickHouse server the
+ * server's own BACKUP is the tool, and this refuses.
+ *
+ * @example
+ * ```ts
+ * const manifest = await backupRunning(parts, "/backups/2026-11-21");
+ * ```
+ */
+export async function backupRunning(p: RunningParts, dir: string): Promise<BackupManifest> {
+  if (p.store.driver !== "embedded") {
+    throw new ApiError(
+      409,
+      "not_supported",
+      "with CLICKHOUSE_URL, back the tables up on the ClickHouse server (BACKUP DATABASE); see docs/operations.md",
+    );
   }
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const started = Date.now();
+  const ticksAcceptedBefore = p.acceptedTicks();
+  await p.checkpoint();
+  const kvEntries = await dumpKv(p.kv, join(dir, "kv.bin"));
+  await p.flush();
+  const tables = await exportTables(p.store, dir);
+  const manifest: BackupManifest = {
+    createdAt: started,
+    database: p.store.database,
+    kvEntries,
+    tables,
+    ticksAcceptedBefore,
+  };
+  await Deno.writeTextFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+  p.log("info", "backup written", { dir, kvEntries, ms: Date.now() - started, ticks: tables.ticks?.rows });
+  return manifest;
 }

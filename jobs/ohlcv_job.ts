@@ -1,5 +1,7 @@
-import { candleFromRow, type StoredCandleRow } from "../schema/candle.ts";
+import type { HistoryCandle } from "../schema/candle.ts";
 import type { Store } from "../store/store.ts";
+import { insertBars, lastStored, storedBars } from "../store/queries/candles.ts";
+import { recordJobRun } from "../store/queries/job_runs.ts";
 import type { Bar, FetchInterval, OhlcvProvider } from "./providers.ts";
 import { UnknownSymbolError } from "./providers.ts";
 import { checkBars, dedupe, emptyFindings, type Findings, note } from "./quality.ts";
@@ -11,6 +13,7 @@ export const FIRST_DAILY_YEARS = 5;
 /** Progress of a run, reported after every unit of work. */
 export type { Progress } from "../schema/backfill.ts";
 import type { Progress } from "../schema/backfill.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** How a run ended: ok, partial (some symbols failed), failed (all did), or cancelled. */
 export type RunStatus = "ok" | "partial" | "failed" | "cancelled";
@@ -47,72 +50,11 @@ export interface OhlcvFetchOptions {
   onProgress?: (p: Progress) => void;
   /** Resumable runs: a unit of work (symbol, interval, range chunk) already done is skipped. */
   checkpoint?: { done(key: string): Promise<boolean>; mark(key: string): Promise<void> };
-  log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
-const TABLE = { "1d": "candles_1d", "1m": "candles_1m" } as const;
-
-async function storedBars(store: Store, symbol: string, interval: FetchInterval, from: number, to: number) {
-  const t = interval === "1d"
-    ? "toUnixTimestamp(toDateTime(candles_1d.time, 'UTC')) * 1000"
-    : "toUnixTimestamp64Milli(candles_1m.time)";
-  const cond = interval === "1d"
-    ? "candles_1d.time >= toDate(fromUnixTimestamp64Milli({from:Int64})) AND candles_1d.time <= toDate(fromUnixTimestamp64Milli({to:Int64}))"
-    : "candles_1m.time >= fromUnixTimestamp64Milli({from:Int64}) AND candles_1m.time <= fromUnixTimestamp64Milli({to:Int64})";
-  const rows = await store.query<StoredCandleRow>(
-    `SELECT ${t} AS t, open, high, low, close, volume FROM ${TABLE[interval]} FINAL
-     WHERE symbol = {symbol:String} AND ${cond} ORDER BY t`,
-    { symbol, from, to },
-  );
-  return new Map(rows.map((r) => [Number(r.t), r]));
-}
-
-async function lastStored(store: Store, symbol: string, interval: FetchInterval): Promise<number | undefined> {
-  const t = interval === "1d"
-    ? "toUnixTimestamp(toDateTime(max(time), 'UTC')) * 1000"
-    : "toUnixTimestamp64Milli(max(time))";
-  const rows = await store.query<{ t: number | string; n: number | string }>(
-    `SELECT ${t} AS t, count() AS n FROM ${TABLE[interval]} WHERE symbol = {symbol:String}`,
-    { symbol },
-  );
-  return Number(rows[0]?.n ?? 0) > 0 ? Number(rows[0]!.t) : undefined;
-}
-
-/** The candles_1d row of a provider's daily bar. */
-export function dailyRow(symbol: string, b: Bar, source: string, version: number): Record<string, unknown> {
-  return {
-    symbol,
-    time: new Date(b.time).toISOString().slice(0, 10),
-    open: b.open,
-    high: b.high,
-    low: b.low,
-    close: b.close,
-    adj_close: b.adjClose ?? 0,
-    volume: b.volume,
-    source,
-    version,
-  };
-}
-
-/** The candles_1m row of a provider's minute bar; without a VWAP from the provider, the typical price stands in. */
-export function minuteRow(symbol: string, b: Bar, source: string, version: number): Record<string, unknown> {
-  return {
-    symbol,
-    time: b.time,
-    open: b.open,
-    high: b.high,
-    low: b.low,
-    close: b.close,
-    volume: b.volume,
-    vwap: b.vwap ?? (b.high + b.low + b.close) / 3,
-    trades: b.trades ?? 0,
-    source,
-    version,
-  };
-}
-
-const same = (b: Bar, r: StoredCandleRow) =>
-  b.open === r.open && b.high === r.high && b.low === r.low && b.close === r.close && b.volume === Number(r.volume);
+const same = (b: Bar, r: HistoryCandle) =>
+  b.open === r.open && b.high === r.high && b.low === r.low && b.close === r.close && b.volume === r.volume;
 
 /**
  * Fetches OHLCV history for `symbols` from the provider and writes what is new or changed to candles_1d and
@@ -136,18 +78,16 @@ export async function runOhlcvFetch(o: OhlcvFetchOptions): Promise<RunResult> {
   let symbolsDone = 0;
   let failedSymbols = 0;
   const record = (status: RunStatus | "running", finishedAt: number | null) =>
-    o.store.insert("job_runs", [{
+    recordJobRun(o.store, {
       id,
       job,
-      started_at: startedAt,
-      finished_at: finishedAt,
       status,
+      startedAt,
+      finishedAt,
       symbols: o.symbols.length,
-      rows_written: rowsWritten,
-      findings: JSON.stringify(findings),
-      error: "",
-      version: finishedAt ?? startedAt,
-    }]);
+      rowsWritten,
+      findings,
+    });
   await record("running", null);
   const t0 = performance.now();
   const progress = () => {
@@ -174,15 +114,13 @@ export async function runOhlcvFetch(o: OhlcvFetchOptions): Promise<RunResult> {
       return !s || !same(b, s);
     });
     if (fresh.length > 0) {
-      const version = now();
-      const toRow = interval === "1d" ? dailyRow : minuteRow;
-      const rows = fresh.map((b) => toRow(symbol, b, o.provider.name, version));
-      await o.store.insert(TABLE[interval], rows);
-      rowsWritten += rows.length;
+      // Read the total after the await: symbols run concurrently, and each adds its own count.
+      const written = await insertBars(o.store, interval, symbol, fresh, o.provider.name, now(), Infinity);
+      rowsWritten += written;
     }
     // Checks see the stored series with this run's bars over it: a gap the run filled is not reported.
     const merged = new Map<number, Bar>();
-    for (const [t, r] of stored) merged.set(t, candleFromRow(r));
+    for (const [t, r] of stored) merged.set(t, r);
     for (const b of bars) merged.set(b.time, b);
     checkBars(findings, symbol, interval, [...merged.values()].sort((a, b) => a.time - b.time), got.splits);
     await o.checkpoint?.mark(key);

@@ -2,25 +2,11 @@ import { z } from "zod";
 import { createYahooRest, type YahooRest } from "../feeds/yahoo_rest.ts";
 
 export { FETCH_INTERVALS } from "../schema/backfill.ts";
-import { FETCH_INTERVALS } from "../schema/backfill.ts";
-/** An interval the history jobs fetch. */
-export type FetchInterval = (typeof FETCH_INTERVALS)[number];
+export type { FetchInterval } from "../schema/backfill.ts";
+import type { FetchInterval } from "../schema/backfill.ts";
 
-/** One OHLCV bar from a provider; `time` is the bar's start (epoch ms; a UTC midnight for daily bars). */
-export interface Bar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  /** Split- and dividend-adjusted close, when the provider gives one. */
-  adjClose?: number;
-  /** Volume-weighted price, when the provider gives one. */
-  vwap?: number;
-  /** Trades in the bar, when the provider gives it. */
-  trades?: number;
-}
+export type { Bar } from "../schema/candle.ts";
+import type { Bar } from "../schema/candle.ts";
 
 /** A stock split on a day: `ratio` new shares per old share (4 for a 4:1 split). */
 export interface Split {

@@ -1,4 +1,5 @@
 import { keys } from "../actors/keys.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** The job name the OHLCV fetch runs under, in Deno.cron and job_runs. */
 export const OHLCV_JOB = "ohlcv_fetch";
@@ -16,7 +17,7 @@ export interface ScheduleOptions {
   lockMs?: number;
   /** Registers the handler (default Deno.cron). */
   cron?: (name: string, schedule: string, handler: () => Promise<void>) => unknown;
-  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /** A registered job: `trigger()` runs it now under the same lock (start-up, tests). */

@@ -14,6 +14,7 @@ import type { AlertPublisher } from "./nats.ts";
 import { type GuardOptions, UnsafeTargetError } from "./net_guard.ts";
 import { sendPush, SubscriptionGoneError, type VapidKeys } from "./web_push.ts";
 import { DeliveryError, sendWebhook } from "./webhook.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** Owner of delivery records that belong to no user (the NATS publish). */
 export const SYSTEM_OWNER = "_system";
@@ -32,7 +33,7 @@ export interface OutboxOptions {
   nats?: AlertPublisher;
   push?: { vapid: VapidKeys; subject: string };
   now?: () => number;
-  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /** Counters for /metrics. */
@@ -282,7 +283,6 @@ export class Outbox {
           ...this.o.guard,
           vapid: this.o.push.vapid,
           subject: this.o.push.subject,
-          ...(this.o.now ? { now: this.o.now } : {}),
         });
     }
   }

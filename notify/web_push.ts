@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import webpush from "web-push";
 import { z } from "zod";
 import { postGuarded } from "./http_post.ts";
 import type { GuardOptions } from "./net_guard.ts";
@@ -7,13 +8,13 @@ import { keys } from "../actors/keys.ts";
 
 const enc = new TextEncoder();
 const b64u = (b: Uint8Array) => b.toBase64({ alphabet: "base64url", omitPadding: true });
-const fromB64u = (s: string) => Uint8Array.fromBase64(s.replace(/=+$/, ""), { alphabet: "base64url" });
 
 /** The application server's VAPID key pair (ECDSA P-256). */
 export interface VapidKeys {
   /** Uncompressed public key, base64url: the browser's `applicationServerKey`. */
   publicKey: string;
-  privateKey: CryptoKey;
+  /** The private scalar (the JWK's `d`), base64url, as the web-push library takes it. */
+  privateKey: string;
 }
 
 const storedSchema = z.object({ publicKey: z.string(), privateJwk: z.record(z.string(), z.unknown()) });
@@ -57,16 +58,18 @@ async function generateKeys(): Promise<Stored> {
   };
 }
 
-/** Stored keys, ready to sign with. */
+/** Stored keys, checked to be a usable P-256 signing key. */
 async function importKeys(stored: Stored): Promise<VapidKeys> {
-  const privateKey = await crypto.subtle.importKey(
+  await crypto.subtle.importKey(
     "jwk",
     stored.privateJwk as JsonWebKey,
     { name: "ECDSA", namedCurve: "P-256" },
     false,
     ["sign"],
   );
-  return { publicKey: stored.publicKey, privateKey };
+  const d = stored.privateJwk.d;
+  if (typeof d !== "string") throw new Error("stored VAPID key has no private part");
+  return { publicKey: stored.publicKey, privateKey: d };
 }
 
 /**
@@ -89,83 +92,41 @@ export async function loadVapidKeys(dataDir: string): Promise<VapidKeys> {
   return await importKeys(stored);
 }
 
-/** The `Authorization: vapid t=…, k=…` header for a push service at `endpoint` (RFC 8292), valid 12 hours. */
-export async function vapidAuthorization(
-  keys: VapidKeys,
-  endpoint: string,
-  subject: string,
-  now: number,
-): Promise<string> {
-  const header = b64u(enc.encode(JSON.stringify({ typ: "JWT", alg: "ES256" })));
-  const claims = b64u(enc.encode(JSON.stringify({
-    aud: new URL(endpoint).origin,
-    exp: Math.floor(now / 1000) + 12 * 3600,
-    sub: subject,
-  })));
-  const input = `${header}.${claims}`;
-  // WebCrypto's ECDSA signature is r‖s, the JWS ES256 form.
-  const sig = new Uint8Array(
-    await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, enc.encode(input)),
-  );
-  return `vapid t=${input}.${b64u(sig)}, k=${keys.publicKey}`;
-}
-
-async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", ikm as BufferSource, "HKDF", false, ["deriveBits"]);
-  return new Uint8Array(
-    await crypto.subtle.deriveBits(
-      { name: "HKDF", hash: "SHA-256", salt: salt as BufferSource, info: info as BufferSource },
-      key,
-      bytes * 8,
-    ),
-  );
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/** What {@link pushRequest} needs besides the subscription and payload. */
+export interface PushOptions {
+  vapid: VapidKeys;
+  /** The VAPID `sub` claim: a mailto: or https: URL where the push service can reach the operator. */
+  subject: string;
+  /** How long the push service keeps an undelivered message (default a day). */
+  ttlSeconds?: number;
 }
 
 /**
- * Encrypts `plaintext` for one subscription as an `aes128gcm` body (RFC 8291 over RFC 8188): a fresh ECDH key pair
- * and salt per message, one record, the sender's public key as the key id.
+ * The encrypted body (RFC 8291, aes128gcm) and headers (VAPID per RFC 8292, TTL, urgency) of one push message,
+ * built by the web-push library.
+ *
+ * @example
+ * ```ts
+ * const { headers, body } = pushRequest(subscription, JSON.stringify(payload), { vapid, subject: "mailto:ops@example.com" });
+ * ```
  */
-export async function encryptPushPayload(
-  subscription: { p256dh: string; auth: string },
-  plaintext: Uint8Array,
-): Promise<Uint8Array> {
-  const uaPublic = fromB64u(subscription.p256dh);
-  const authSecret = fromB64u(subscription.auth);
-  const ua = await crypto.subtle.importKey(
-    "raw",
-    uaPublic as BufferSource,
-    { name: "ECDH", namedCurve: "P-256" },
-    false,
-    [],
-  );
-  const local = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
-  const asPublic = new Uint8Array(await crypto.subtle.exportKey("raw", local.publicKey));
-  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: ua }, local.privateKey, 256));
-  const ikm = await hkdf(authSecret, shared, concat(enc.encode("WebPush: info\0"), uaPublic, asPublic), 32);
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const cek = await hkdf(salt, ikm, enc.encode("Content-Encoding: aes128gcm\0"), 16);
-  const nonce = await hkdf(salt, ikm, enc.encode("Content-Encoding: nonce\0"), 12);
-  const key = await crypto.subtle.importKey("raw", cek as BufferSource, "AES-GCM", false, ["encrypt"]);
-  // One record: the payload, then the 0x02 delimiter that marks the last record.
-  const record = concat(plaintext, new Uint8Array([2]));
-  const sealed = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce as BufferSource }, key, record as BufferSource),
-  );
-  const header = new Uint8Array(16 + 4 + 1);
-  header.set(salt, 0);
-  new DataView(header.buffer).setUint32(16, 4096);
-  header[20] = asPublic.length;
-  return concat(header, asPublic, sealed);
+export function pushRequest(
+  subscription: { endpoint: string; keys: { p256dh: string; auth: string } },
+  payload: string,
+  opts: PushOptions,
+): { headers: Record<string, string>; body: Uint8Array } {
+  const details = webpush.generateRequestDetails(subscription, payload, {
+    vapidDetails: { subject: opts.subject, publicKey: opts.vapid.publicKey, privateKey: opts.vapid.privateKey },
+    TTL: opts.ttlSeconds ?? 86_400,
+    urgency: "high",
+    contentEncoding: "aes128gcm",
+  });
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(details.headers as Record<string, string | number>)) {
+    // The POST sets its own length.
+    if (name.toLowerCase() !== "content-length") headers[name] = String(value);
+  }
+  return { headers, body: new Uint8Array(details.body as Uint8Array) };
 }
 
 /** The push service says the subscription is gone (404 or 410): it must be removed. */
@@ -183,27 +144,17 @@ export const MAX_PUSH_PAYLOAD = 3_993;
 export async function sendPush(
   subscription: { endpoint: string; keys: { p256dh: string; auth: string } },
   payload: string,
-  opts: GuardOptions & { vapid: VapidKeys; subject: string; now?: () => number; ttlSeconds?: number },
+  opts: GuardOptions & PushOptions,
 ): Promise<void> {
-  const data = enc.encode(payload);
-  if (data.length > MAX_PUSH_PAYLOAD) throw new DeliveryError(`push payload is ${data.length} bytes, over the limit`);
-  const body = await encryptPushPayload(subscription.keys, data);
+  const size = enc.encode(payload).length;
+  if (size > MAX_PUSH_PAYLOAD) throw new DeliveryError(`push payload is ${size} bytes, over the limit`);
+  const { headers, body } = pushRequest(subscription, payload, opts);
+  // The library only builds the request; the SSRF-guarded POST sends it.
   const res = await postGuarded(subscription.endpoint, {
     allowPrivate: opts.allowPrivate,
     ...(opts.resolve ? { resolve: opts.resolve } : {}),
     body,
-    headers: {
-      "Content-Type": "application/octet-stream",
-      "Content-Encoding": "aes128gcm",
-      TTL: String(opts.ttlSeconds ?? 86_400),
-      Urgency: "high",
-      Authorization: await vapidAuthorization(
-        opts.vapid,
-        subscription.endpoint,
-        opts.subject,
-        (opts.now ?? Date.now)(),
-      ),
-    },
+    headers: { "Content-Type": "application/octet-stream", ...headers },
   });
   if (res.status === 404 || res.status === 410) {
     throw new SubscriptionGoneError(`push service answered ${res.status}: the subscription has expired`);

@@ -1,40 +1,38 @@
 import assert from "node:assert/strict";
 import { browserSubscription, verifyVapid } from "../tests/fake_receivers.ts";
-import { encryptPushPayload, loadVapidKeys, vapidAuthorization } from "./web_push.ts";
+import { loadVapidKeys, pushRequest } from "./web_push.ts";
 
-Deno.test("encryptPushPayload output decrypts with the browser's keys (RFC 8291), fresh each time", async () => {
-  const sub = browserSubscription("https://push.example.net/send/abc");
-  const text = JSON.stringify({ idempotencyKey: "k1", alert: { message: "AAPL fell 5.2%" } });
-  const a = await encryptPushPayload(sub.json.keys, new TextEncoder().encode(text));
-  const b = await encryptPushPayload(sub.json.keys, new TextEncoder().encode(text));
-  assert.equal(sub.decrypt(a), text);
-  assert.equal(sub.decrypt(b), text);
-  assert.notDeepEqual(a.slice(0, 16), b.slice(0, 16), "a new salt per message");
-  assert.equal(new DataView(a.buffer).getUint32(16), 4096);
-  // A different subscriber cannot read it.
-  const other = browserSubscription("https://push.example.net/send/def");
-  assert.throws(() => other.decrypt(a));
-});
-
-Deno.test("VAPID keys are generated once under DATA_DIR and sign a header a push service verifies", async () => {
+Deno.test("VAPID keys are generated once under DATA_DIR; a push request decrypts with the browser's keys and carries a VAPID header a push service verifies", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const first = await loadVapidKeys(dir);
-    const again = await loadVapidKeys(dir);
-    assert.equal(again.publicKey, first.publicKey);
+    const vapid = await loadVapidKeys(dir);
+    assert.equal(vapid.publicKey, first.publicKey);
     assert.equal(Uint8Array.fromBase64(first.publicKey, { alphabet: "base64url" }).length, 65);
     assert.equal((await Deno.stat(`${dir}/vapid.json`)).mode! & 0o777, 0o600);
-    const now = Date.UTC(2026, 10, 21, 12);
-    const header = await vapidAuthorization(
-      again,
-      "https://push.example.net:8443/send/abc",
-      "mailto:ops@example.com",
-      now,
-    );
-    const claims = await verifyVapid(header);
+
+    const sub = browserSubscription("https://push.example.net:8443/send/abc");
+    const text = JSON.stringify({ idempotencyKey: "k1", alert: { message: "AAPL fell 5.2%" } });
+    const opts = { vapid, subject: "mailto:ops@example.com" };
+    const before = Math.floor(Date.now() / 1000);
+    const a = pushRequest(sub.json, text, opts);
+    const b = pushRequest(sub.json, text, opts);
+    // The body: RFC 8291 aes128gcm, decrypted independently (http_ece), a fresh salt per message.
+    assert.equal(sub.decrypt(a.body), text);
+    assert.equal(sub.decrypt(b.body), text);
+    assert.notDeepEqual(a.body.slice(0, 16), b.body.slice(0, 16), "a new salt per message");
+    const other = browserSubscription("https://push.example.net/send/def");
+    assert.throws(() => other.decrypt(a.body), "another subscriber cannot read it");
+    const header = (name: string) => Object.entries(a.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+    assert.equal(header("content-encoding"), "aes128gcm");
+    assert.equal(header("ttl"), "86400");
+    assert.equal(header("urgency"), "high");
+    assert.equal(header("content-length"), undefined, "the POST sets its own length");
+    // The header: RFC 8292, signed by the stored key, for the push service's origin, valid about 12 hours.
+    const claims = await verifyVapid(header("authorization")!);
     assert.equal(claims.aud, "https://push.example.net:8443");
     assert.equal(claims.sub, "mailto:ops@example.com");
-    assert.equal(claims.exp, now / 1000 + 12 * 3600);
+    assert.ok(claims.exp >= before + 12 * 3600 - 5 && claims.exp <= before + 24 * 3600, String(claims.exp));
     assert.equal(claims.k, first.publicKey);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -6,12 +6,53 @@ import type { GuardOptions } from "./net_guard.ts";
 export const SIGNATURE_HEADER = "Breadboard-Signature";
 /** The header carrying the idempotency key (also in the body). */
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+/** The Standard Webhooks headers: the message id (the idempotency key), the send time and the signature. */
+export const STANDARD_WEBHOOK_HEADERS = {
+  id: "webhook-id",
+  timestamp: "webhook-timestamp",
+  signature: "webhook-signature",
+} as const;
 
 const enc = new TextEncoder();
 
-/** A new webhook signing secret: `whsec_` and 32 random bytes, base64url. */
+/**
+ * A new webhook signing secret: `whsec_` and 32 random bytes in base64, the form Standard Webhooks libraries take.
+ * (Secrets made before were base64url; both sign the same.)
+ */
 export function newWebhookSecret(): string {
-  return `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64({ alphabet: "base64url", omitPadding: true })}`;
+  return `whsec_${crypto.getRandomValues(new Uint8Array(32)).toBase64()}`;
+}
+
+/** The key bytes of a secret: the base64 (or base64url) after `whsec_`; a secret in no base64 form signs as text. */
+function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
+  const encoded = secret.replace(/^whsec_/, "").replaceAll("-", "+").replaceAll("_", "/");
+  try {
+    return Uint8Array.fromBase64(encoded.padEnd(Math.ceil(encoded.length / 4) * 4, "="));
+  } catch {
+    return enc.encode(secret);
+  }
+}
+
+/**
+ * The `webhook-signature` value of Standard Webhooks: `v1,` and the base64 HMAC-SHA256 of `"<id>.<t>.<body>"`,
+ * keyed with the secret's bytes (the base64 after `whsec_`).
+ *
+ * @example
+ * ```ts
+ * const sig = await standardSignature(secret, payload.idempotencyKey, Math.floor(Date.now() / 1000), body);
+ * ```
+ */
+export async function standardSignature(
+  secret: string,
+  id: string,
+  unixSeconds: number,
+  body: string,
+): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", secretBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(`${id}.${unixSeconds}.${body}`)));
+  return `v1,${mac.toBase64()}`;
 }
 
 /**
@@ -32,8 +73,13 @@ export class DeliveryError extends Error {
 }
 
 /**
- * POSTs the payload as JSON, signed, with a 5 s timeout; any status but 2xx is a failure (redirects included: they
- * are not followed).
+ * POSTs the payload as JSON, signed twice (Standard Webhooks headers, and `Breadboard-Signature` in Stripe's form),
+ * with a 5 s timeout; any status but 2xx is a failure (redirects included: they are not followed).
+ *
+ * @example
+ * ```ts
+ * await sendWebhook({ url: "https://hooks.example.com/bb", secret }, payload, { allowPrivate: false });
+ * ```
  */
 export async function sendWebhook(
   target: { url: string; secret: string },
@@ -42,6 +88,7 @@ export async function sendWebhook(
   now: () => number = Date.now,
 ): Promise<void> {
   const body = JSON.stringify(payload);
+  const t = Math.floor(now() / 1000);
   const res = await postGuarded(target.url, {
     ...guard,
     body,
@@ -49,7 +96,10 @@ export async function sendWebhook(
       "Content-Type": "application/json",
       "User-Agent": "Breadboard-Webhook/1",
       [IDEMPOTENCY_HEADER]: payload.idempotencyKey,
-      [SIGNATURE_HEADER]: await signPayload(target.secret, Math.floor(now() / 1000), body),
+      [SIGNATURE_HEADER]: await signPayload(target.secret, t, body),
+      [STANDARD_WEBHOOK_HEADERS.id]: payload.idempotencyKey,
+      [STANDARD_WEBHOOK_HEADERS.timestamp]: String(t),
+      [STANDARD_WEBHOOK_HEADERS.signature]: await standardSignature(target.secret, payload.idempotencyKey, t, body),
     },
   });
   if (res.status < 200 || res.status > 299) {

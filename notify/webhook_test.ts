@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { Webhook } from "standardwebhooks";
+import Stripe from "stripe";
 import { startReceiver } from "../tests/fake_receivers.ts";
 import { postGuarded } from "./http_post.ts";
 import { DeliveryError, newWebhookSecret, sendWebhook, SIGNATURE_HEADER, signPayload } from "./webhook.ts";
@@ -21,7 +23,7 @@ const payload = {
 
 Deno.test("signPayload is HMAC-SHA256 over '<t>.<body>' that a receiver recomputes", async () => {
   const secret = newWebhookSecret();
-  assert.match(secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
   const header = await signPayload(secret, 1_700_000_000, '{"x":1}');
   const [, t, v1] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header)!;
   const expected = createHmac("sha256", secret).update(`${t}.{"x":1}`).digest();
@@ -45,6 +47,45 @@ Deno.test("sendWebhook posts signed JSON with the idempotency key and treats a r
       (e) => e instanceof DeliveryError && /answered 302/.test(e.message),
     );
     assert.equal(rx.got.length, 2, "the redirect was not followed");
+  } finally {
+    await rx.stop();
+  }
+});
+
+Deno.test("a delivered webhook verifies with the Standard Webhooks library and with Stripe's SDK", async () => {
+  const rx = startReceiver();
+  try {
+    const secret = newWebhookSecret();
+    await sendWebhook({ url: rx.url, secret }, payload, { allowPrivate: true });
+    const got = rx.got[0]!;
+    assert.equal(got.headers["webhook-id"], payload.idempotencyKey, "the message id is stable across retries");
+    const verified = new Webhook(secret).verify(got.text, {
+      "webhook-id": got.headers["webhook-id"]!,
+      "webhook-timestamp": got.headers["webhook-timestamp"]!,
+      "webhook-signature": got.headers["webhook-signature"]!,
+    });
+    assert.deepEqual(verified, payload);
+    assert.throws(() =>
+      new Webhook(newWebhookSecret()).verify(got.text, {
+        "webhook-id": got.headers["webhook-id"]!,
+        "webhook-timestamp": got.headers["webhook-timestamp"]!,
+        "webhook-signature": got.headers["webhook-signature"]!,
+      }), "another secret does not verify");
+    // The Stripe-style header keeps working for receivers built on it.
+    const event = await new Stripe("sk_test_unused").webhooks.constructEventAsync(
+      got.text,
+      got.headers[SIGNATURE_HEADER.toLowerCase()]!,
+      secret,
+    );
+    assert.equal((event as unknown as typeof payload).idempotencyKey, payload.idempotencyKey);
+    await assert.rejects(
+      new Stripe("sk_test_unused").webhooks.constructEventAsync(
+        got.text.replace("198", "197"),
+        got.headers[SIGNATURE_HEADER.toLowerCase()]!,
+        secret,
+      ),
+      "a changed body does not verify",
+    );
   } finally {
     await rx.stop();
   }

@@ -22,7 +22,8 @@ import type { Store } from "../store/store.ts";
 import { timedStore } from "../store/timed_store.ts";
 
 /** Structured log line writer: info to stdout, the rest to stderr, one JSON object per line. */
-export type Logger = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+export type { Logger } from "../schema/log.ts";
+import type { Logger } from "../schema/log.ts";
 
 /** The process log. */
 export const log: Logger = (level, msg, fields = {}) => {

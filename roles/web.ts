@@ -4,7 +4,8 @@
  */
 import type { Hono } from "hono";
 import { keys } from "../actors/keys.ts";
-import type { ActorSnapshot, Quote } from "../actors/symbol_actor.ts";
+import type { ActorSnapshot } from "../actors/symbol_actor.ts";
+import type { Quote } from "../schema/quote.ts";
 import { RollingWindow } from "../actors/window.ts";
 import { requestLatest } from "../broker/latest.ts";
 import { createYahooRest } from "../feeds/yahoo_rest.ts";

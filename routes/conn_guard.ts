@@ -17,6 +17,7 @@
  * Requests are framed (headers, Content-Length or chunked bodies) only as far as needed to find the next request's
  * headers; anything that does not parse as HTTP/1.1 is closed, as the server behind would refuse it anyway.
  */
+import type { Logger } from "../schema/log.ts";
 
 /** Settings of the guard. */
 export interface ConnGuardOptions {
@@ -37,7 +38,7 @@ export interface ConnGuardOptions {
   maxWsMessageBytes: number;
   /** Largest request header block. */
   maxHeaderBytes?: number;
-  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /** Counters of the guard, for /metrics and tests. */

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
-
-type Labels = Readonly<Record<string, string>>;
+import type { Labels, MetricsRegistry } from "../schema/metrics.ts";
 
 const NEEDS_ESCAPE = /[\\"\n]/;
 
@@ -24,7 +23,7 @@ function key(labels: Labels): string {
  * Counters and gauges in Prometheus text format. Counters are incremented by the pipeline; gauges are read from a
  * callback at scrape time, so nothing is sampled in between.
  */
-export class Metrics {
+export class Metrics implements MetricsRegistry {
   #counters = new Map<string, { help: string; values: Map<string, number> }>();
   #gauges = new Map<
     string,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Quote } from "../actors/symbol_actor.ts";
+import type { Quote } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { type Broker, MemoryBroker, type Subjects, subjects } from "../broker/broker.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Quote } from "../actors/symbol_actor.ts";
+import type { Quote } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { Hub } from "./ws.ts";
 

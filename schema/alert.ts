@@ -19,19 +19,3 @@ export const alertSchema = z.object({
 
 /** One alert raised by a rule. */
 export type Alert = z.infer<typeof alertSchema>;
-
-/** The `alerts` table row of an alert. */
-export function alertToRow(a: Alert): Record<string, unknown> {
-  return {
-    id: a.id,
-    time: a.time,
-    symbol: a.symbol,
-    rule_id: a.ruleId,
-    user_id: a.userId,
-    kind: a.kind,
-    window: a.window,
-    message: a.message,
-    price: a.price,
-    change_percent: a.changePercent,
-  };
-}

@@ -4,6 +4,8 @@ import { symbolSchema } from "./symbol.ts";
 
 /** Intervals the history providers fetch. */
 export const FETCH_INTERVALS = ["1d", "1m"] as const;
+/** An interval the history jobs fetch. */
+export type FetchInterval = (typeof FETCH_INTERVALS)[number];
 
 /** Progress of a history fetch. */
 export interface Progress {

@@ -22,37 +22,28 @@ export const candleSchema = z.object({
 /** One OHLCV candle. */
 export type Candle = z.infer<typeof candleSchema>;
 
-/** The `candles_1m` row of a closed one-minute candle. */
-export function candleToRow(symbol: string, c: Candle, source: string, version: number): Record<string, unknown> {
-  return {
-    symbol,
-    time: c.time,
-    open: c.open,
-    high: c.high,
-    low: c.low,
-    close: c.close,
-    volume: c.volume,
-    vwap: c.vwap,
-    trades: c.trades,
-    source,
-    version,
-  };
-}
-
-/** A candle as read back from candles_1m or candles_1d: `t` is epoch ms, 64-bit values may arrive as strings. */
-export interface StoredCandleRow {
-  t: number | string;
+/** One OHLCV bar from a provider; `time` is the bar's start (epoch ms; a UTC midnight for daily bars). */
+export interface Bar {
+  time: number;
   open: number;
   high: number;
   low: number;
   close: number;
-  volume: number | string;
+  volume: number;
+  /** Split- and dividend-adjusted close, when the provider gives one. */
+  adjClose?: number;
+  /** Volume-weighted price, when the provider gives one. */
+  vwap?: number;
+  /** Trades in the bar, when the provider gives it. */
+  trades?: number;
 }
 
-/** The OHLCV candle (numbers only) of a stored row. */
 /** A candle as history answers it: OHLCV, without the VWAP and trade count the actors keep. */
-export type HistoryCandle = ReturnType<typeof candleFromRow>;
-
-export function candleFromRow(r: StoredCandleRow) {
-  return { time: Number(r.t), open: r.open, high: r.high, low: r.low, close: r.close, volume: Number(r.volume) };
+export interface HistoryCandle {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
 }

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { SYMBOL_PATTERN } from "./symbol.ts";
 
 /** The data feeds a process can run. */
-export const FEEDS = ["yahoo", "massive", "synthetic", "replay"] as const;
+export { FEEDS } from "./feeds.ts";
+import { FEEDS } from "./feeds.ts";
 
 /**
  * What one process does: `all` (one process: feeds, actors, store writer, jobs, outbox, pages, REST, WebSocket),

@@ -1,3 +1,4 @@
+import { FEEDS } from "./feeds.ts";
 import { z } from "zod";
 import { symbolSchema } from "./symbol.ts";
 
@@ -30,7 +31,7 @@ export const QUOTE_TYPES = [
 export type QuoteType = (typeof QUOTE_TYPES)[number];
 
 /** Where a tick came from. Synthetic ticks never reach the store a live feed writes to. */
-export const TICK_SOURCES = ["yahoo", "massive", "synthetic", "replay"] as const;
+export const TICK_SOURCES = FEEDS;
 /** Where a tick came from. */
 export type TickSource = (typeof TICK_SOURCES)[number];
 
@@ -78,34 +79,3 @@ export const tickSchema = z.object({
 
 /** One normalized price update. */
 export type Tick = z.infer<typeof tickSchema>;
-
-/**
- * The `ticks` table row for a tick (snake_case columns; absent optional fields take the column default).
- */
-export function tickToRow(t: Tick): Record<string, unknown> {
-  return {
-    symbol: t.symbol,
-    time: t.time,
-    price: t.price,
-    price_raw: t.priceRaw ?? t.price,
-    change: t.change,
-    change_percent: t.changePercent,
-    day_volume: t.dayVolume,
-    day_high: t.dayHigh,
-    day_low: t.dayLow,
-    open_price: t.openPrice,
-    previous_close: t.previousClose,
-    bid: t.bid,
-    bid_size: t.bidSize,
-    ask: t.ask,
-    ask_size: t.askSize,
-    last_size: t.lastSize,
-    price_hint: t.priceHint,
-    currency: t.currency,
-    exchange: t.exchange,
-    quote_type: t.quoteType,
-    market_hours: t.marketHours,
-    source: t.source,
-    seq: t.seq ?? 0,
-  };
-}

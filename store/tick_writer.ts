@@ -1,10 +1,12 @@
 import { join } from "node:path";
-import { type Tick, tickToRow } from "../schema/tick.ts";
-import type { Store } from "./store.ts";
+import type { Tick } from "../schema/tick.ts";
+import { tickToRow } from "./rows.ts";
+import { tickStored } from "./queries/ticks.ts";
+import type { Row, Store } from "./store.ts";
 import { persistentId } from "./persistent_id.ts";
 import { readCheckpoint, Wal, type WalPosition, writeCheckpoint } from "./wal.ts";
 
-/** Options of {@link TickWriter.open}. Defaults follow ClickHouse's advice: large batches, about one a second. */
+/** Options of {@link TableWriter.open}. Defaults follow ClickHouse's advice: large batches, about one a second. */
 export interface TickWriterOptions {
   /** Table the rows go to (default "ticks"). */
   table?: string;
@@ -22,9 +24,16 @@ export interface TickWriterOptions {
   retryMinMs?: number;
   /** Called with each failure: an insert (the batch stays in the log and is retried) or a log fsync. */
   onError?: (err: unknown) => void;
+  /**
+   * Whether a row is in the table. Asked after a restart about the first and last row of the batch the previous
+   * process was inserting: the engine records an insert's deduplication token before it commits the part, so an
+   * engine killed in between would drop the re-sent batch as a duplicate of a part it never kept. With this, a
+   * batch not found is re-sent under a new token; without it (tables that replace rows by key), it always is.
+   */
+  stored?: (row: Row) => Promise<boolean>;
 }
 
-/** Raised by {@link TickWriter.append} when the writer cannot take more; the caller counts it as dropped. */
+/** Raised by {@link TableWriter.append} when the writer cannot take more; the caller counts it as dropped. */
 export class BackpressureError extends Error {
   override name = "BackpressureError";
 }
@@ -51,21 +60,25 @@ export interface TickWriterStats {
 const encoder = new TextEncoder();
 
 /**
- * Batched, loss-free tick storage.
+ * Batched, loss-free storage of one table's rows (ticks, closed candles, alerts).
  *
- * `append` encodes ticks as JSONEachRow lines into a write-ahead log under `dir`; a tick is **accepted** once the
+ * `append` encodes values as JSONEachRow lines into a write-ahead log under `dir`; a tick is **accepted** once the
  * group-commit fsync covering it completes, which is when the promise `append` returned resolves (at most
  * `syncIntervalMs` later). A flush loop inserts the log in order, one whole-line range per batch, with an insert
  * deduplication token naming that range. Before each insert the range is recorded in `checkpoint.json`; after a
  * crash the same range is inserted again with the same token, which ClickHouse drops if the first insert had
  * landed. So every accepted tick is stored exactly once, and while the store is down ticks wait in the log on disk.
  */
-export class TickWriter {
+export class TableWriter<T> {
   #store: Store;
+  #encode: (value: T) => Row;
   #wal: Wal;
   #id: string;
   #table: string;
-  #opts: Required<Omit<TickWriterOptions, "onError" | "table">>;
+  #opts: Required<Omit<TickWriterOptions, "onError" | "table" | "stored">>;
+  #storedRow: ((row: Row) => Promise<boolean>) | undefined;
+  /** The pending range came from a previous process (checked before it is sent again). */
+  #inherited = false;
   #onError: (err: unknown) => void;
   #stored: WalPosition;
   /** The range being inserted: until it succeeds, every retry re-sends exactly it, under the same token. */
@@ -91,8 +104,16 @@ export class TickWriter {
   #removedBefore = 0;
   #closed = false;
 
-  private constructor(store: Store, wal: Wal, id: string, stored: WalPosition, options: TickWriterOptions) {
+  private constructor(
+    store: Store,
+    encode: (value: T) => Row,
+    wal: Wal,
+    id: string,
+    stored: WalPosition,
+    options: TickWriterOptions,
+  ) {
     this.#store = store;
+    this.#encode = encode;
     this.#wal = wal;
     this.#id = id;
     this.#stored = stored;
@@ -107,20 +128,34 @@ export class TickWriter {
     };
     this.#retryMs = this.#opts.retryMinMs;
     this.#onError = options.onError ?? (() => {});
+    this.#storedRow = options.stored;
   }
 
   /**
    * Opens the log in `dir` and starts the fsync and flush loops. The flush loop first re-sends the batch a previous
    * process was inserting when it stopped (same range, same token), then whatever else the log holds. A store that
    * is down at open is retried in the background.
+   *
+   * @param encode the table row of one appended value
+   * @example
+   * ```ts
+   * const alerts = await TableWriter.open(store, "data/wal-alerts", alertToRow, { table: "alerts" });
+   * await alerts.append([alert]); // resolves once fsynced: the alert will reach the table exactly once
+   * ```
    */
-  static async open(store: Store, dir: string, options: TickWriterOptions = {}): Promise<TickWriter> {
+  static async open<T>(
+    store: Store,
+    dir: string,
+    encode: (value: T) => Row,
+    options: TickWriterOptions = {},
+  ): Promise<TableWriter<T>> {
     const wal = await Wal.open(dir);
     // A random id kept beside the log, so tokens from a fresh DATA_DIR never match an older log's.
     const id = await persistentId(join(dir, "id"));
     const checkpoint = await readCheckpoint(dir);
-    const writer = new TickWriter(store, wal, id, checkpoint.stored, options);
+    const writer = new TableWriter(store, encode, wal, id, checkpoint.stored, options);
     writer.#pending = checkpoint.pending;
+    writer.#inherited = checkpoint.pending !== undefined;
     writer.#stats.backlogBytes = await wal.backlogBytes(writer.#stored);
     writer.#syncTimer = setInterval(() => void writer.#sync().catch(() => {}), writer.#opts.syncIntervalMs);
     writer.#scheduleFlush(0);
@@ -134,16 +169,18 @@ export class TickWriter {
   }
 
   /**
-   * Logs `ticks`; the promise resolves once they are fsynced (accepted). Throws {@link BackpressureError}
+   * Logs `values`; the promise resolves once they are fsynced (accepted). Throws {@link BackpressureError}
    * synchronously when the writer is closed or full, so a feed can count the drop without awaiting.
    */
-  append(ticks: readonly Tick[]): Promise<void> {
+  append(ticks: readonly T[]): Promise<void> {
     if (!this.writable) {
-      throw new BackpressureError(this.#closed ? "tick writer is closed" : "tick writer is full: the store is behind");
+      throw new BackpressureError(
+        this.#closed ? `${this.#table} writer is closed` : `${this.#table} writer is full: the store is behind`,
+      );
     }
     if (ticks.length === 0) return Promise.resolve();
     let text = "";
-    for (const t of ticks) text += JSON.stringify(tickToRow(t)) + "\n";
+    for (const t of ticks) text += JSON.stringify(this.#encode(t)) + "\n";
     const bytes = encoder.encode(text);
     this.#wal.append(bytes);
     this.#stats.appended += ticks.length;
@@ -228,7 +265,7 @@ export class TickWriter {
           this.#pending = { start: batch.start, end: batch.end };
           await writeCheckpoint(this.#wal.dir, { stored: batch.start, pending: this.#pending });
         }
-        await this.#insert(batch.start, batch.end, batch.payload, batch.lines);
+        await this.#insert(batch.start, batch.end, batch.payload, batch.lines, await this.#retryToken(batch.payload));
       }
       this.#retryMs = this.#opts.retryMinMs;
       this.#scheduleFlush(this.#opts.flushIntervalMs);
@@ -243,9 +280,29 @@ export class TickWriter {
     }
   }
 
-  async #insert(start: WalPosition, end: WalPosition, payload: Uint8Array, lines: number): Promise<void> {
-    const token = `${this.#id}:${start.segment}:${start.offset}-${end.offset}`;
-    await this.#store.insertJsonEachRow(this.#table, payload, { dedupToken: token });
+  /**
+   * For the batch a previous process was inserting: "skip" when it is in the table, a suffix that makes its token
+   * new when it is not (see {@link TickWriterOptions.stored}), "" for every other batch.
+   */
+  async #retryToken(payload: Uint8Array): Promise<string | "skip"> {
+    if (!this.#inherited) return "";
+    this.#inherited = false;
+    if (!this.#storedRow) return `:restart-${Date.now()}`;
+    const text = new TextDecoder().decode(payload);
+    const first = JSON.parse(text.slice(0, text.indexOf("\n"))) as Row;
+    const last = JSON.parse(text.slice(text.lastIndexOf("\n", text.length - 2) + 1)) as Row;
+    return (await this.#storedRow(first)) && (await this.#storedRow(last)) ? "skip" : `:restart-${Date.now()}`;
+  }
+
+  async #insert(
+    start: WalPosition,
+    end: WalPosition,
+    payload: Uint8Array,
+    lines: number,
+    retry: string | "skip" = "",
+  ): Promise<void> {
+    const token = `${this.#id}:${start.segment}:${start.offset}-${end.offset}${retry === "skip" ? "" : retry}`;
+    if (retry !== "skip") await this.#store.insertJsonEachRow(this.#table, payload, { dedupToken: token });
     this.#stored = end;
     this.#pending = undefined;
     await writeCheckpoint(this.#wal.dir, { stored: end });
@@ -296,3 +353,24 @@ export class TickWriter {
     }
   }
 }
+
+/** The writer of the ticks table. */
+export type TickWriter = TableWriter<Tick>;
+
+/** Opens the ticks table's writer: {@link TableWriter.open} with the tick row encoding. */
+export const TickWriter = {
+  /**
+   * @example
+   * ```ts
+   * const writer = await TickWriter.open(store, join(dataDir, "wal"));
+   * await writer.append(ticks);
+   * ```
+   */
+  open(store: Store, dir: string, options: TickWriterOptions = {}): Promise<TickWriter> {
+    return TableWriter.open(store, dir, tickToRow, {
+      table: "ticks",
+      stored: (row) => tickStored(store, row),
+      ...options,
+    });
+  },
+};

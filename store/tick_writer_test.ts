@@ -212,8 +212,15 @@ Deno.test("after kill -9 mid-stream every accepted tick is in ClickHouse exactly
     for (let round = 0; round < 3; round++) {
       const producer = spawnApp({}, "tests/fixtures/tick_writer_crash.ts", ["produce", dataDir, String(from)]);
       const lastAccepted = () => Number(producer.stdout.findLast((l) => l.startsWith("accepted "))?.split(" ")[1] ?? 0);
+      let exited: string | undefined;
+      void producer.finished.then((r) => (exited = `exit ${r.code}: ${r.stderr.slice(-500)}`));
       // Kill at a different point of the flush cycle each round.
-      await until(() => lastAccepted() >= from + 12_000 + round * 5_500, 120_000);
+      await until(
+        () => exited !== undefined || lastAccepted() >= from + 12_000 + round * 5_500,
+        120_000,
+        `round ${round} progress`,
+      );
+      assert.equal(exited, undefined, "the producer stopped on its own");
       producer.child.kill("SIGKILL");
       await producer.finished;
       const accepted = lastAccepted();
@@ -238,4 +245,32 @@ Deno.test("after kill -9 mid-stream every accepted tick is in ClickHouse exactly
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }
+});
+
+Deno.test("a batch whose token the engine kept but whose rows it lost is sent again under a new token after restart", async () => {
+  await withStore(async (store, dir) => {
+    const first = await TickWriter.open(store, dir, { flushIntervalMs: 60_000 });
+    await first.append(ticks("LOST", 0, 400));
+    await first.flush();
+    await first.close();
+    const done = await readCheckpoint(dir);
+    // The engine remembers the batch's token but no longer has its rows: what a kill between the token record and
+    // the part's commit leaves behind. Sending the same token again is dropped.
+    await store.exec("ALTER TABLE ticks DELETE WHERE symbol = 'LOST' SETTINGS mutations_sync = 2");
+    const wal = await Deno.readFile(join(dir, "000000000000.wal"));
+    const id = (await Deno.readTextFile(join(dir, "id"))).trim();
+    await store.insertJsonEachRow("ticks", wal, { dedupToken: `${id}:0:0-${done.stored.offset}` });
+    assert.equal((await countOf(store, "LOST")).n, 0, "the engine drops a token it has seen");
+    await writeCheckpoint(dir, {
+      stored: { segment: 0, offset: 0 },
+      pending: { start: { segment: 0, offset: 0 }, end: done.stored },
+    });
+    const second = await TickWriter.open(store, dir, { flushIntervalMs: 60_000 });
+    try {
+      await second.flush();
+      assert.deepEqual(await countOf(store, "LOST"), { n: 400, d: 400 });
+    } finally {
+      await second.close();
+    }
+  });
 });

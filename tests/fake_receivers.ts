@@ -2,7 +2,9 @@
  * Local receivers for notification tests: a webhook endpoint whose answers the test scripts, and a push service
  * that decrypts what it receives the way a browser would (RFC 8291, with node:crypto rather than the sender's code).
  */
-import { createDecipheriv, createECDH, hkdfSync } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { createECDH } from "node:crypto";
+import ece from "http_ece";
 
 /** One request a receiver got. */
 export interface Received {
@@ -56,24 +58,14 @@ export function browserSubscription(endpoint: string) {
   const b64u = (b: Uint8Array) => b.toBase64({ alphabet: "base64url", omitPadding: true });
   return {
     json: { endpoint, expirationTime: null, keys: { p256dh: b64u(p256dh), auth: b64u(auth) } },
-    /** Decrypts one aes128gcm push body sent to this subscription. */
+    /** Decrypts one aes128gcm push body sent to this subscription (http_ece, an implementation of RFC 8188). */
     decrypt(body: Uint8Array): string {
-      const salt = body.slice(0, 16);
-      const idlen = body[20]!;
-      const senderKey = body.slice(21, 21 + idlen);
-      const sealed = body.slice(21 + idlen);
-      const shared = ecdh.computeSecret(senderKey);
-      const info = new Uint8Array([...new TextEncoder().encode("WebPush: info\0"), ...p256dh, ...senderKey]);
-      const ikm = new Uint8Array(hkdfSync("sha256", shared, auth, info, 32));
-      const cek = new Uint8Array(hkdfSync("sha256", ikm, salt, "Content-Encoding: aes128gcm\0", 16));
-      const nonce = new Uint8Array(hkdfSync("sha256", ikm, salt, "Content-Encoding: nonce\0", 12));
-      const d = createDecipheriv("aes-128-gcm", cek, nonce);
-      d.setAuthTag(sealed.slice(-16));
-      const plain = new Uint8Array([...d.update(sealed.slice(0, -16)), ...d.final()]);
-      let end = plain.length - 1;
-      while (end >= 0 && plain[end] === 0) end--;
-      if (plain[end] !== 2) throw new Error("missing last-record delimiter");
-      return new TextDecoder().decode(plain.slice(0, end));
+      const plain = ece.decrypt(Buffer.from(body), {
+        version: "aes128gcm",
+        privateKey: ecdh,
+        authSecret: Buffer.from(auth).toString("base64url"),
+      });
+      return new TextDecoder().decode(plain);
     },
   };
 }

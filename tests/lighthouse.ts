@@ -38,18 +38,26 @@ export async function lighthouse(
       ...(opts.cookie ? [`--extra-headers=${JSON.stringify({ Cookie: opts.cookie })}`] : []),
       ...(opts.desktop ? ["--preset=desktop"] : []),
     ];
-    const run = await new Deno.Command("node", {
+    const command = new Deno.Command("node", {
       args,
       env: { CHROME_PATH: Deno.env.get("CHROME_PATH") ?? "/usr/bin/chromium" },
       stdout: "piped",
       stderr: "piped",
-    }).output();
-    if (!run.success) throw new Error(`lighthouse ${url}: ${new TextDecoder().decode(run.stderr).slice(-2000)}`);
+    });
+    let run = await command.output();
+    // Lighthouse's own trace recording sometimes loses the navigation on a loaded machine (NO_NAVSTART,
+    // NO_FCP): the tool asks to be run again. Only that is retried, twice; a low score never is.
+    for (let again = 0; again < 2 && !run.success && /Please run Lighthouse again/.test(decode(run.stderr)); again++) {
+      run = await command.output();
+    }
+    if (!run.success) throw new Error(`lighthouse ${url}: ${decode(run.stderr).slice(-2000)}`);
     return JSON.parse(await Deno.readTextFile(out)) as LighthouseReport;
   } finally {
     await Deno.remove(out).catch(() => {});
   }
 }
+
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
 /** The audits that count against a score and did not pass, as "id (value)". */
 export function failing(r: LighthouseReport): string[] {

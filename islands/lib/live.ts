@@ -1,4 +1,4 @@
-import type { Quote } from "../../actors/symbol_actor.ts";
+import type { Quote } from "../../schema/quote.ts";
 import type { Alert } from "../../schema/alert.ts";
 
 /** Connection states shown in the header and on the Monitor. */

@@ -2,6 +2,7 @@ import { runOhlcvFetch } from "../../jobs/ohlcv_job.ts";
 import type { FetchInterval, OhlcvProvider } from "../../jobs/providers.ts";
 import type { HistoryCandle as Candle } from "../../schema/candle.ts";
 import type { Store } from "../../store/store.ts";
+import type { Logger } from "../../schema/log.ts";
 
 const DAY = 86_400_000;
 
@@ -34,7 +35,7 @@ export interface HistoryOnDemandOptions {
   /** A range fetched (or refused) is not asked again for this long (default 10 minutes). */
   rememberMs?: number;
   now?: () => number;
-  log?: (level: "info" | "warn", msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 /**

@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Quote } from "../../actors/symbol_actor.ts";
-import type { WindowStats } from "../../actors/window.ts";
-import { type Candle, candleFromRow, INTERVALS, type StoredCandleRow } from "../../schema/candle.ts";
+import type { Quote } from "../../schema/quote.ts";
+import type { WindowStats } from "../../schema/quote.ts";
+import { type Candle, INTERVALS } from "../../schema/candle.ts";
 import { exchangeDay, exchangeDayRange } from "../../schema/exchange.ts";
 import { symbolSchema } from "../../schema/symbol.ts";
-import type { ParamValue, Store } from "../../store/store.ts";
+import type { Store } from "../../store/store.ts";
+import { listAlerts } from "../../store/queries/alerts.ts";
+import { dailyCandles, minuteBuckets } from "../../store/queries/candles.ts";
 import { ApiError } from "../errors.ts";
 import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
 import type { IdentityVars } from "../identity.ts";
@@ -151,64 +153,29 @@ export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }
         } catch { /* reported below */ }
         if (!cursor) throw new ApiError(400, "invalid_input", "cursor: not a cursor this endpoint returned");
       }
-      const where = ["(user_id = '' OR user_id = {user:String})"];
-      const params: Record<string, ParamValue> = { user: c.get("userId"), limit: q.limit + 1 };
-      if (q.symbol) (where.push("symbol = {symbol:String}"), params.symbol = q.symbol);
-      if (q.rule) (where.push("rule_id = {rule:String}"), params.rule = q.rule);
-      if (q.since !== undefined) {
-        (where.push("alerts.time >= fromUnixTimestamp64Milli({since:Int64})"), params.since = q.since);
-      }
-      if (q.until !== undefined) {
-        (where.push("alerts.time < fromUnixTimestamp64Milli({until:Int64})"), params.until = q.until);
-      }
-      if (cursor) {
-        where.push("(alerts.time, id) < (fromUnixTimestamp64Milli({ct:Int64}), {cid:String})");
-        params.ct = cursor[0];
-        params.cid = cursor[1];
-      }
-      const rows = await deps.store.query<Record<string, unknown>>(
-        `SELECT id, toUnixTimestamp64Milli(alerts.time) AS t, symbol, rule_id, kind, \`window\`, message, price,
-                change_percent
-         FROM alerts FINAL WHERE ${where.join(" AND ")}
-         ORDER BY alerts.time DESC, id DESC LIMIT {limit:UInt32}`,
-        params,
-      );
-      const page = rows.slice(0, q.limit).map((r) => ({
-        id: String(r.id),
-        time: Number(r.t),
-        symbol: String(r.symbol),
-        rule: String(r.rule_id),
-        kind: String(r.kind),
-        window: String(r.window),
-        message: String(r.message),
-        price: Number(r.price),
-        changePercent: Number(r.change_percent),
-      }));
-      const last = page.at(-1);
-      const next = rows.length > q.limit && last
+      const { alerts, more } = await listAlerts(deps.store, {
+        userId: c.get("userId"),
+        limit: q.limit,
+        ...(q.symbol ? { symbol: q.symbol } : {}),
+        ...(q.rule ? { rule: q.rule } : {}),
+        ...(q.since !== undefined ? { since: q.since } : {}),
+        ...(q.until !== undefined ? { until: q.until } : {}),
+        ...(cursor ? { before: cursor } : {}),
+      });
+      const last = alerts.at(-1);
+      const next = more && last
         ? new TextEncoder().encode(JSON.stringify([last.time, last.id])).toBase64({
           alphabet: "base64url",
           omitPadding: true,
         })
         : null;
-      return c.json({ alerts: page, nextCursor: next });
+      return c.json({ alerts, nextCursor: next });
     });
 }
 
 async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
   const minutes = INTERVAL_MS[q.interval] / 60_000;
-  const load = () =>
-    deps.store.query<StoredCandleRow>(
-      `SELECT toUnixTimestamp(toStartOfInterval(candles_1m.time, INTERVAL {m:UInt32} MINUTE)) * 1000 AS t,
-            argMin(open, candles_1m.time) AS open, max(high) AS high, min(low) AS low,
-            argMax(close, candles_1m.time) AS close, sum(volume) AS volume
-     FROM candles_1m FINAL
-     WHERE symbol = {symbol:String}
-       AND candles_1m.time >= fromUnixTimestamp64Milli({from:Int64})
-       AND candles_1m.time < fromUnixTimestamp64Milli({to:Int64})
-     GROUP BY t ORDER BY t`,
-      { m: minutes, symbol: q.symbol, from: q.from, to: q.to },
-    ).then((rows) => rows.map(candleFromRow));
+  const load = () => minuteBuckets(deps.store, q.symbol, minutes, q.from, q.to);
   const stored = deps.cache ? await deps.cache.get(q.symbol, q.interval, q.from, q.to, load) : await load();
   // Cached candles are shared: only the last one is replaced (by a copy) or candles appended, never changed.
   const candles = stored.slice();
@@ -240,16 +207,7 @@ async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
 }
 
 async function daily(deps: MarketDeps, q: z.infer<typeof historyQuery>) {
-  const load = () =>
-    deps.store.query<StoredCandleRow>(
-      `SELECT toUnixTimestamp(toDateTime(candles_1d.time, 'UTC')) * 1000 AS t, open, high, low, close, volume
-     FROM candles_1d FINAL
-     WHERE symbol = {symbol:String}
-       AND candles_1d.time >= toDate(fromUnixTimestamp64Milli({from:Int64}))
-       AND candles_1d.time < toDate(fromUnixTimestamp64Milli({to:Int64}))
-     ORDER BY t`,
-      { symbol: q.symbol, from: q.from, to: q.to },
-    ).then((rows) => rows.map(candleFromRow));
+  const load = () => dailyCandles(deps.store, q.symbol, q.from, q.to);
   const stored = deps.cache ? await deps.cache.get(q.symbol, "1d", q.from, q.to, load) : await load();
   const candles = stored.slice();
   // The last days are not in candles_1d until the day's fetch: build each from its minutes (extended hours included)

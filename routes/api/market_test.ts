@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { minuteRow } from "../../jobs/ohlcv_job.ts";
+import { minuteRow } from "../../store/rows.ts";
 import { exchangeDayRange } from "../../schema/exchange.ts";
 import { loadMigrations, migrate } from "../../store/migrate.ts";
 import { dropStore, openTestStore } from "../../tests/embedded_store.ts";
