@@ -3,7 +3,7 @@ import type { FeedStatus } from "../schema/health.ts";
 import { exchangeDay, usMarketActive } from "../schema/exchange.ts";
 import type { Feed, FeedSink } from "./feed.ts";
 import { createMassiveDecoder, type MassiveDecoder } from "./massive_decode.ts";
-import { ReconnectingSocket } from "./socket.ts";
+import { ReconnectingSocket, socketTiming } from "./socket.ts";
 import type { LiveFeedModule } from "./open.ts";
 
 /** Options of the Massive (formerly Polygon.io) stocks stream client. */
@@ -54,8 +54,8 @@ export class MassiveFeed implements Feed {
   #started = false;
   #error: string | undefined;
   #lastTickAt: number | null = null;
-  /** The exchange day each symbol's previous close was last asked for. */
-  readonly #askedClose = new Map<string, number>();
+  /** The exchange day each symbol's previous close was last asked for, and when that ask failed (0: it did not). */
+  readonly #askedClose = new Map<string, { day: number; failedAt: number }>();
 
   constructor(options: MassiveFeedOptions) {
     const o = this.#o = {
@@ -67,12 +67,7 @@ export class MassiveFeed implements Feed {
       ...options,
     };
     this.#socket = new ReconnectingSocket({
-      url: o.url,
-      backoffMinMs: o.backoffMinMs,
-      backoffMaxMs: o.backoffMaxMs,
-      silenceMs: o.silenceMs,
-      marketActive: o.marketActive,
-      now: o.now,
+      ...socketTiming(o),
       reject: (reason, detail) => o.sink.reject(reason, detail),
       reportCloses: true,
       watching: () => this.#socket.state === "live" && this.#symbols.size > 0,
@@ -124,15 +119,17 @@ export class MassiveFeed implements Feed {
     const lookup = this.#o.previousClose;
     if (!lookup) return;
     const day = exchangeDay(time);
-    if (this.#askedClose.get(symbol) === day) return;
-    this.#askedClose.set(symbol, day);
+    const asked = this.#askedClose.get(symbol);
+    // A failed ask is repeated on a tick 30 s later, not on every tick.
+    if (asked?.day === day && (asked.failedAt === 0 || this.#o.now() - asked.failedAt < 30_000)) return;
+    const ask = { day, failedAt: 0 };
+    this.#askedClose.set(symbol, ask);
     lookup(symbol, day).then(
       (close) => {
         if (close !== undefined) this.#o.decoder.setPreviousClose(symbol, day, close);
       },
       (err) => {
-        // Asked again on the next tick after a short while, not on every tick.
-        setTimeout(() => this.#askedClose.delete(symbol), 30_000);
+        ask.failedAt = this.#o.now();
         this.#o.sink.reject("previous_close", `${symbol}: ${err instanceof Error ? err.message : String(err)}`);
       },
     );

@@ -32,6 +32,24 @@ export interface ReconnectingSocketOptions {
   every?: { ms: number; run: (socket: ReconnectingSocket) => void };
 }
 
+/** Where and how a feed's socket connects: the options every feed takes from its own configuration. */
+export type SocketTiming = Pick<
+  ReconnectingSocketOptions,
+  "url" | "backoffMinMs" | "backoffMaxMs" | "silenceMs" | "marketActive" | "now"
+>;
+
+/** The {@link SocketTiming} part of a feed's options. */
+export function socketTiming(o: SocketTiming): SocketTiming {
+  return {
+    url: o.url,
+    backoffMinMs: o.backoffMinMs,
+    backoffMaxMs: o.backoffMaxMs,
+    silenceMs: o.silenceMs,
+    marketActive: o.marketActive,
+    now: o.now,
+  };
+}
+
 const utf8 = new TextDecoder();
 
 /**

@@ -1,6 +1,6 @@
 import type { FeedStatus } from "../schema/health.ts";
 import type { Feed, FeedSink } from "./feed.ts";
-import { ReconnectingSocket } from "./socket.ts";
+import { ReconnectingSocket, socketTiming } from "./socket.ts";
 import { usMarketActive } from "../schema/exchange.ts";
 import { createYahooDecoder, type YahooDecoder } from "./yahoo_decode.ts";
 import type { LiveFeedModule } from "./open.ts";
@@ -35,12 +35,7 @@ class YahooConnection {
 
   constructor(private readonly o: Required<Omit<YahooFeedOptions, "onFrame">> & Pick<YahooFeedOptions, "onFrame">) {
     this.socket = new ReconnectingSocket({
-      url: o.url,
-      backoffMinMs: o.backoffMinMs,
-      backoffMaxMs: o.backoffMaxMs,
-      silenceMs: o.silenceMs,
-      marketActive: o.marketActive,
-      now: o.now,
+      ...socketTiming(o),
       reject: (reason, detail) => o.sink.reject(reason, detail),
       watching: () => this.symbols.size > 0,
       onOpen: () => this.#subscribe([...this.symbols]),

@@ -1,7 +1,7 @@
+import { escapeHtml } from "./pages/render.ts";
 type Json = Record<string, unknown>;
 
-const esc = (s: unknown): string =>
-  String(s).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+const esc = escapeHtml;
 
 /** A one-line description of a JSON Schema: type, enum values, pattern, bounds, default. */
 function describe(s: Json): string {

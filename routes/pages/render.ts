@@ -32,7 +32,10 @@ export async function manifest(): Promise<Manifest> {
   return cached.manifest;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
+/** `s` as HTML text or a double-quoted attribute value: &, <, > and " escaped. */
+export const escapeHtml = (s: unknown): string =>
+  String(s).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+const esc = escapeHtml;
 
 /**
  * A whole HTML document: the server-rendered `body`, the stylesheet, and one module script per island the page uses
