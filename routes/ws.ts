@@ -52,8 +52,10 @@ export interface HubOptions {
   /** Alerts waiting for one client beyond this count disconnect it: alerts are never dropped silently (default 1,000). */
   maxQueuedAlerts?: number;
   /**
-   * How often the hub sends each client one frame with what changed (default 50 ms); held-back frames of slow clients
-   * are retried at the same pace. 0 starts no timer (tests call {@link Hub.flush}).
+   * The least time between two frames to one client (default 50 ms). A change after a quiet spell goes out at once
+   * (on the next turn of the event loop, so a burst of ticks shares one frame); changes within `flushMs` of the last
+   * flush wait for the next. Held-back frames of slow clients are retried at the same pace. 0 starts no timer
+   * (tests call {@link Hub.flush}).
    */
   flushMs?: number;
   /** Clients handled per slice of a flush before the hub yields to the event loop (default 250). */
@@ -115,8 +117,8 @@ class Client {
 /**
  * The real-time fan-out behind /ws/realtime.
  *
- * Quotes arrive from the broker as JSON, serialized once by their owner. Every `flushMs` each client gets one
- * `batch` frame with the latest quote of each of its symbols that changed since the last flush (every print, in
+ * Quotes arrive from the broker as JSON, serialized once by their owner. At most every `flushMs` (a first change
+ * after a quiet spell at once) each client gets one `batch` frame with the latest quote of each of its symbols that changed since the last flush (every print, in
  * order, for symbols it subscribed with `ticks: true`): the hub concatenates the stored JSON, it never serializes a
  * quote per client, and it works through the clients in slices, yielding to the event loop between them so the API
  * stays responsive. Alerts are never batched, conflated or dropped: they go out at once.
@@ -141,7 +143,10 @@ export class Hub {
   readonly #perAddress = new Map<string, number>();
   /** Upgraded sockets not open yet: they count toward the limits too. */
   #opening = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last flush started (performance.now()), for the least time between frames. */
+  #lastFlush = -Infinity;
+  #closed = false;
   /** Latest quote JSON of each symbol that changed since the last flush. */
   #changed = new Map<string, string>();
   /** Every print since the last flush, for symbols some client takes tick by tick. */
@@ -218,7 +223,20 @@ export class Hub {
     socket.onmessage = (ev) => this.#onMessage(c, ev.data);
     socket.onclose = gone;
     socket.onerror = gone;
-    if (this.#o.flushMs > 0) this.#timer ??= setInterval(() => void this.flush(), this.#o.flushMs);
+  }
+
+  /**
+   * Arms the flush timer if it is not armed: due `flushMs` after the last flush started, or on the next turn of the
+   * event loop when that is past. Throttling on the leading edge keeps a quiet symbol's first change from waiting a
+   * whole interval, while a busy stream still gets at most one frame per client per `flushMs`.
+   */
+  #schedule(): void {
+    if (this.#o.flushMs <= 0 || this.#timer !== undefined || this.#closed) return;
+    const wait = Math.max(0, this.#lastFlush + this.#o.flushMs - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, wait);
   }
 
   #drop(c: Client): void {
@@ -416,6 +434,7 @@ export class Hub {
     if (!this.#topics.has(symbol)) return;
     this.#latest.set(symbol, json);
     this.#changed.set(symbol, json);
+    this.#schedule();
     if (this.#tickSubscribers.has(symbol)) {
       let list = this.#prints.get(symbol);
       if (!list) this.#prints.set(symbol, list = []);
@@ -426,17 +445,22 @@ export class Hub {
   }
 
   /**
-   * Sends every client one batch frame with what changed since the last flush, and retries clients held back. Runs
-   * every `flushMs`; a flush still running when the next is due absorbs it (its quotes wait, conflated, for the
-   * next one). Resolves when every slice is done.
+   * Sends every client one batch frame with what changed since the last flush, and retries clients held back. The
+   * timer runs it at most every `flushMs`; a flush still running when the next is due absorbs it (its quotes wait,
+   * conflated, for the next one). Resolves when every slice is done.
    */
   flush(): Promise<void> {
-    this.#flushing ??= this.#flushOnce().finally(() => this.#flushing = undefined);
+    this.#flushing ??= this.#flushOnce().finally(() => {
+      this.#flushing = undefined;
+      // What arrived during the flush, and clients still behind, go in the next one.
+      if (this.#changed.size > 0 || this.#behind.size > 0) this.#schedule();
+    });
     return this.#flushing;
   }
 
   async #flushOnce(): Promise<void> {
     const started = performance.now();
+    this.#lastFlush = started;
     const changed = this.#changed;
     const prints = this.#prints;
     this.#changed = new Map();
@@ -528,6 +552,7 @@ export class Hub {
     }
     this.#behind.add(c);
     this.#stats.heldBack = this.#behind.size;
+    this.#schedule();
   }
 
   #close(c: Client, code: number, reason: string): void {
@@ -564,7 +589,8 @@ export class Hub {
 
   /** Closes every connection with 1001 (going away). */
   close(): void {
-    clearInterval(this.#timer);
+    this.#closed = true;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     for (const c of [...this.#clients]) {
       try {

@@ -215,3 +215,35 @@ Deno.test("Hub admits connections up to its total and per-address limits, counti
   sockets[0]!.onclose?.();
   assert.equal(hub.admits("10.0.0.1"), undefined, "a closed connection frees its place");
 });
+
+Deno.test("Hub timer: a change after a quiet spell goes out at once, and later ones wait for the interval", async () => {
+  // An interval no test run reaches: a second frame can only come from the leading edge, never from the timer.
+  const hub = new Hub({ quotes: () => [], flushMs: 600_000 });
+  const s = new TestSocket();
+  let sent: () => void = () => {};
+  const send = s.send.bind(s);
+  s.send = (frame: string) => {
+    send(frame);
+    sent();
+  };
+  hub.accept(s as unknown as WebSocket, "u1");
+  s.onopen?.();
+  s.say({ type: "subscribe", symbols: ["AAPL", "MSFT"] });
+  const next = () => new Promise<void>((r) => sent = r);
+
+  // A synchronous burst after a quiet spell: one frame on the next turn of the event loop, not 600 s later.
+  const first = next();
+  for (let i = 0; i < 10; i++) hub.quote(quote(i % 2 ? "MSFT" : "AAPL", 100 + i));
+  assert.deepEqual(types(s), ["snapshot"], "not sent synchronously: the burst shares the frame");
+  await first;
+  assert.deepEqual(types(s), ["snapshot", "batch AAPL@108 MSFT@109"]);
+
+  // Within the interval: held for the next flush, which the test runs by hand.
+  hub.quote(quote("AAPL", 200));
+  for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.equal(hub.stats().flushes, 1, "no second flush inside the interval");
+  assert.deepEqual(types(s).length, 2);
+  await hub.flush();
+  assert.deepEqual(types(s).at(-1), "batch AAPL@200");
+  hub.close();
+});
