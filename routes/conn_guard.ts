@@ -89,6 +89,9 @@ class Tracked {
 
 class ProtocolError extends Error {}
 
+/** Sizes of the buffer relaying the app's bytes to a client: the first, and the one a full read moves to. */
+const DOWN_BUFFER_BYTES = [16 * 1024, 64 * 1024] as const;
+
 /** Listens on the public port and relays admitted connections to `upstream`. */
 export class ConnGuard {
   readonly #o: Required<Omit<ConnGuardOptions, "hostname" | "log">> & Pick<ConnGuardOptions, "hostname" | "log">;
@@ -299,7 +302,9 @@ export class ConnGuard {
   }
 
   async #pumpDown(t: Tracked, up: Deno.Conn): Promise<void> {
-    const buf = new Uint8Array(64 * 1024);
+    // Small to start: a WebSocket's frames and most answers fit, and a thousand sockets do not hold 64 KiB each. A
+    // read that fills it (a long history answer) moves to the large size for the rest of the connection.
+    let buf = new Uint8Array(DOWN_BUFFER_BYTES[0]);
     try {
       for (;;) {
         const n = await up.read(buf);
@@ -318,6 +323,7 @@ export class ConnGuard {
           }
         }
         await writeAll(t.conn, buf.subarray(0, n));
+        if (n === buf.length && n < DOWN_BUFFER_BYTES[1]) buf = new Uint8Array(DOWN_BUFFER_BYTES[1]);
       }
     } catch {
       // either side went away

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Quote } from "../schema/quote.ts";
+import { type Quote, type QuoteUpdate, TICK_FIELDS } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { type Broker, MemoryBroker, type Subjects, subjects } from "../broker/broker.ts";
@@ -58,8 +58,12 @@ export interface HubOptions {
    * (tests call {@link Hub.flush}).
    */
   flushMs?: number;
-  /** Clients handled per slice of a flush before the hub yields to the event loop (default 250). */
-  sliceClients?: number;
+  /**
+   * The longest a flush works before it yields to the event loop (default 8 ms), so requests and health keep
+   * answering between slices. By time rather than by client count: each yield costs a timer turn (about 2 ms here),
+   * so small slices would spend a flush of thousands of clients waiting.
+   */
+  sliceMs?: number;
   /** Open connections in all (default 10,000) and from one client address (default 64). */
   maxClients?: number;
   maxClientsPerAddress?: number;
@@ -114,6 +118,20 @@ class Client {
   }
 }
 
+const IS_TICK_FIELD = new Set<string>(TICK_FIELDS);
+
+/**
+ * A quote's JSON split in two: its tick's fields ({@link TICK_FIELDS}) as a JSON object, and the other fields as
+ * JSON to compare with what was sent before. Once per quote per instance, never per client.
+ */
+export function splitQuote(json: string): { tick: string; rest: string } {
+  const q = JSON.parse(json) as Record<string, unknown>;
+  const tick: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const k in q) (IS_TICK_FIELD.has(k) ? tick : rest)[k] = q[k];
+  return { tick: JSON.stringify(tick), rest: JSON.stringify(rest) };
+}
+
 /**
  * The real-time fan-out behind /ws/realtime.
  *
@@ -136,6 +154,8 @@ export class Hub {
   /** Broker subscriptions of followed symbols, and the latest quote JSON each delivered. */
   readonly #topicSubs = new Map<string, () => void>();
   readonly #latest = new Map<string, string>();
+  /** Per symbol, the quote's fields other than the tick's ({@link TICK_FIELDS}) as last sent, as JSON. */
+  readonly #rest = new Map<string, string>();
   /** Local sockets per user, and the user's alert subscription. */
   readonly #users = new Map<string, { clients: Set<Client>; off: () => void }>();
   readonly #publisher: LivePublisher;
@@ -149,6 +169,8 @@ export class Hub {
   #closed = false;
   /** Latest quote JSON of each symbol that changed since the last flush. */
   #changed = new Map<string, string>();
+  /** Symbols to send whole in the next flush: fields other than the tick's changed since the last one. */
+  #wholeDue = new Set<string>();
   /** Every print since the last flush, for symbols some client takes tick by tick. */
   #prints = new Map<string, string[]>();
   readonly #tickSubscribers = new Map<string, number>();
@@ -174,7 +196,7 @@ export class Hub {
       maxBehindMs: 10_000,
       maxQueuedAlerts: 1_000,
       flushMs: 50,
-      sliceClients: 250,
+      sliceMs: 8,
       maxClients: 10_000,
       maxClientsPerAddress: 64,
       now: Date.now,
@@ -407,6 +429,7 @@ export class Hub {
     if (set.size > 0) return;
     this.#topics.delete(symbol);
     this.#latest.delete(symbol);
+    this.#rest.delete(symbol);
     this.#topicSubs.get(symbol)?.();
     this.#topicSubs.delete(symbol);
   }
@@ -429,19 +452,40 @@ export class Hub {
     this.#publisher.alert(a);
   }
 
-  /** Notes one quote's JSON for the next flush; nothing is sent or serialized per client here. */
+  /**
+   * Notes one quote for the next flush; nothing is sent or serialized per client here. Batches carry the quote as
+   * its tick's fields alone (about half the bytes) unless its other fields changed since they were last sent: then
+   * whole, and a flush that conflates it with later ticks still sends the symbol whole.
+   */
   #deliverQuote(symbol: string, json: string): void {
     if (!this.#topics.has(symbol)) return;
     this.#latest.set(symbol, json);
-    this.#changed.set(symbol, json);
+    const { tick, rest } = splitQuote(json);
+    const whole = rest !== this.#rest.get(symbol);
+    if (whole) {
+      this.#rest.set(symbol, rest);
+      this.#wholeDue.add(symbol);
+    }
+    this.#changed.set(symbol, this.#wholeDue.has(symbol) ? json : tick);
     this.#schedule();
     if (this.#tickSubscribers.has(symbol)) {
       let list = this.#prints.get(symbol);
       if (!list) this.#prints.set(symbol, list = []);
-      // A burst beyond this per flush keeps its latest prints; the per-client budget applies to the rest anyway.
-      if (list.length >= 1_000) list.shift();
-      list.push(json);
+      // A burst beyond this per flush keeps its latest prints (the oldest kept is sent whole); the per-client budget
+      // applies to the rest anyway.
+      if (list.length >= 1_000) {
+        list.shift();
+        list[0] = this.#wholePrint(list[0]!);
+      }
+      list.push(whole ? json : tick);
     }
+  }
+
+  /** A print as a whole quote: a tick-fields-only print is merged onto the symbol's latest whole quote. */
+  #wholePrint(print: string): string {
+    const q = JSON.parse(print) as QuoteUpdate;
+    const latest = this.#latest.get(q.symbol);
+    return latest ? JSON.stringify({ ...JSON.parse(latest), ...q }) : print;
   }
 
   /**
@@ -465,6 +509,7 @@ export class Hub {
     const prints = this.#prints;
     this.#changed = new Map();
     this.#prints = new Map();
+    this.#wholeDue = new Set();
     const touched = new Set<Client>(this.#behind);
     for (const [symbol, json] of changed) {
       const subs = this.#topics.get(symbol);
@@ -483,11 +528,15 @@ export class Hub {
         touched.add(c);
       }
     }
-    const slice = this.#o.sliceClients;
+    let sliceStart = performance.now();
     let n = 0;
     for (const c of touched) {
       this.#sendBatch(c);
-      if (++n % slice === 0) await new Promise((r) => setTimeout(r, 0));
+      // The clock is read every 16 clients: a batch takes microseconds, a clock read is not free either.
+      if ((++n & 15) === 0 && performance.now() - sliceStart >= this.#o.sliceMs) {
+        await new Promise((r) => setTimeout(r, 0));
+        sliceStart = performance.now();
+      }
     }
     this.#stats.heldBack = this.#behind.size;
     this.#stats.flushes++;
@@ -505,7 +554,8 @@ export class Hub {
         const symbol = c.pendingSymbols[i]!;
         if (c.held.has(symbol)) this.#stats.ticksConflated++;
         c.held.delete(symbol); // keep the held quotes in arrival order
-        c.held.set(symbol, c.pending[i]!);
+        // Held whole: a later tick-fields-only quote replacing it must not lose a change of the other fields.
+        c.held.set(symbol, this.#latest.get(symbol) ?? c.pending[i]!);
       }
       c.pending = [];
       c.pendingSymbols = [];

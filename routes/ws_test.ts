@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Quote } from "../schema/quote.ts";
+import { mergeQuoteUpdate, type Quote, type QuoteUpdate, TICK_FIELDS } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { Hub } from "./ws.ts";
 
@@ -245,5 +245,57 @@ Deno.test("Hub timer: a change after a quiet spell goes out at once, and later o
   assert.deepEqual(types(s).length, 2);
   await hub.flush();
   assert.deepEqual(types(s).at(-1), "batch AAPL@200");
+  hub.close();
+});
+
+Deno.test("Hub sends a quote's tick fields alone unless its other fields changed; merged, they give every whole quote", async () => {
+  const { hub, join } = setup();
+  const s = join("u1", ["AAPL"]);
+  const q1 = quote("AAPL", 100);
+  hub.quote(q1);
+  await hub.flush();
+  const q2 = { ...q1, price: 101, time: 2, dayHigh: 101 };
+  hub.quote(q2);
+  await hub.flush();
+  // A new trading day: open, previous close and day move; a later tick in the same flush must not hide that.
+  const q3 = { ...q2, price: 102, time: 3, day: 86_400_000, previousClose: 101, open: 102 };
+  const q4 = { ...q3, price: 103, time: 4 };
+  hub.quote(q3);
+  hub.quote(q4);
+  await hub.flush();
+  const q5 = { ...q4, price: 104, time: 5, dayHigh: 104 };
+  hub.quote(q5);
+  await hub.flush();
+
+  const batches = s.sent.filter((f) => f.type === "batch").map((f) => (f.quotes as Record<string, unknown>[])[0]!);
+  assert.equal(batches.length, 4);
+  assert.deepEqual(batches[0], q1, "the first quote of a symbol is whole");
+  assert.deepEqual(Object.keys(batches[1]!).sort(), [...TICK_FIELDS].sort(), "then the tick's fields alone");
+  assert.deepEqual(batches[2], q4, "whole when fields other than the tick's changed since the last flush");
+  assert.deepEqual(Object.keys(batches[3]!).sort(), [...TICK_FIELDS].sort());
+  // What a client does with them: every merged quote equals the whole quote the server had.
+  let known: Quote | undefined;
+  const merged = batches.map((u) => (known = mergeQuoteUpdate(known, u as QuoteUpdate)));
+  assert.deepEqual(merged, [q1, q2, q4, q5]);
+  assert.equal(mergeQuoteUpdate(undefined, batches[1] as QuoteUpdate), undefined, "a partial quote needs a whole one");
+  hub.close();
+});
+
+Deno.test("Hub holds a slow client's quotes whole, so a change of day under conflation is not lost", async () => {
+  const { hub, join } = setup();
+  const slow = join("u1", ["AAPL"]);
+  hub.quote(quote("AAPL", 100));
+  await hub.flush();
+  slow.bufferedAmount = 5_000; // behind
+  const newDay = { ...quote("AAPL", 90), time: 2, day: 86_400_000, previousClose: 100 };
+  hub.quote(newDay);
+  await hub.flush();
+  hub.quote({ ...newDay, price: 91, time: 3 });
+  await hub.flush();
+  slow.bufferedAmount = 0;
+  await hub.flush();
+  const last = slow.sent.at(-1)!;
+  assert.equal(last.type, "batch");
+  assert.deepEqual((last.quotes as Quote[])[0], { ...newDay, price: 91, time: 3 });
   hub.close();
 });

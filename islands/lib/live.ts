@@ -1,4 +1,4 @@
-import type { Quote } from "../../schema/quote.ts";
+import { mergeQuoteUpdate, type Quote, type QuoteUpdate } from "../../schema/quote.ts";
 import type { Alert } from "../../schema/alert.ts";
 
 /** Connection states shown in the header and on the Monitor. */
@@ -35,6 +35,8 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
   let attempt = 0;
   let stopped = false;
   let pending: LiveQuote[] = [];
+  // The last whole quote of each symbol: batches carry most quotes as their tick's fields alone.
+  const known = new Map<string, LiveQuote>();
   let frame = 0;
   let retry: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
@@ -58,10 +60,17 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
       const m = JSON.parse(String(e.data));
       if (m.type === "batch") {
         // One frame per server flush; renders still wait for the next animation frame.
-        for (const q of m.quotes) pending.push(q);
+        for (const u of m.quotes as QuoteUpdate[]) {
+          const q = mergeQuoteUpdate(known.get(u.symbol), u);
+          if (!q) continue; // ahead of its symbol's snapshot, which is as new or newer
+          known.set(q.symbol, q);
+          pending.push(q);
+        }
         if (frame === 0) frame = requestAnimationFrame(flush);
-      } else if (m.type === "snapshot") h.onQuotes(m.quotes, true);
-      else if (m.type === "alert") h.onAlert?.(m);
+      } else if (m.type === "snapshot") {
+        for (const q of m.quotes as LiveQuote[]) known.set(q.symbol, q);
+        h.onQuotes(m.quotes, true);
+      } else if (m.type === "alert") h.onAlert?.(m);
     };
     sock.onclose = () => {
       if (ws !== sock || stopped) return;
