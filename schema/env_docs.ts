@@ -50,7 +50,8 @@ export const ENV_DOCS: Record<EnvName, string> = {
   IDLE_TIMEOUT_MS: "a keep-alive connection idle this long is closed",
   WS_MAX_CLIENTS: "WebSocket connections in all",
   WS_MAX_CLIENTS_PER_IP: "WebSocket connections from one address",
-  WS_FLUSH_MS: "how often each WebSocket client gets one batch of changed quotes",
+  WS_FLUSH_MS:
+    "least time between two batch frames to one WebSocket client (a change after a quiet spell goes at once)",
   WS_ALLOWED_ORIGINS: "origins besides this server's own whose pages may open /ws/realtime, comma-separated",
   MAX_TRACKED_SYMBOLS: "symbols tracked in all, SYMBOLS included",
   MAX_SYMBOLS_PER_USER: "distinct symbols one user's watchlists and rules may hold",
