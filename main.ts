@@ -73,7 +73,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     const result = await migrate(store, await loadMigrations(options.migrationsDir ?? MIGRATIONS_DIR));
     log("info", "migrations", { applied: result.applied, alreadyApplied: result.skipped.length });
     const parts = { config, kv, store, broker, subjects: subjects(config.namespace), metrics, log };
-    const books = await openBooks(kv, config, broker, parts.subjects, log);
+    const books = await openBooks(kv, config, broker, parts.subjects, log, metrics);
     closers.add(() => books.close());
     const notify = await openNotify(config, kv, books.quotas, log, true);
     closers.add(() => notify.close());

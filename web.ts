@@ -75,7 +75,7 @@ export async function startWeb(config: Config, options: StartOptions = {}): Prom
     );
     closers.add(() => store.close());
     const subj = subjects(config.namespace);
-    const books = await openBooks(kv, config, broker, subj, log);
+    const books = await openBooks(kv, config, broker, subj, log, metrics);
     closers.add(() => books.close());
     const notify = await openNotify(config, kv, books.quotas, log, false);
     web = createWeb({

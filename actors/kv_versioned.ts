@@ -1,28 +1,65 @@
+import { backoffDelay } from "../schema/backoff.ts";
+import type { Logger } from "../schema/log.ts";
+
 /**
  * Calls `onChange` after another writer bumps the KV version key `key`, at most once per burst of changes
- * (`settleMs` after the last one). The value present when following starts is not a change.
+ * (`settleMs` after the last one). The value present when following starts is not a change. If the watch stream
+ * fails, the failure is logged and the watch is opened again with backoff; since changes may have been missed
+ * meanwhile, `onChange` is called once it is back.
  *
- * Returns a function that stops following.
+ * @returns a function that stops following.
+ * @example
+ * ```ts
+ * const stop = followVersion(kv, ["rules_version"], () => book.resync(), 50, log);
+ * ```
  */
-export function followVersion(kv: Deno.Kv, key: Deno.KvKey, onChange: () => void, settleMs = 50): () => void {
-  const watch = kv.watch([key]);
-  let first = true;
+export function followVersion(
+  kv: Deno.Kv,
+  key: Deno.KvKey,
+  onChange: () => void,
+  settleMs = 50,
+  log?: Logger,
+): () => void {
   let pending: ReturnType<typeof setTimeout> | undefined;
-  void watch.pipeTo(
-    new WritableStream({
-      write: () => {
-        if (first) {
-          first = false;
-          return;
-        }
-        clearTimeout(pending);
-        pending = setTimeout(onChange, settleMs);
-      },
-    }),
-  ).catch(() => {});
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const stop = new AbortController();
+  let stopped = false;
+  let failures = 0;
+  const follow = (resumed: boolean) => {
+    let first = true;
+    kv.watch([key]).pipeTo(
+      new WritableStream({
+        write: () => {
+          if (first) {
+            first = false;
+            failures = 0;
+            if (!resumed) return;
+          }
+          clearTimeout(pending);
+          pending = setTimeout(onChange, settleMs);
+        },
+      }),
+      { signal: stop.signal }, // aborting cancels the watch
+    ).then(
+      () => stopped || again(new Error("the watch stream ended")),
+      (err) => stopped || again(err),
+    );
+  };
+  const again = (err: unknown) => {
+    const delay = backoffDelay(failures++, 250, 30_000);
+    log?.("warn", "following a KV version key failed; watching again", {
+      key: key.join("/"),
+      retryInMs: delay,
+      error: err instanceof Error ? err.message : String(err),
+    });
+    retry = setTimeout(() => follow(true), delay);
+  };
+  follow(false);
   return () => {
+    stopped = true;
     clearTimeout(pending);
-    void watch.cancel().catch(() => {});
+    clearTimeout(retry);
+    stop.abort();
   };
 }
 

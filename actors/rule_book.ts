@@ -1,6 +1,7 @@
 import { type Rule, type RuleInput, ruleSchema } from "../schema/rule.ts";
 import { keys } from "./keys.ts";
 import { followVersion } from "./kv_versioned.ts";
+import { Resync, type ResyncReport } from "./resync.ts";
 import { commitRetrying, Quotas } from "./user_quota.ts";
 
 /** The last save stamp this process gave (see {@link RuleBook.put}). */
@@ -20,6 +21,8 @@ export class RuleBook {
   /** The built-in rules for symbols without stored rules, built once per symbol. */
   #defaultFor = new Map<string, Rule[]>();
   #unfollow: (() => void) | undefined;
+  /** Re-reads after a change; failures are logged, counted and retried. */
+  #sync: Resync | undefined;
   /** Told after each write this process commits (the change notice other instances reload on). */
   readonly #written = new Set<() => void>();
   #listeners = new Set<() => void>();
@@ -30,7 +33,12 @@ export class RuleBook {
    * Loads every rule and starts following changes. `alertThreshold` makes the built-in rule (none when undefined);
    * `quotas` caps rules per user and the symbols they add (default budgets when not given).
    */
-  static async open(kv: Deno.Kv, alertThreshold?: number, quotas: Quotas = new Quotas(kv)): Promise<RuleBook> {
+  static async open(
+    kv: Deno.Kv,
+    alertThreshold?: number,
+    quotas: Quotas = new Quotas(kv),
+    report: ResyncReport = {},
+  ): Promise<RuleBook> {
     const book = new RuleBook(kv, quotas);
     if (alertThreshold !== undefined) {
       book.#defaults = [ruleSchema.parse({
@@ -43,7 +51,8 @@ export class RuleBook {
     }
     await book.reload();
     // Changes come in bursts (an import, a user editing many rules): one reload per burst.
-    book.#unfollow = followVersion(kv, keys.rulesVersion(), () => void book.reload().catch(() => {}));
+    book.#sync = new Resync("rules", () => book.reload(), report);
+    book.#unfollow = followVersion(kv, keys.rulesVersion(), () => book.#sync!.request(), 50, report.log);
     return book;
   }
 
@@ -181,7 +190,21 @@ export class RuleBook {
     for (const fn of this.#written) fn();
   }
 
+  /**
+   * Re-reads the book because another instance announced a change; a failure is logged, counted and retried until
+   * a re-read succeeds.
+   */
+  resync(): void {
+    this.#sync?.request();
+  }
+
+  /** Re-reads that failed so far (each was retried). */
+  resyncFailures(): number {
+    return this.#sync?.failures ?? 0;
+  }
+
   close(): void {
+    this.#sync?.close();
     this.#unfollow?.();
   }
 }

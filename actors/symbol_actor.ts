@@ -31,7 +31,8 @@ export interface ActorSnapshot {
   lastDayVolume: number;
   quote: Quote | null;
   c1: OpenCandle | null;
-  c5: OpenCandle | null;
+  /** The five-minute candle earlier versions kept and nothing read; ignored when restoring. */
+  c5?: OpenCandle | null;
   lastClosed1m: Candle | null;
   prevMinuteClose: number;
   windows: Record<WindowName, WindowSnapshot>;
@@ -70,7 +71,6 @@ export class SymbolActor {
   lastDayVolume = 0;
   quote: Quote | null = null;
   c1: OpenCandle | null = null;
-  c5: OpenCandle | null = null;
   lastClosed1m: Candle | null = null;
   prevMinuteClose = 0;
   windows: Record<WindowName, RollingWindow>;
@@ -159,8 +159,6 @@ export class SymbolActor {
     this.#closeBefore(t.time, out, t.source);
     if (this.c1) foldCandle(this.c1, t.price, volume);
     else this.c1 = openCandle(t.time, 60_000, t.price, volume);
-    if (this.c5) foldCandle(this.c5, t.price, volume);
-    else this.c5 = openCandle(t.time, 300_000, t.price, volume);
     for (const w of WINDOWS) this.windows[w].add(t.time, t.price, volume);
 
     // A new exchange day starts the day's open, high and low over, and yesterday's last price becomes the previous
@@ -280,7 +278,6 @@ export class SymbolActor {
       this.c1 = null;
       this.dirty = true;
     }
-    if (this.c5 && time >= this.c5.time + 300_000) this.c5 = null;
   }
 
   /**
@@ -316,7 +313,6 @@ export class SymbolActor {
       lastDayVolume: this.lastDayVolume,
       quote: this.quote && { ...this.quote },
       c1: this.c1 && { ...this.c1 },
-      c5: this.c5 && { ...this.c5 },
       lastClosed1m: this.lastClosed1m,
       prevMinuteClose: this.prevMinuteClose,
       windows: {
@@ -342,7 +338,6 @@ export class SymbolActor {
     a.lastDayVolume = s.lastDayVolume;
     a.quote = s.quote && { ...s.quote };
     a.c1 = s.c1;
-    a.c5 = s.c5;
     a.lastClosed1m = s.lastClosed1m;
     a.prevMinuteClose = s.prevMinuteClose;
     for (const w of WINDOWS) a.windows[w] = RollingWindow.restore(WINDOW_MS[w], s.windows[w]);

@@ -1,6 +1,7 @@
 import { type Watchlist, type WatchlistInput, watchlistInputSchema, watchlistSchema } from "../schema/watchlist.ts";
 import { keys } from "./keys.ts";
 import { followVersion } from "./kv_versioned.ts";
+import { Resync, type ResyncReport } from "./resync.ts";
 import { commitRetrying, Quotas } from "./user_quota.ts";
 
 /**
@@ -14,6 +15,8 @@ export class WatchlistBook {
   #byId = new Map<string, Watchlist>();
   #listeners = new Set<() => void>();
   #unfollow: (() => void) | undefined;
+  /** Re-reads after a change; failures are logged, counted and retried. */
+  #sync: Resync | undefined;
   /** Told after each write this process commits (the change notice other instances reload on). */
   readonly #written = new Set<() => void>();
 
@@ -31,10 +34,12 @@ export class WatchlistBook {
     kv: Deno.Kv,
     now: () => number = Date.now,
     quotas: Quotas = new Quotas(kv),
+    report: ResyncReport = {},
   ): Promise<WatchlistBook> {
     const book = new WatchlistBook(kv, now, quotas);
     await book.reload();
-    book.#unfollow = followVersion(kv, keys.watchlistsVersion(), () => void book.reload().catch(() => {}));
+    book.#sync = new Resync("watchlists", () => book.reload(), report);
+    book.#unfollow = followVersion(kv, keys.watchlistsVersion(), () => book.#sync!.request(), 50, report.log);
     return book;
   }
 
@@ -141,7 +146,21 @@ export class WatchlistBook {
     for (const fn of this.#written) fn();
   }
 
+  /**
+   * Re-reads the book because another instance announced a change; a failure is logged, counted and retried until
+   * a re-read succeeds.
+   */
+  resync(): void {
+    this.#sync?.request();
+  }
+
+  /** Re-reads that failed so far (each was retried). */
+  resyncFailures(): number {
+    return this.#sync?.failures ?? 0;
+  }
+
   close(): void {
+    this.#sync?.close();
     this.#unfollow?.();
   }
 }

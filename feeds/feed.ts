@@ -19,11 +19,4 @@ export interface Feed {
   status(): FeedStatus;
 }
 
-/**
- * Delay before reconnect attempt `attempt` (0-based): exponential from `minMs`, capped at `maxMs`, with full jitter
- * (uniform between half and all of it) so a fleet of clients does not reconnect in step.
- */
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(ceiling / 2 + random() * ceiling / 2);
-}
+export { backoffDelay } from "../schema/backoff.ts";

@@ -3,6 +3,7 @@ import { Quotas } from "../actors/user_quota.ts";
 import { WatchlistBook } from "../actors/watchlist_book.ts";
 import type { Broker, Subjects } from "../broker/broker.ts";
 import type { Config } from "../schema/env.ts";
+import type { MetricsRegistry } from "../schema/metrics.ts";
 import type { Logger } from "./process.ts";
 
 /** The user-owned collections every role reads: rules, watchlists and the budgets they share. */
@@ -21,7 +22,8 @@ const COLLECTIONS = ["rules", "watchlists"] as const;
 /**
  * Opens the rule and watchlist books on `kv`. With NATS, each write is announced on the changes subject and every
  * instance reloads the named collection when it hears one, since KV on a local file does not notify other processes
- * (`kv.watch` still covers this process, and KV Connect). A failed reload is logged and retried, never dropped.
+ * (`kv.watch` still covers this process, and KV Connect). A failed re-read is logged, counted
+ * (`breadboard_book_resync_failures_total`) and retried, never dropped.
  *
  * @example
  * ```ts
@@ -35,31 +37,29 @@ export async function openBooks(
   broker: Broker,
   subjects: Subjects,
   log: Logger,
+  metrics?: MetricsRegistry,
 ): Promise<Books> {
   const quotas = new Quotas(kv, {
     maxSymbolsPerUser: config.limits.maxSymbolsPerUser,
     maxTrackedSymbols: config.limits.maxTrackedSymbols,
     alwaysTracked: config.symbols,
   });
-  const rules = await RuleBook.open(kv, config.alertThreshold, quotas);
-  const watchlists = await WatchlistBook.open(kv, Date.now, quotas);
+  const report = (c: (typeof COLLECTIONS)[number]) => ({
+    log,
+    failed: () => metrics?.inc("breadboard_book_resync_failures_total", { collection: c }),
+  });
+  metrics?.counter(
+    "breadboard_book_resync_failures_total",
+    "Failed re-reads of the rule or watchlist book after a change (each is retried)",
+  );
+  const rules = await RuleBook.open(kv, config.alertThreshold, quotas, report("rules"));
+  const watchlists = await WatchlistBook.open(kv, Date.now, quotas, report("watchlists"));
   let off = () => {};
   if (config.natsUrl !== undefined) {
     const book = { rules, watchlists };
     for (const c of COLLECTIONS) {
       book[c].onWrite(() => broker.publish(subjects.changes, JSON.stringify({ collection: c })));
     }
-    const timers = new Set<ReturnType<typeof setTimeout>>();
-    const reload = (c: (typeof COLLECTIONS)[number], attempt: number) => {
-      book[c].reload().catch((err) => {
-        log("warn", "reload after a change notice failed; retrying", { collection: c, attempt, error: String(err) });
-        const t = setTimeout(() => {
-          timers.delete(t);
-          reload(c, attempt + 1);
-        }, Math.min(30_000, 250 * 2 ** attempt));
-        timers.add(t);
-      });
-    };
     const unsubscribe = broker.subscribe(subjects.changes, (json) => {
       let c: unknown;
       try {
@@ -67,12 +67,9 @@ export async function openBooks(
       } catch {
         return;
       }
-      if (c === "rules" || c === "watchlists") reload(c, 0);
+      if (c === "rules" || c === "watchlists") book[c].resync();
     });
-    off = () => {
-      unsubscribe();
-      for (const t of timers) clearTimeout(t);
-    };
+    off = unsubscribe;
   }
   return {
     quotas,

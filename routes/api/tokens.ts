@@ -35,10 +35,14 @@ export function tokenRoutes(
   quotas: Quotas = new Quotas(kv),
 ): Hono<{ Variables: IdentityVars }> {
   const list = async (userId: string): Promise<TokenRecord[]> => {
+    // The user's index keys name the records; read in getMany rounds (KV takes at most 10 keys per call), not one
+    // get per token.
+    const hashes: string[] = [];
+    for await (const e of kv.list<string>({ prefix: keys.tokenByUserPrefix(userId) })) hashes.push(e.value);
     const out: TokenRecord[] = [];
-    for await (const e of kv.list<string>({ prefix: keys.tokenByUserPrefix(userId) })) {
-      const rec = (await kv.get<TokenRecord>(keys.token(e.value))).value;
-      if (rec) out.push(rec);
+    for (let i = 0; i < hashes.length; i += 10) {
+      const got = await kv.getMany<TokenRecord[]>(hashes.slice(i, i + 10).map((h) => keys.token(h)));
+      for (const e of got) if (e.value) out.push(e.value);
     }
     return out.sort((a, b) => a.createdAt - b.createdAt);
   };
