@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { alertListSchema } from "../schema/api.ts";
+import { RULE_BOUNDS } from "../schema/rule_bounds.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
 import { fmtPercent, fmtPrice, fmtTime } from "./lib/format.ts";
@@ -134,7 +135,11 @@ export function ruleBody(d: Draft): { body?: Record<string, unknown>; errors: Re
     if (msg) errors[field] = msg;
     return n;
   };
-  const cooldown = num("cooldownMin", (n) => n < 0 || n > 10_080 ? "0 to 10080 minutes" : undefined);
+  const maxCooldownMin = RULE_BOUNDS.cooldownMs.max / 60_000;
+  const cooldown = num(
+    "cooldownMin",
+    (n) => n < 0 || n > maxCooldownMin ? `0 to ${maxCooldownMin} minutes` : undefined,
+  );
   const body: Record<string, unknown> = {
     symbol,
     kind: d.kind,
@@ -152,15 +157,22 @@ export function ruleBody(d: Draft): { body?: Record<string, unknown>; errors: Re
     body.price = num("price", (n) => n > 0 ? undefined : "Must be above 0");
     body.ifAlreadyTrue = d.ifAlreadyTrue === "fire" ? "fire" : "wait";
   } else if (d.kind === "pct_change") {
-    body.percent = num("percent", (n) => n > 0 && n <= 100 ? undefined : "Between 0 and 100");
+    const pct = RULE_BOUNDS.pctChange.max;
+    body.percent = num("percent", (n) => n > 0 && n <= pct ? undefined : `Between 0 and ${pct}`);
     body.direction = d.direction;
     body.window = d.window;
   } else if (d.kind === "day_change") {
-    body.percent = num("percent", (n) => n === 0 || n < -100 || n > 1000 ? "Between -100 and 1000, not 0" : undefined);
+    const { min, max } = RULE_BOUNDS.dayChange;
+    body.percent = num(
+      "percent",
+      (n) => n === 0 || n < min || n > max ? `Between ${min} and ${max}, not 0` : undefined,
+    );
   } else if (d.kind === "volume_spike") {
-    body.factor = num("factor", (n) => n >= 1.1 && n <= 1000 ? undefined : "Between 1.1 and 1000");
+    const { min, max } = RULE_BOUNDS.volumeSpike;
+    body.factor = num("factor", (n) => n >= min && n <= max ? undefined : `Between ${min} and ${max}`);
   } else if (d.kind === "anomaly") {
-    body.zScore = num("zScore", (n) => n >= 1 && n <= 50 ? undefined : "Between 1 and 50");
+    const { min, max } = RULE_BOUNDS.anomaly;
+    body.zScore = num("zScore", (n) => n >= min && n <= max ? undefined : `Between ${min} and ${max}`);
   }
   return Object.keys(errors).length > 0 ? { errors } : { body, errors };
 }

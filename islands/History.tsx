@@ -1,4 +1,5 @@
 import type { Candle } from "../schema/candle.ts";
+import { INTERVALS } from "../schema/intervals.ts";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   CandlestickSeries,
@@ -28,8 +29,6 @@ export interface HistoryProps {
   /** The last history fetch, when it failed in whole or in part: what it means for these charts. */
   lastFetch?: { status: string; at: number; reason?: string };
 }
-
-const INTERVALS = ["1m", "5m", "15m", "1h", "1d"] as const;
 
 /** Simple moving average of closes over `n` candles (from the n-th candle on). */
 export function sma(candles: Candle[], n: number): { time: number; value: number }[] {

@@ -1,9 +1,6 @@
 import { z } from "zod";
 
-/** Candle intervals the history endpoint serves; 1m is stored, coarser ones are derived. */
-export const INTERVALS = ["1m", "5m", "15m", "1h", "1d"] as const;
-/** A candle interval. */
-export type Interval = (typeof INTERVALS)[number];
+export { type Interval, INTERVALS } from "./intervals.ts";
 
 /** One OHLCV candle; `time` is the start of its interval (epoch ms). */
 export const candleSchema = z.object({

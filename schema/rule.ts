@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RULE_BOUNDS } from "./rule_bounds.ts";
 import { symbolSchema } from "./symbol.ts";
 
 /** Rolling windows an actor keeps, by name. */
@@ -35,7 +36,7 @@ const common = {
   /** Owner; empty for the built-in rule. */
   userId: z.string().max(64).default(""),
   /** After firing, the rule stays quiet this long (tick time; default 15 minutes). */
-  cooldownMs: z.number().int().min(0).max(7 * 86_400_000).default(900_000),
+  cooldownMs: z.number().int().min(RULE_BOUNDS.cooldownMs.min).max(RULE_BOUNDS.cooldownMs.max).default(900_000),
   /** Epoch ms after which the rule no longer fires. */
   expiresAt: z.number().int().positive().optional(),
   /** When true, ticks outside the regular session neither fire nor move the rule. */
@@ -83,16 +84,27 @@ export const ruleSchema = z.discriminatedUnion("kind", [
     ...common,
     kind: z.literal("pct_change"),
     direction: z.enum(["rise", "drop"], { error: "direction must be rise or drop" }),
-    percent: positive("percent").max(100, { error: "percent must be at most 100" }),
+    percent: positive("percent").max(RULE_BOUNDS.pctChange.max, {
+      error: `percent must be at most ${RULE_BOUNDS.pctChange.max}`,
+    }),
     window: windowSchema,
   }),
   z.object({
     ...common,
     kind: z.literal("day_change"),
-    percent: z.number().min(-100).max(1000).refine((n) => n !== 0, { error: "percent must not be 0" }),
+    percent: z.number().min(RULE_BOUNDS.dayChange.min).max(RULE_BOUNDS.dayChange.max)
+      .refine((n) => n !== 0, { error: "percent must not be 0" }),
   }),
-  z.object({ ...common, kind: z.literal("volume_spike"), factor: positive("factor").min(1.1).max(1000) }),
-  z.object({ ...common, kind: z.literal("anomaly"), zScore: positive("zScore").min(1).max(50) }),
+  z.object({
+    ...common,
+    kind: z.literal("volume_spike"),
+    factor: positive("factor").min(RULE_BOUNDS.volumeSpike.min).max(RULE_BOUNDS.volumeSpike.max),
+  }),
+  z.object({
+    ...common,
+    kind: z.literal("anomaly"),
+    zScore: positive("zScore").min(RULE_BOUNDS.anomaly.min).max(RULE_BOUNDS.anomaly.max),
+  }),
 ], { error: `kind must be one of ${RULE_KINDS.join(", ")}` });
 
 /** An alert rule after validation. */
