@@ -51,8 +51,8 @@ export class RuleBook {
     }
     await book.reload();
     // Changes come in bursts (an import, a user editing many rules): one reload per burst.
-    book.#sync = new Resync("rules", () => book.reload(), report);
-    book.#unfollow = followVersion(kv, keys.rulesVersion(), () => book.#sync!.request(), 50, report.log);
+    const sync = book.#sync = new Resync("rules", () => book.reload(), report);
+    book.#unfollow = followVersion(kv, keys.rulesVersion(), () => sync.request(), 50, report.log);
     return book;
   }
 
@@ -196,11 +196,6 @@ export class RuleBook {
    */
   resync(): void {
     this.#sync?.request();
-  }
-
-  /** Re-reads that failed so far (each was retried). */
-  resyncFailures(): number {
-    return this.#sync?.failures ?? 0;
   }
 
   close(): void {

@@ -38,8 +38,8 @@ export class WatchlistBook {
   ): Promise<WatchlistBook> {
     const book = new WatchlistBook(kv, now, quotas);
     await book.reload();
-    book.#sync = new Resync("watchlists", () => book.reload(), report);
-    book.#unfollow = followVersion(kv, keys.watchlistsVersion(), () => book.#sync!.request(), 50, report.log);
+    const sync = book.#sync = new Resync("watchlists", () => book.reload(), report);
+    book.#unfollow = followVersion(kv, keys.watchlistsVersion(), () => sync.request(), 50, report.log);
     return book;
   }
 
@@ -152,11 +152,6 @@ export class WatchlistBook {
    */
   resync(): void {
     this.#sync?.request();
-  }
-
-  /** Re-reads that failed so far (each was retried). */
-  resyncFailures(): number {
-    return this.#sync?.failures ?? 0;
   }
 
   close(): void {

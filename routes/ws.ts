@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Quote, type QuoteUpdate, TICK_FIELDS } from "../schema/quote.ts";
+import { type Quote, TICK_FIELDS } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { type Broker, MemoryBroker, type Subjects, subjects } from "../broker/broker.ts";
@@ -124,7 +124,7 @@ const IS_TICK_FIELD = new Set<string>(TICK_FIELDS);
  * A quote's JSON split in two: its tick's fields ({@link TICK_FIELDS}) as a JSON object, and the other fields as
  * JSON to compare with what was sent before. Once per quote per instance, never per client.
  */
-export function splitQuote(json: string): { tick: string; rest: string } {
+function splitQuote(json: string): { tick: string; rest: string } {
   const q = JSON.parse(json) as Record<string, unknown>;
   const tick: Record<string, unknown> = {};
   const rest: Record<string, unknown> = {};
@@ -136,9 +136,9 @@ export function splitQuote(json: string): { tick: string; rest: string } {
  * The real-time fan-out behind /ws/realtime.
  *
  * Quotes arrive from the broker as JSON, serialized once by their owner. At most every `flushMs` (a first change
- * after a quiet spell at once) each client gets one `batch` frame with the latest quote of each of its symbols that changed since the last flush (every print, in
- * order, for symbols it subscribed with `ticks: true`): the hub concatenates the stored JSON, it never serializes a
- * quote per client, and it works through the clients in slices, yielding to the event loop between them so the API
+ * after a quiet spell at once) each client gets one `batch` frame with the latest quote of each of its symbols that
+ * changed since the last flush (every print, whole and in order, for symbols it subscribed with `ticks: true`): the
+ * hub concatenates JSON made once per quote, it never serializes a quote per client, and it works through the clients in slices, yielding to the event loop between them so the API
  * stays responsive. Alerts are never batched, conflated or dropped: they go out at once.
  *
  * A client whose socket has more than `highWaterBytes` unsent is behind: its quotes are held one per symbol (latest
@@ -453,9 +453,10 @@ export class Hub {
   }
 
   /**
-   * Notes one quote for the next flush; nothing is sent or serialized per client here. Batches carry the quote as
-   * its tick's fields alone (about half the bytes) unless its other fields changed since they were last sent: then
-   * whole, and a flush that conflates it with later ticks still sends the symbol whole.
+   * Notes one quote for the next flush; nothing is sent or serialized per client here. Batches carry the latest
+   * quote as its tick's fields alone (about half the bytes) unless its other fields changed since they were last
+   * sent: then whole, and a flush that conflates it with later ticks still sends the symbol whole. Prints for
+   * tick-by-tick clients stay whole, so dropping the oldest of a long burst loses no field change.
    */
   #deliverQuote(symbol: string, json: string): void {
     if (!this.#topics.has(symbol)) return;
@@ -471,21 +472,10 @@ export class Hub {
     if (this.#tickSubscribers.has(symbol)) {
       let list = this.#prints.get(symbol);
       if (!list) this.#prints.set(symbol, list = []);
-      // A burst beyond this per flush keeps its latest prints (the oldest kept is sent whole); the per-client budget
-      // applies to the rest anyway.
-      if (list.length >= 1_000) {
-        list.shift();
-        list[0] = this.#wholePrint(list[0]!);
-      }
-      list.push(whole ? json : tick);
+      // A burst beyond this per flush keeps its latest prints; the per-client budget applies to the rest anyway.
+      if (list.length >= 1_000) list.shift();
+      list.push(json);
     }
-  }
-
-  /** A print as a whole quote: a tick-fields-only print is merged onto the symbol's latest whole quote. */
-  #wholePrint(print: string): string {
-    const q = JSON.parse(print) as QuoteUpdate;
-    const latest = this.#latest.get(q.symbol);
-    return latest ? JSON.stringify({ ...JSON.parse(latest), ...q }) : print;
   }
 
   /**

@@ -19,22 +19,6 @@ export const candleSchema = z.object({
 /** One OHLCV candle. */
 export type Candle = z.infer<typeof candleSchema>;
 
-/** One OHLCV bar from a provider; `time` is the bar's start (epoch ms; a UTC midnight for daily bars). */
-export interface Bar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  /** Split- and dividend-adjusted close, when the provider gives one. */
-  adjClose?: number;
-  /** Volume-weighted price, when the provider gives one. */
-  vwap?: number;
-  /** Trades in the bar, when the provider gives it. */
-  trades?: number;
-}
-
 /** A candle as history answers it: OHLCV, without the VWAP and trade count the actors keep. */
 export interface HistoryCandle {
   time: number;
@@ -43,4 +27,14 @@ export interface HistoryCandle {
   low: number;
   close: number;
   volume: number;
+}
+
+/** One OHLCV bar from a provider; `time` is the bar's start (epoch ms; a UTC midnight for daily bars). */
+export interface Bar extends HistoryCandle {
+  /** Split- and dividend-adjusted close, when the provider gives one. */
+  adjClose?: number;
+  /** Volume-weighted price, when the provider gives one. */
+  vwap?: number;
+  /** Trades in the bar, when the provider gives it. */
+  trades?: number;
 }

@@ -34,6 +34,15 @@ async function countOf(store: Store, symbol: string) {
   return r!;
 }
 
+/**
+ * Rewinds the log's checkpoint to "one insert in flight" covering everything up to `end`, as if the process died
+ * after sending the batch and before recording it, and opens the writer on it again.
+ */
+async function reopenWithPending(store: Store, dir: string, end: { segment: number; offset: number }) {
+  await writeCheckpoint(dir, { stored: { segment: 0, offset: 0 }, pending: { start: { segment: 0, offset: 0 }, end } });
+  return await TickWriter.open(store, dir, { flushIntervalMs: 60_000 });
+}
+
 async function withStore(fn: (store: Store, dir: string) => Promise<void>, migrated = true) {
   const store = await openTestStore();
   const dir = await Deno.makeTempDir({ prefix: "breadboard-wal-" });
@@ -190,11 +199,7 @@ Deno.test("a batch inserted just before a crash is sent again after restart and 
     const done = await readCheckpoint(dir);
     // Rewind the checkpoint to "insert in flight", as if the process died after ClickHouse took the batch but
     // before the checkpoint said so.
-    await writeCheckpoint(dir, {
-      stored: { segment: 0, offset: 0 },
-      pending: { start: { segment: 0, offset: 0 }, end: done.stored },
-    });
-    const second = await TickWriter.open(store, dir, { flushIntervalMs: 60_000 });
+    const second = await reopenWithPending(store, dir, done.stored);
     try {
       await second.flush();
       assert.deepEqual(await countOf(store, "ONCE"), { n: 400, d: 400 });
@@ -261,11 +266,7 @@ Deno.test("a batch whose token the engine kept but whose rows it lost is sent ag
     const id = (await Deno.readTextFile(join(dir, "id"))).trim();
     await store.insertJsonEachRow("ticks", wal, { dedupToken: `${id}:0:0-${done.stored.offset}` });
     assert.equal((await countOf(store, "LOST")).n, 0, "the engine drops a token it has seen");
-    await writeCheckpoint(dir, {
-      stored: { segment: 0, offset: 0 },
-      pending: { start: { segment: 0, offset: 0 }, end: done.stored },
-    });
-    const second = await TickWriter.open(store, dir, { flushIntervalMs: 60_000 });
+    const second = await reopenWithPending(store, dir, done.stored);
     try {
       await second.flush();
       assert.deepEqual(await countOf(store, "LOST"), { n: 400, d: 400 });

@@ -3,6 +3,7 @@
  * servers the history-job tests run against. Prices are a seeded walk per symbol, so every request for the same
  * symbol and time returns the same bar.
  */
+import type { HistoryCandle } from "../schema/candle.ts";
 import { isEarlyClose, tradingDays } from "../jobs/calendar.ts";
 
 const DAY = 86_400_000;
@@ -24,15 +25,8 @@ function hash(s: string, n: number): number {
   return ((h ^ (h >>> 13)) >>> 0) / 4294967296;
 }
 
-/** One bar of the fake market. */
-export interface FakeBar {
-  time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-}
+/** One bar of the fake market: OHLCV, as the chart API carries it. */
+export type FakeBar = HistoryCandle;
 
 /** A bar for `symbol` at `time`: the close follows a smooth curve of time, open, high and low scatter around it. */
 function bar(symbol: string, time: number, key: number, scale: number): FakeBar {
