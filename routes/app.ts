@@ -1,4 +1,6 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
+import type { BlankEnv } from "hono/types";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { timingSafeEqual } from "node:crypto";
 import { compress } from "hono/compress";
 import type { RuleBook } from "../actors/rule_book.ts";
@@ -10,7 +12,7 @@ import type { Quotas } from "../actors/user_quota.ts";
 import { healthRoutes } from "./api/health.ts";
 import { jobRoutes } from "./api/jobs.ts";
 import { type BackfillRequest, backfillRequest, type BackfillRun } from "../schema/backfill.ts";
-import { readJson } from "./api/body.ts";
+import { apiRouter, jsonBody } from "./api/declare.ts";
 import { type NotificationDeps, notificationRoutes } from "./api/notifications.ts";
 import { type MarketDeps, marketRoutes } from "./api/market.ts";
 import { ruleRoutes } from "./api/rules.ts";
@@ -24,7 +26,7 @@ import { openApiDocument } from "./openapi.ts";
 import { ApiError, notFound, onError } from "./errors.ts";
 import { clientAddress, requestOrigin } from "./client_address.ts";
 import { securityHeaders } from "./security_headers.ts";
-import { cookieKey, identity, type IdentityVars } from "./identity.ts";
+import { cookieKey, identity } from "./identity.ts";
 import { type Metrics, metricsRoutes } from "./metrics.ts";
 import type { Hub } from "./ws.ts";
 
@@ -80,95 +82,51 @@ export interface AppDeps {
  * `app.fetch` in a test, is all it takes.
  */
 export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  const app = apiRouter<BlankEnv>();
   app.use("*", securityHeaders());
   app.onError(onError);
   app.notFound(notFound);
+  const key = cookieKey(deps.kv);
+  key.catch(() => {}); // a KV failure surfaces on the first request that needs the key
+  // Each route that acts for a user declares it (routes/api/declare.ts `access`), which attaches this middleware.
+  const who = identity(deps.kv, key, { trustProxy: deps.trustProxy ?? false });
+
   app.route("/api/v1/health", healthRoutes(deps));
   app.route("/api/v1/jobs", jobRoutes(deps.store));
   if (deps.metrics) app.route("/metrics", metricsRoutes(deps.metrics));
-  const admin = deps.admin;
-  if (admin) {
-    // Operator actions: from this machine only (the peer the server saw, never a forwarded header), with the token.
-    app.use("/api/v1/admin/*", async (c, next) => {
-      const peer = clientAddress(c, false);
-      if (peer !== "127.0.0.1" && peer !== "::1") {
-        throw new ApiError(403, "forbidden", "admin actions are loopback only");
-      }
-      const given = new TextEncoder().encode(c.req.header("Authorization")?.replace(/^Bearer /, "") ?? "");
-      const want = new TextEncoder().encode(admin.token);
-      if (given.length !== want.length || !timingSafeEqual(given, want)) {
-        throw new ApiError(401, "unauthorized", "the admin token (DATA_DIR/admin-token) is required");
-      }
-      await next();
-      c.header("Cache-Control", "no-store");
-    });
-    app.post("/api/v1/admin/backup", async (c) => {
-      const body = await c.req.json().catch(() => ({}));
-      const dir = typeof body?.dir === "string" ? body.dir : "";
-      if (!dir.startsWith("/") || dir.includes("\0")) {
-        throw new ApiError(400, "invalid_input", "dir: an absolute path for the backup folder");
-      }
-      return c.json(await admin.backup(dir));
-    });
-    app.post("/api/v1/admin/backfill", async (c) => {
-      const runs = admin.backfill;
-      if (!runs) {
-        throw new ApiError(409, "not_supported", "demo and replayed data have no history provider to backfill from");
-      }
-      const { run, started } = runs.start(backfillRequest.parse(await readJson(c)));
-      if (!started) {
-        throw new ApiError(
-          409,
-          "busy",
-          `a backfill is running (${run.id}); follow it at /api/v1/admin/backfill/${run.id}`,
-        );
-      }
-      c.header("Location", `/api/v1/admin/backfill/${run.id}`);
-      return c.json(run, 202);
-    });
-    app.get("/api/v1/admin/backfill/:id", (c) => {
-      const run = admin.backfill?.get(c.req.param("id"));
-      if (!run) throw new ApiError(404, "not_found", `no backfill ${c.req.param("id")} in this process`);
-      return c.json(run);
-    });
-  }
+  if (deps.admin) adminRoutes(app, deps.admin);
 
-  const key = cookieKey(deps.kv);
-  key.catch(() => {}); // a KV failure surfaces on the first request that needs the key
-  const api = new Hono<{ Variables: IdentityVars }>();
+  const api = apiRouter();
   // API answers are per user or live: no shared cache may keep them unless a route says otherwise.
   api.use("*", async (c, next) => {
     await next();
     if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
   });
-  // Only on the routes that exist: an unknown path stays a 404, whatever the method.
-  const who = identity(deps.kv, key, { trustProxy: deps.trustProxy ?? false });
-  const guarded = ["/rules", "/watchlists", "/tokens", "/channels", "/notifications"].flatMap((p) => [p, `${p}/*`]);
-  for (const path of [...guarded, "/stocks/*", "/history", "/alerts", "/symbols/*"]) api.use(path, who);
-  if (deps.rules) api.route("/rules", ruleRoutes(deps.rules));
-  if (deps.watchlists) api.route("/watchlists", watchlistRoutes(deps.watchlists));
-  api.route("/tokens", tokenRoutes(deps.kv, Date.now, deps.quotas));
-  if (deps.search) api.route("/symbols", searchRoutes(deps.search));
+  if (deps.rules) api.route("/rules", ruleRoutes(deps.rules, who));
+  if (deps.watchlists) api.route("/watchlists", watchlistRoutes(deps.watchlists, who));
+  api.route("/tokens", tokenRoutes(deps.kv, who, Date.now, deps.quotas));
+  if (deps.search) api.route("/symbols", searchRoutes(deps.search, who));
   if (deps.notify) {
-    const n = notificationRoutes(deps.notify);
+    const n = notificationRoutes(deps.notify, who);
     api.route("/channels", n.channels);
     api.route("/notifications", n.notifications);
   }
-  if (deps.market) api.route("/", marketRoutes({ store: deps.store, ...deps.market }));
-  let doc: Record<string, unknown> | undefined;
-  const openApi = () => doc ??= openApiDocument();
-  api.get("/openapi.json", (c) => c.json(openApi()));
+  if (deps.market) api.route("/", marketRoutes({ store: deps.store, ...deps.market }, who));
   app.route("/api/v1", api);
-  app.get("/docs", (c) => c.html(docsPage(openApi())));
+  // Generated once, after every route above is declared; `servers` names the origin the document was fetched from.
+  let doc: ReturnType<typeof openApiDocument> | undefined;
+  const openApi = (req: Request) => ({
+    ...(doc ??= openApiDocument(app)),
+    servers: [{ url: requestOrigin(req, deps.trustProxy ?? false), description: "this server" }],
+  });
+  app.get("/api/v1/openapi.json", (c) => c.json(openApi(c.req.raw), 200, { "Cache-Control": "no-store" }));
+  app.get("/docs", (c) => c.html(docsPage(openApi(c.req.raw))));
 
   if (deps.pages) {
     // Pages and bundles go out compressed (gzip or deflate, as the browser accepts).
     for (const path of ["/", "/history", "/alerts", "/settings", "/static/*", "/sw.js"]) app.use(path, compress());
     app.route("/", staticRoutes());
-    const pages = new Hono<{ Variables: IdentityVars }>();
-    for (const path of ["/", "/history", "/alerts", "/settings"]) pages.use(path, who);
-    pages.route(
+    app.route(
       "/",
       pageRoutes({
         ...deps.pages,
@@ -176,16 +134,13 @@ export function createApp(deps: AppDeps): Hono {
         ...(deps.watchlists ? { watchlists: deps.watchlists } : {}),
         ...(deps.notify ? { notify: deps.notify } : {}),
         api: async (c, path) => await app.fetch(new Request(new URL(path, c.req.url), { headers: c.req.raw.headers })),
-      }),
+      }, who),
     );
-    app.route("/", pages);
   }
 
   const hub = deps.hub;
   if (hub) {
-    const ws = new Hono<{ Variables: IdentityVars }>();
-    ws.use("*", who);
-    ws.get("/", (c) => {
+    app.get("/ws/realtime", who, (c) => {
       if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
         throw new ApiError(426, "upgrade_required", "connect with a WebSocket client");
       }
@@ -203,7 +158,55 @@ export function createApp(deps: AppDeps): Hono {
       hub.accept(socket, c.get("userId"), address);
       return response;
     });
-    app.route("/ws/realtime", ws);
   }
   return app;
+}
+
+/**
+ * Operator actions on this process: from this machine only (the peer the server saw, never a forwarded header),
+ * with the admin token. Not in the API document: they are for `deno task backup` and `deno task backfill`.
+ */
+function adminRoutes(app: OpenAPIHono<BlankEnv>, admin: NonNullable<AppDeps["admin"]>): void {
+  app.use("/api/v1/admin/*", async (c, next) => {
+    const peer = clientAddress(c, false);
+    if (peer !== "127.0.0.1" && peer !== "::1") {
+      throw new ApiError(403, "forbidden", "admin actions are loopback only");
+    }
+    const given = new TextEncoder().encode(c.req.header("Authorization")?.replace(/^Bearer /, "") ?? "");
+    const want = new TextEncoder().encode(admin.token);
+    if (given.length !== want.length || !timingSafeEqual(given, want)) {
+      throw new ApiError(401, "unauthorized", "the admin token (DATA_DIR/admin-token) is required");
+    }
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
+  app.post("/api/v1/admin/backup", jsonBody, async (c) => {
+    const body = await c.req.json();
+    const dir = typeof body?.dir === "string" ? body.dir : "";
+    if (!dir.startsWith("/") || dir.includes("\0")) {
+      throw new ApiError(400, "invalid_input", "dir: an absolute path for the backup folder");
+    }
+    return c.json(await admin.backup(dir));
+  });
+  app.post("/api/v1/admin/backfill", jsonBody, async (c) => {
+    const runs = admin.backfill;
+    if (!runs) {
+      throw new ApiError(409, "not_supported", "demo and replayed data have no history provider to backfill from");
+    }
+    const { run, started } = runs.start(backfillRequest.parse(await c.req.json()));
+    if (!started) {
+      throw new ApiError(
+        409,
+        "busy",
+        `a backfill is running (${run.id}); follow it at /api/v1/admin/backfill/${run.id}`,
+      );
+    }
+    c.header("Location", `/api/v1/admin/backfill/${run.id}`);
+    return c.json(run, 202);
+  });
+  app.get("/api/v1/admin/backfill/:id", (c) => {
+    const run = admin.backfill?.get(c.req.param("id"));
+    if (!run) throw new ApiError(404, "not_found", `no backfill ${c.req.param("id")} in this process`);
+    return c.json(run);
+  });
 }

@@ -5,6 +5,8 @@ import { z } from "zod";
 import { WriteConflictError } from "../actors/kv_versioned.ts";
 import { LimitError } from "../actors/user_quota.ts";
 import { StoreError } from "../store/store.ts";
+import { ChannelError } from "../notify/channel_book.ts";
+import { NotBuiltError } from "./pages/render.ts";
 import type { ErrorBody } from "../schema/health.ts";
 
 /** An HTTP failure with a machine-readable code and, for validation failures, the fields at fault. */
@@ -40,8 +42,8 @@ export function errorBody(code: string, message: string, issues?: ErrorBody["err
 
 /**
  * The one place errors become responses: {@link ApiError} and Hono's HTTPException keep their status, a ZodError is
- * a 400 naming each field, a lost KV write race a 409; anything else is a 500 whose detail goes to the log, not to
- * the client.
+ * a 400 naming each field, a lost KV write race a 409, a channel the server cannot save a 400 (a full quota 409) on
+ * its field, missing island bundles a 503; anything else is a 500 whose detail goes to the log, not to the client.
  */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
@@ -55,6 +57,11 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof LimitError) {
     return c.json(errorBody("limit_reached", err.message, [{ path: err.limit, message: err.message }]), 409);
   }
+  if (err instanceof ChannelError) {
+    const code = err.status === 409 ? "limit_reached" : "invalid_input";
+    return c.json(errorBody(code, err.message, [{ path: err.field, message: err.message }]), err.status);
+  }
+  if (err instanceof NotBuiltError) return c.text(err.message, 503);
   if (err instanceof StoreError) {
     // The store being down or refusing is an outage of this server, not a fault of the request.
     console.error(JSON.stringify({ level: "error", msg: "store error", path: c.req.path, error: err.message }));

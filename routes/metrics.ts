@@ -1,4 +1,6 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Env } from "hono";
+import { access, apiRouter } from "./api/declare.ts";
 import type { Labels, MetricsRegistry } from "../schema/metrics.ts";
 
 const NEEDS_ESCAPE = /[\\"\n]/;
@@ -120,10 +122,24 @@ export class Metrics implements MetricsRegistry {
   }
 }
 
-/** GET /metrics. */
-export function metricsRoutes(metrics: Metrics): Hono {
-  return new Hono().get("/", (c) => {
-    c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    return c.body(metrics.render());
-  });
+/**
+ * GET /metrics.
+ *
+ * @param metrics the registry to expose
+ * @returns the router to mount at /metrics
+ */
+export function metricsRoutes(metrics: Metrics) {
+  return apiRouter<Env>().openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      tags: ["operations"],
+      summary: "Prometheus metrics",
+      ...access("public"),
+      responses: {
+        200: { description: "Prometheus text exposition", content: { "text/plain": { schema: z.string() } } },
+      },
+    }),
+    (c) => c.text(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
 }

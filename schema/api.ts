@@ -89,13 +89,25 @@ export const searchResultSchema = z.object({
   results: z.array(z.object({ symbol: z.string(), name: z.string(), exchange: z.string(), type: z.string() })),
 });
 
-/** An API token as listed (the secret is never listed). */
+/** Body of POST /api/v1/tokens. */
+export const tokenInputSchema = z.object({
+  name: z.string({ error: "name is required" }).trim().min(1, { error: "name must not be empty" })
+    .max(64, { error: "name is at most 64 characters" }),
+}).strict();
+
+/**
+ * An API token as listed, and as stored in KV under the SHA-256 of its secret (the secret is never listed nor
+ * stored).
+ */
 export const tokenSchema = z.object({
   id: z.string(),
   userId: z.string(),
   name: z.string(),
   createdAt: z.number().int(),
 });
+
+/** An API token's record. */
+export type TokenRecord = z.infer<typeof tokenSchema>;
 
 /** Body of POST /api/v1/tokens: the token plus its secret, shown this once. */
 export const createdTokenSchema = tokenSchema.extend({

@@ -28,13 +28,17 @@ export type Trigger = (typeof TRIGGERS)[number];
 
 const windowSchema = z.enum(WINDOWS, { error: `window must be one of ${WINDOWS.join(", ")}` });
 
-/** What every rule has besides its kind's parameters. */
-const common = {
+/** What the server assigns to every rule: a client's body never sets them. */
+const assigned = {
   /** Stable id: the alert id is derived from it, so it must not change while the rule lives. */
   id: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, { error: "id is 1-64 of A-Z, a-z, 0-9, : _ -" }),
-  symbol: symbolSchema,
   /** Owner; empty for the built-in rule. */
   userId: z.string().max(64).default(""),
+};
+
+/** What every rule has besides its kind's parameters and the assigned fields. */
+const common = {
+  symbol: symbolSchema,
   /** After firing, the rule stays quiet this long (tick time; default 15 minutes). */
   cooldownMs: z.number().int().min(RULE_BOUNDS.cooldownMs.min).max(RULE_BOUNDS.cooldownMs.max).default(900_000),
   /** Epoch ms after which the rule no longer fires. */
@@ -63,8 +67,44 @@ const common = {
   updatedAt: z.number().int().nonnegative().optional(),
 };
 
+/** A rule kind's tag; documented as a JSON Schema `const`, as JSON Schema itself spells a single value. */
+const kind = <K extends RuleKind>(k: K) => z.literal(k).meta({ const: k });
+
 const positive = (what: string) =>
   z.number({ error: `${what} must be a number` }).positive({ error: `${what} must be above 0` });
+
+/** Every kind of rule, each with the fields of `base`. */
+const variants = <B extends z.ZodRawShape>(base: B) =>
+  [
+    z.object({ ...base, kind: kind("price_above"), price: positive("price") }),
+    z.object({ ...base, kind: kind("price_below"), price: positive("price") }),
+    z.object({
+      ...base,
+      kind: kind("pct_change"),
+      direction: z.enum(["rise", "drop"], { error: "direction must be rise or drop" }),
+      percent: positive("percent").max(RULE_BOUNDS.pctChange.max, {
+        error: `percent must be at most ${RULE_BOUNDS.pctChange.max}`,
+      }),
+      window: windowSchema,
+    }),
+    z.object({
+      ...base,
+      kind: kind("day_change"),
+      percent: z.number().min(RULE_BOUNDS.dayChange.min).max(RULE_BOUNDS.dayChange.max)
+        .refine((n) => n !== 0, { error: "percent must not be 0" }),
+    }),
+    z.object({
+      ...base,
+      kind: kind("volume_spike"),
+      factor: positive("factor").min(RULE_BOUNDS.volumeSpike.min).max(RULE_BOUNDS.volumeSpike.max),
+    }),
+    z.object({
+      ...base,
+      kind: kind("anomaly"),
+      zScore: positive("zScore").min(RULE_BOUNDS.anomaly.min).max(RULE_BOUNDS.anomaly.max),
+    }),
+  ] as const;
+const kindError = { error: `kind must be one of ${RULE_KINDS.join(", ")}` };
 
 /**
  * An alert rule. One crossing of its threshold gives one alert; it re-arms only after the value moves back past the
@@ -77,35 +117,13 @@ const positive = (what: string) =>
  * - volume_spike: this minute's volume reaches `factor` times the EWMA of minute volumes.
  * - anomaly: the return of this minute so far is more than `zScore` standard deviations (EWMA) from the mean.
  */
-export const ruleSchema = z.discriminatedUnion("kind", [
-  z.object({ ...common, kind: z.literal("price_above"), price: positive("price") }),
-  z.object({ ...common, kind: z.literal("price_below"), price: positive("price") }),
-  z.object({
-    ...common,
-    kind: z.literal("pct_change"),
-    direction: z.enum(["rise", "drop"], { error: "direction must be rise or drop" }),
-    percent: positive("percent").max(RULE_BOUNDS.pctChange.max, {
-      error: `percent must be at most ${RULE_BOUNDS.pctChange.max}`,
-    }),
-    window: windowSchema,
-  }),
-  z.object({
-    ...common,
-    kind: z.literal("day_change"),
-    percent: z.number().min(RULE_BOUNDS.dayChange.min).max(RULE_BOUNDS.dayChange.max)
-      .refine((n) => n !== 0, { error: "percent must not be 0" }),
-  }),
-  z.object({
-    ...common,
-    kind: z.literal("volume_spike"),
-    factor: positive("factor").min(RULE_BOUNDS.volumeSpike.min).max(RULE_BOUNDS.volumeSpike.max),
-  }),
-  z.object({
-    ...common,
-    kind: z.literal("anomaly"),
-    zScore: positive("zScore").min(RULE_BOUNDS.anomaly.min).max(RULE_BOUNDS.anomaly.max),
-  }),
-], { error: `kind must be one of ${RULE_KINDS.join(", ")}` });
+export const ruleSchema = z.discriminatedUnion("kind", variants({ ...assigned, ...common }), kindError);
+
+/**
+ * A rule as a client writes it (the body of POST and PUT /api/v1/rules): every kind, without the `id` and `userId`
+ * the server assigns. Either key in a body is dropped, not an error.
+ */
+export const ruleBodySchema = z.discriminatedUnion("kind", variants(common), kindError);
 
 /** An alert rule after validation. */
 export type Rule = z.infer<typeof ruleSchema>;

@@ -1,3 +1,4 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
 import assert from "node:assert/strict";
 import { client, withApp } from "./api_client.ts";
 import { startFakeYahooRest } from "./fake_yahoo_rest.ts";
@@ -153,6 +154,21 @@ Deno.test("OpenAPI 3.1 document and /docs describe every route from the validati
     ]);
     assert.equal(ruleBody.oneOf[0].properties.id, undefined, "the server assigns ids");
     assert.ok(doc.paths["/api/v1/watchlists"].post.security.length > 0);
+
+    // A valid OpenAPI 3.1 document, by an independent validator, naming this server, a license and, on every
+    // operation, how it is called: nothing for operations, token or cookie for reads, cookie writes with the CSRF key.
+    await SwaggerParser.validate(structuredClone(doc));
+    assert.deepEqual(doc.servers, [{ url: base, description: "this server" }]);
+    assert.equal(doc.info.license.identifier, "MIT");
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { security?: unknown }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        assert.ok(Array.isArray(op.security), `${method} ${path} declares its security`);
+      }
+    }
+    assert.deepEqual(doc.paths["/api/v1/health"].get.security, []);
+    assert.deepEqual(doc.paths["/api/v1/rules/{id}"].delete.security, [{ token: [] }, { cookie: [], csrf: [] }]);
+    assert.deepEqual(doc.paths["/api/v1/history"].get.security, [{ token: [] }, { cookie: [] }, {}]);
+    for (const scheme of ["token", "cookie", "csrf"]) assert.ok(doc.components.securitySchemes[scheme], scheme);
 
     // Every documented GET path (with its parameters filled in) is served: none answers 404 for a missing route.
     const a = client(base);

@@ -1,6 +1,8 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Env } from "hono";
 import type { BrokerStatus } from "../../broker/broker.ts";
-import { FEED_DOWN_STATES, type FeedStatus, type Health } from "../../schema/health.ts";
+import { FEED_DOWN_STATES, type FeedStatus, type Health, healthSchema } from "../../schema/health.ts";
+import { access, apiRouter, json } from "./declare.ts";
 import type { Store } from "../../store/store.ts";
 
 /** What the health endpoint looks at. */
@@ -89,45 +91,73 @@ class Probes {
  * GET /api/v1/health/live: 200 while the process serves HTTP; it touches nothing (the liveness probe).
  * GET /api/v1/health/ready: 200 when store, KV and bus answer, else 503 (the readiness probe a load balancer uses).
  */
-export function healthRoutes(deps: HealthDeps): Hono {
+export function healthRoutes(deps: HealthDeps) {
   const timeoutMs = deps.timeoutMs ?? 2_000;
   const probes = new Probes(deps, timeoutMs, deps.intervalMs ?? 1_000);
   const age = (p: Probe, now: number) => {
     const { at, ...rest } = p;
     return { ...rest, ageMs: now - at };
   };
-  return new Hono()
-    .get("/live", (c) => {
-      c.header("Cache-Control", "no-store");
-      return c.json({ status: "alive" });
-    })
-    .get("/ready", async (c) => {
-      const { store, kv } = await probes.results();
-      const bus = deps.bus?.();
-      const ready = store.ok && kv.ok && bus?.ok !== false;
-      c.header("Cache-Control", "no-store");
-      return c.json({
-        ready,
-        store: store.ok,
-        kv: kv.ok,
-        ...(bus ? { bus: bus.ok } : {}),
-      }, ready ? 200 : 503);
-    })
-    .get("/", async (c) => {
-      const { store, kv } = await probes.results();
-      const now = Date.now();
-      const feed = deps.feed?.();
-      const bus = deps.bus?.();
-      const serving = store.ok && kv.ok;
-      const body: Health = {
-        status: serving && !FEED_DOWN_STATES.has(feed?.state ?? "live") && bus?.ok !== false ? "ok" : "degraded",
-        ...(deps.role ? { role: deps.role } : {}),
-        store: { ...age(store, now), driver: deps.store.driver },
-        kv: age(kv, now),
-        ...(feed ? { feed } : {}),
-        ...(bus ? { bus } : {}),
-      };
-      c.header("Cache-Control", "no-store");
-      return c.json(body, serving ? 200 : 503);
-    });
+  const tags = ["operations"];
+  const ready = z.object({ ready: z.boolean(), store: z.boolean(), kv: z.boolean(), bus: z.boolean().optional() });
+  return apiRouter<Env>()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/live",
+        tags,
+        summary: "Liveness: 200 while the process serves HTTP; touches nothing",
+        ...access("public"),
+        responses: { 200: json(z.object({ status: z.literal("alive") })) },
+      }),
+      (c) => {
+        c.header("Cache-Control", "no-store");
+        return c.json({ status: "alive" as const }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/ready",
+        tags,
+        summary: "Readiness: 200 when store, KV and bus answer, else 503",
+        ...access("public"),
+        responses: { 200: json(ready, "ready"), 503: json(ready, "not ready: see which part is false") },
+      }),
+      async (c) => {
+        const { store, kv } = await probes.results();
+        const bus = deps.bus?.();
+        const ok = store.ok && kv.ok && bus?.ok !== false;
+        c.header("Cache-Control", "no-store");
+        const body = { ready: ok, store: store.ok, kv: kv.ok, ...(bus ? { bus: bus.ok } : {}) };
+        return ok ? c.json(body, 200) : c.json(body, 503);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        tags,
+        summary: "Store, KV, feed and bus health, from background probes",
+        ...access("public"),
+        responses: { 200: json(healthSchema, "serving"), 503: json(healthSchema, "store or KV does not answer") },
+      }),
+      async (c) => {
+        const { store, kv } = await probes.results();
+        const now = Date.now();
+        const feed = deps.feed?.();
+        const bus = deps.bus?.();
+        const serving = store.ok && kv.ok;
+        const body: Health = {
+          status: serving && !FEED_DOWN_STATES.has(feed?.state ?? "live") && bus?.ok !== false ? "ok" : "degraded",
+          ...(deps.role ? { role: deps.role } : {}),
+          store: { ...age(store, now), driver: deps.store.driver },
+          kv: age(kv, now),
+          ...(feed ? { feed } : {}),
+          ...(bus ? { bus } : {}),
+        };
+        c.header("Cache-Control", "no-store");
+        return serving ? c.json(body, 200) : c.json(body, 503);
+      },
+    );
 }

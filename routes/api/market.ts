@@ -1,5 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { alertListSchema, historySchema, stockSchema } from "../../schema/api.ts";
 import type { Quote } from "../../schema/quote.ts";
 import type { WindowStats } from "../../schema/quote.ts";
 import { type Candle, INTERVALS } from "../../schema/candle.ts";
@@ -10,7 +11,7 @@ import { listAlerts } from "../../store/queries/alerts.ts";
 import { dailyCandles, minuteBuckets } from "../../store/queries/candles.ts";
 import { ApiError } from "../errors.ts";
 import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
-import type { IdentityVars } from "../identity.ts";
+import { access, type ApiEnv, apiRouter, errors, json } from "./declare.ts";
 import type { HistoryCache } from "./history_cache.ts";
 import { historyBody } from "./history_body.ts";
 import type { HistoryOnDemand, OnDemandResult } from "./history_on_demand.ts";
@@ -89,88 +90,134 @@ export const alertsQuery = z.object({
   cursor: z.string().max(200).optional(),
 }).superRefine(orderedRange("since", "until"));
 
-/** /api/v1/stocks, /api/v1/history and /api/v1/alerts. */
-export function marketRoutes(deps: MarketDeps): Hono<{ Variables: IdentityVars }> {
-  return new Hono<{ Variables: IdentityVars }>()
-    .get("/stocks/:symbol", async (c) => {
-      const symbol = symbolSchema.parse(c.req.param("symbol"));
-      const s = await deps.stock(symbol);
-      if (!s) throw new ApiError(404, "not_found", `no quote for ${symbol}: it has never ticked here`);
-      const q = s.quote;
-      return c.json({
-        symbol: q.symbol,
-        price: q.price,
-        time: q.time,
-        change: q.change,
-        changePercent: q.changePercent,
-        dayVolume: q.dayVolume,
-        open: q.open || q.price,
-        dayHigh: q.dayHigh,
-        dayLow: q.dayLow,
-        previousClose: q.previousClose || null,
-        marketHours: q.marketHours,
-        exchange: q.exchange,
-        source: q.source,
-        windows: s.windows,
-        stale: s.stale,
-        asOf: s.asOf,
-      });
-    })
-    .get("/history", async (c) => {
-      const q = historyQuery.parse(c.req.query());
-      const read = () => q.interval === "1d" ? daily(deps, q) : intraday(deps, q);
-      let { stored, candles } = await read();
-      // History on demand: a range the store does not cover is fetched from the provider within the request.
-      const extra: { fetched?: OnDemandResult; notice?: string } = {};
-      const plan = deps.onDemand?.plan(q.interval, q.from, q.to, stored);
-      if (plan?.notice) extra.notice = plan.notice;
-      if (plan?.fetch) {
-        const fetched = await deps.onDemand!.fetch(q.symbol, plan.fetch);
-        extra.fetched = fetched;
-        if (fetched.error?.code === "unknown_symbol" && stored.length === 0) {
-          throw new ApiError(404, "unknown_symbol", `${fetched.error.message}: no history to show`);
+/**
+ * /api/v1/stocks, /api/v1/history and /api/v1/alerts.
+ *
+ * @param deps the store and the live state the answers come from
+ * @param who the identity middleware
+ * @returns the router to mount at /api/v1
+ */
+export function marketRoutes(deps: MarketDeps, who: MiddlewareHandler<ApiEnv>) {
+  const tags = ["market"];
+  const read = access("user", who);
+  return apiRouter()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/stocks/{symbol}",
+        tags,
+        summary: "Latest quote and rolling windows of a symbol",
+        ...read,
+        request: { params: z.object({ symbol: symbolSchema }) },
+        responses: { 200: json(stockSchema), ...errors({ params: true }) },
+      }),
+      async (c) => {
+        const { symbol } = c.req.valid("param");
+        const s = await deps.stock(symbol);
+        if (!s) throw new ApiError(404, "not_found", `no quote for ${symbol}: it has never ticked here`);
+        const q = s.quote;
+        return c.json({
+          symbol: q.symbol,
+          price: q.price,
+          time: q.time,
+          change: q.change,
+          changePercent: q.changePercent,
+          dayVolume: q.dayVolume,
+          open: q.open || q.price,
+          dayHigh: q.dayHigh,
+          dayLow: q.dayLow,
+          previousClose: q.previousClose || null,
+          marketHours: q.marketHours,
+          exchange: q.exchange,
+          source: q.source,
+          windows: s.windows,
+          stale: s.stale,
+          asOf: s.asOf,
+        }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/history",
+        tags,
+        summary: "OHLCV candles of a symbol over a range",
+        ...read,
+        request: { query: historyQuery },
+        responses: {
+          200: json(historySchema),
+          304: { description: "the candles are those of the ETag sent in If-None-Match" },
+          ...errors(),
+          404: { description: "a symbol the history provider does not know", content: errors()[400].content },
+        },
+      }),
+      async (c) => {
+        const q = c.req.valid("query");
+        const read = () => q.interval === "1d" ? daily(deps, q) : intraday(deps, q);
+        let { stored, candles } = await read();
+        // History on demand: a range the store does not cover is fetched from the provider within the request.
+        const extra: { fetched?: OnDemandResult; notice?: string } = {};
+        const plan = deps.onDemand?.plan(q.interval, q.from, q.to, stored);
+        if (plan?.notice) extra.notice = plan.notice;
+        if (plan?.fetch) {
+          const fetched = await deps.onDemand!.fetch(q.symbol, plan.fetch);
+          extra.fetched = fetched;
+          if (fetched.error?.code === "unknown_symbol" && stored.length === 0) {
+            throw new ApiError(404, "unknown_symbol", `${fetched.error.message}: no history to show`);
+          }
+          if (fetched.candlesWritten > 0) ({ stored, candles } = await read());
         }
-        if (fetched.candlesWritten > 0) ({ stored, candles } = await read());
-      }
-      // Validated by content: a range whose candles did not change answers 304 to a client that holds it. A range
-      // that ends before the current interval holds closed candles only and may be reused briefly without asking.
-      const { body, etag } = historyBody(q.symbol, q.interval, stored, candles, extra);
-      const closed = q.to <= Date.now() - INTERVAL_MS[q.interval];
-      c.header("ETag", etag);
-      c.header("Cache-Control", closed ? "private, max-age=60, must-revalidate" : "private, no-cache");
-      if (c.req.header("If-None-Match")?.split(/\s*,\s*/).includes(etag)) return c.body(null, 304);
-      c.header("Content-Type", "application/json");
-      return c.body(body);
-    })
-    .get("/alerts", async (c) => {
-      const q = alertsQuery.parse(c.req.query());
-      let cursor: [number, string] | undefined;
-      if (q.cursor !== undefined) {
-        try {
-          const v = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(q.cursor, { alphabet: "base64url" })));
-          const parsed = cursorSchema.safeParse(v);
-          if (parsed.success) cursor = parsed.data;
-        } catch { /* reported below */ }
-        if (!cursor) throw new ApiError(400, "invalid_input", "cursor: not a cursor this endpoint returned");
-      }
-      const { alerts, more } = await listAlerts(deps.store, {
-        userId: c.get("userId"),
-        limit: q.limit,
-        ...(q.symbol ? { symbol: q.symbol } : {}),
-        ...(q.rule ? { rule: q.rule } : {}),
-        ...(q.since !== undefined ? { since: q.since } : {}),
-        ...(q.until !== undefined ? { until: q.until } : {}),
-        ...(cursor ? { before: cursor } : {}),
-      });
-      const last = alerts.at(-1);
-      const next = more && last
-        ? new TextEncoder().encode(JSON.stringify([last.time, last.id])).toBase64({
-          alphabet: "base64url",
-          omitPadding: true,
-        })
-        : null;
-      return c.json({ alerts, nextCursor: next });
-    });
+        // Validated by content: a range whose candles did not change answers 304 to a client that holds it. A range
+        // that ends before the current interval holds closed candles only and may be reused briefly without asking.
+        const { body, etag } = historyBody(q.symbol, q.interval, stored, candles, extra);
+        const closed = q.to <= Date.now() - INTERVAL_MS[q.interval];
+        c.header("ETag", etag);
+        c.header("Cache-Control", closed ? "private, max-age=60, must-revalidate" : "private, no-cache");
+        if (c.req.header("If-None-Match")?.split(/\s*,\s*/).includes(etag)) return c.body(null, 304);
+        c.header("Content-Type", "application/json");
+        return c.body(body);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/alerts",
+        tags: ["alerts"],
+        summary: "Alerts of the caller's rules and the built-in rule, newest first",
+        ...read,
+        request: { query: alertsQuery },
+        responses: { 200: json(alertListSchema), ...errors() },
+      }),
+      async (c) => {
+        const q = c.req.valid("query");
+        let cursor: [number, string] | undefined;
+        if (q.cursor !== undefined) {
+          try {
+            const v = JSON.parse(new TextDecoder().decode(Uint8Array.fromBase64(q.cursor, { alphabet: "base64url" })));
+            const parsed = cursorSchema.safeParse(v);
+            if (parsed.success) cursor = parsed.data;
+          } catch { /* reported below */ }
+          if (!cursor) throw new ApiError(400, "invalid_input", "cursor: not a cursor this endpoint returned");
+        }
+        const { alerts, more } = await listAlerts(deps.store, {
+          userId: c.get("userId"),
+          limit: q.limit,
+          ...(q.symbol ? { symbol: q.symbol } : {}),
+          ...(q.rule ? { rule: q.rule } : {}),
+          ...(q.since !== undefined ? { since: q.since } : {}),
+          ...(q.until !== undefined ? { until: q.until } : {}),
+          ...(cursor ? { before: cursor } : {}),
+        });
+        const last = alerts.at(-1);
+        const next = more && last
+          ? new TextEncoder().encode(JSON.stringify([last.time, last.id])).toBase64({
+            alphabet: "base64url",
+            omitPadding: true,
+          })
+          : null;
+        return c.json({ alerts, nextCursor: next }, 200);
+      },
+    );
 }
 
 async function intraday(deps: MarketDeps, q: z.infer<typeof historyQuery>) {

@@ -33,7 +33,10 @@ Deno.test("today's daily bar is New York's trading day: 21:00 ET adds to it, 00:
     let now = end - 60 * MIN; // 23:00 ET Friday: already Saturday in UTC
     const app = new Hono().onError(onError).route(
       "/",
-      marketRoutes({ store, stock: () => Promise.resolve(undefined), openCandle: () => undefined, now: () => now }),
+      marketRoutes(
+        { store, stock: () => Promise.resolve(undefined), openCandle: () => undefined, now: () => now },
+        (c, next) => (c.set("userId", "u_test"), next()),
+      ),
     );
     const daily = async () => {
       const r = await app.request(

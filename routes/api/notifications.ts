@@ -1,13 +1,19 @@
-import { Hono } from "hono";
-import { z } from "zod";
-import { type ChannelBook, ChannelError } from "../../notify/channel_book.ts";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { ChannelBook } from "../../notify/channel_book.ts";
 import type { Outbox } from "../../notify/outbox.ts";
-import { type Channel, channelInputSchema, DELIVERY_STATES } from "../../schema/notify.ts";
+import {
+  type Channel,
+  channelInputSchema,
+  channelListSchema,
+  channelViewSchema,
+  DELIVERY_STATES,
+  deliveryListSchema,
+} from "../../schema/notify.ts";
 import { limitParam } from "./query.ts";
 import { ApiError } from "../errors.ts";
-import type { IdentityVars } from "../identity.ts";
-import { readJson } from "./body.ts";
-import { idParam, newId } from "./ids.ts";
+import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
+import { idParams, newId } from "./ids.ts";
 
 /** What the notification routes need. */
 export interface NotificationDeps {
@@ -34,72 +40,120 @@ export function channelView(c: Channel, withSecret = false): Record<string, unkn
   return { ...base, endpoint: c.subscription.endpoint };
 }
 
-function toApiError(err: unknown): never {
-  if (err instanceof ChannelError) {
-    throw new ApiError(err.status, err.status === 409 ? "limit_reached" : "invalid_input", err.message, [
-      { path: err.field, message: err.message },
-    ]);
-  }
-  throw err;
-}
-
 /**
  * /api/v1/channels (a user's webhook, email and push channels) and /api/v1/notifications (delivery records: pending,
  * retrying, delivered and dead letters with their reason). Another user's channel id answers 404.
+ *
+ * @param deps the channel book, the outbox and what this server can deliver
+ * @param who the identity middleware
+ * @returns the two routers, to mount at /api/v1/channels and /api/v1/notifications
  */
-export function notificationRoutes(deps: NotificationDeps): {
-  channels: Hono<{ Variables: IdentityVars }>;
-  notifications: Hono<{ Variables: IdentityVars }>;
-} {
+export function notificationRoutes(deps: NotificationDeps, who: MiddlewareHandler<ApiEnv>) {
   const now = deps.now ?? Date.now;
   const mine = async (userId: string, id: string): Promise<Channel> => {
-    const ch = await deps.channels.get(userId, idParam.parse(id));
+    const ch = await deps.channels.get(userId, id);
     if (!ch) throw new ApiError(404, "not_found", `no channel ${id}`);
     return ch;
   };
-  const channels = new Hono<{ Variables: IdentityVars }>()
-    .get("/", async (c) =>
-      c.json({
-        channels: (await deps.channels.list(c.get("userId"))).map((ch) => channelView(ch)),
-        available: deps.available,
-        vapidPublicKey: deps.vapidPublicKey,
-      }))
-    .post("/", async (c) => {
-      const input = channelInputSchema.parse(await readJson(c));
-      const ch = await deps.channels.add(c.get("userId"), newId("c"), input).catch(toApiError);
-      return c.json(channelView(ch, true), 201);
-    })
-    .delete("/:id", async (c) => {
-      const ch = await mine(c.get("userId"), c.req.param("id"));
-      await deps.channels.remove(ch.userId, ch.id);
-      return c.body(null, 204);
-    })
-    .post("/:id/test", async (c) => {
-      const ch = await mine(c.get("userId"), c.req.param("id"));
-      const t = now();
-      const key = await deps.outbox.enqueueTest(ch, {
-        id: `test-${t}`,
-        time: t,
-        symbol: "TEST",
-        ruleId: "test",
-        userId: ch.userId,
-        kind: "price_above",
-        window: "",
-        message: "Test notification from Breadboard",
-        price: 0,
-        changePercent: 0,
-      });
-      return c.json({ key }, 202);
-    });
-  const notifications = new Hono<{ Variables: IdentityVars }>()
-    .get("/", async (c) => {
-      const q = notificationQuerySchema.parse(c.req.query());
+  const tags = ["notifications"];
+  const read = access("user", who);
+  const write = access("write", who);
+  const channels = apiRouter()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        tags,
+        summary: "The caller's notification channels and what the server offers",
+        ...read,
+        responses: { 200: json(channelListSchema), ...errors() },
+      }),
+      async (c) =>
+        c.json({
+          channels: (await deps.channels.list(c.get("userId"))).map((ch) => channelView(ch)),
+          available: deps.available,
+          vapidPublicKey: deps.vapidPublicKey,
+        }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        tags,
+        summary: "Add a webhook, email or push channel (webhook secret shown once)",
+        ...write,
+        middleware: [who, jsonBody],
+        request: { body: { required: true, content: { "application/json": { schema: channelInputSchema } } } },
+        responses: { 201: json(channelViewSchema), ...errors({ write: true, body: true }) },
+      }),
+      async (c) => {
+        const ch = await deps.channels.add(c.get("userId"), newId("c"), c.req.valid("json"));
+        return c.json(channelView(ch, true), 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "delete",
+        path: "/{id}",
+        tags,
+        summary: "Remove a channel",
+        ...write,
+        request: { params: idParams },
+        responses: { 204: { description: "removed" }, ...errors({ params: true, write: true }) },
+      }),
+      async (c) => {
+        const ch = await mine(c.get("userId"), c.req.valid("param").id);
+        await deps.channels.remove(ch.userId, ch.id);
+        return c.body(null, 204);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/{id}/test",
+        tags,
+        summary: "Queue a test notification to a channel",
+        ...write,
+        request: { params: idParams },
+        responses: { 202: json(z.object({ key: z.string() }), "queued"), ...errors({ params: true, write: true }) },
+      }),
+      async (c) => {
+        const ch = await mine(c.get("userId"), c.req.valid("param").id);
+        const t = now();
+        const key = await deps.outbox.enqueueTest(ch, {
+          id: `test-${t}`,
+          time: t,
+          symbol: "TEST",
+          ruleId: "test",
+          userId: ch.userId,
+          kind: "price_above",
+          window: "",
+          message: "Test notification from Breadboard",
+          price: 0,
+          changePercent: 0,
+        });
+        return c.json({ key }, 202);
+      },
+    );
+  const notifications = apiRouter().openapi(
+    createRoute({
+      method: "get",
+      path: "/",
+      tags,
+      summary: "Delivery records, newest first: dead letters with reasons",
+      ...read,
+      request: { query: notificationQuerySchema },
+      responses: { 200: json(deliveryListSchema), ...errors() },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
       return c.json({
         notifications: await deps.outbox.list(c.get("userId"), {
           limit: q.limit,
           ...(q.status ? { status: q.status } : {}),
         }),
-      });
-    });
+      }, 200);
+    },
+  );
   return { channels, notifications };
 }

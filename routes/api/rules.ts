@@ -1,53 +1,107 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { RuleBook } from "../../actors/rule_book.ts";
-import { type Rule, ruleSchema } from "../../schema/rule.ts";
+import { type Rule, ruleBodySchema, ruleSchema } from "../../schema/rule.ts";
 import { COLLECTION_LIMITS } from "../../actors/user_quota.ts";
 import { ApiError } from "../errors.ts";
-import type { IdentityVars } from "../identity.ts";
-import { readJson } from "./body.ts";
-import { idParam, newId } from "./ids.ts";
+import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
+import { idParams, newId } from "./ids.ts";
 
 /** Most alert rules one user keeps. */
 export const MAX_RULES = COLLECTION_LIMITS.rules;
 
-/** A rule as a client writes it: the server assigns `id` and `userId`. */
-const ruleBody = z.unknown().transform((v, ctx) => {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    ctx.addIssue({ code: "custom", message: "a rule is a JSON object" });
-    return z.NEVER;
-  }
-  const { id: _id, userId: _user, ...rest } = v as Record<string, unknown>;
-  return rest;
-});
+const tags = ["alerts"];
+const body = { required: true, content: { "application/json": { schema: ruleBodySchema } } };
 
 /**
  * /api/v1/rules: a user's alert rules. Each user sees and changes only their own; someone else's rule id answers 404,
  * exactly like an id that does not exist, so ids reveal nothing.
+ *
+ * @param book the shared rule book
+ * @param who the identity middleware
+ * @returns the router to mount at /api/v1/rules
  */
-export function ruleRoutes(book: RuleBook): Hono<{ Variables: IdentityVars }> {
+export function ruleRoutes(book: RuleBook, who: MiddlewareHandler<ApiEnv>) {
   const mine = (userId: string, id: string): Rule => {
-    const r = book.get(idParam.parse(id));
+    const r = book.get(id);
     if (!r || r.userId !== userId) throw new ApiError(404, "not_found", `no rule ${id}`);
     return r;
   };
-  return new Hono<{ Variables: IdentityVars }>()
-    .get("/", (c) => c.json({ rules: book.listForUser(c.get("userId")) }))
-    .post("/", async (c) => {
-      const userId = c.get("userId");
-      const input = ruleBody.parse(await readJson(c));
-      const rule = await book.put(ruleSchema.parse({ ...input, id: newId("r"), userId }));
-      return c.json(rule, 201);
-    })
-    .get("/:id", (c) => c.json(mine(c.get("userId"), c.req.param("id"))))
-    .put("/:id", async (c) => {
-      const old = mine(c.get("userId"), c.req.param("id"));
-      const input = ruleBody.parse(await readJson(c));
-      return c.json(await book.put(ruleSchema.parse({ ...input, id: old.id, userId: old.userId })));
-    })
-    .delete("/:id", async (c) => {
-      const old = mine(c.get("userId"), c.req.param("id"));
-      await book.delete(old.id);
-      return c.body(null, 204);
-    });
+  const read = access("user", who);
+  const write = access("write", who);
+  return apiRouter()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        tags,
+        summary: "The caller's alert rules",
+        ...read,
+        responses: { 200: json(z.object({ rules: z.array(ruleSchema) })), ...errors() },
+      }),
+      (c) => c.json({ rules: book.listForUser(c.get("userId")) }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        tags,
+        summary: "Create an alert rule",
+        ...write,
+        middleware: [who, jsonBody],
+        request: { body },
+        responses: { 201: json(ruleSchema), ...errors({ write: true, body: true }) },
+      }),
+      async (c) => {
+        const rule = ruleSchema.parse({ ...c.req.valid("json"), id: newId("r"), userId: c.get("userId") });
+        return c.json(await book.put(rule), 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/{id}",
+        tags,
+        summary: "One of the caller's rules",
+        ...read,
+        request: { params: idParams },
+        responses: { 200: json(ruleSchema), ...errors({ params: true }) },
+      }),
+      (c) => c.json(mine(c.get("userId"), c.req.valid("param").id), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "put",
+        path: "/{id}",
+        tags,
+        summary: "Replace one of the caller's rules",
+        ...write,
+        middleware: [who, jsonBody],
+        request: { params: idParams, body },
+        responses: { 200: json(ruleSchema), ...errors({ params: true, write: true, body: true }) },
+      }),
+      async (c) => {
+        const old = mine(c.get("userId"), c.req.valid("param").id);
+        return c.json(
+          await book.put(ruleSchema.parse({ ...c.req.valid("json"), id: old.id, userId: old.userId })),
+          200,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "delete",
+        path: "/{id}",
+        tags,
+        summary: "Delete one of the caller's rules",
+        ...write,
+        request: { params: idParams },
+        responses: { 204: { description: "deleted" }, ...errors({ params: true, write: true }) },
+      }),
+      async (c) => {
+        const old = mine(c.get("userId"), c.req.valid("param").id);
+        await book.delete(old.id);
+        return c.body(null, 204);
+      },
+    );
 }

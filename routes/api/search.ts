@@ -1,9 +1,9 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { YahooRest } from "../../feeds/yahoo_rest.ts";
-import type { searchResultSchema } from "../../schema/api.ts";
+import { searchResultSchema } from "../../schema/api.ts";
 import { SYMBOL_PATTERN } from "../../schema/symbol.ts";
-import type { IdentityVars } from "../identity.ts";
+import { access, type ApiEnv, apiRouter, errors, json } from "./declare.ts";
 
 /** Query of GET /api/v1/symbols/search. */
 export const searchQuery = z.object({
@@ -100,11 +100,27 @@ export class SymbolSearch {
   }
 }
 
-/** GET /api/v1/symbols/search?q=. */
-export function searchRoutes(search: SymbolSearch): Hono<{ Variables: IdentityVars }> {
-  return new Hono<{ Variables: IdentityVars }>().get("/search", async (c) => {
-    const { q } = searchQuery.parse({ q: c.req.query("q") });
-    c.header("Cache-Control", "private, max-age=60");
-    return c.json(await search.search(q));
-  });
+/**
+ * GET /api/v1/symbols/search?q=.
+ *
+ * @param search the cached search
+ * @param who the identity middleware
+ * @returns the router to mount at /api/v1/symbols
+ */
+export function searchRoutes(search: SymbolSearch, who: MiddlewareHandler<ApiEnv>) {
+  return apiRouter().openapi(
+    createRoute({
+      method: "get",
+      path: "/search",
+      tags: ["market"],
+      summary: "Find symbols by ticker or company name",
+      ...access("user", who),
+      request: { query: searchQuery },
+      responses: { 200: json(searchResultSchema), ...errors() },
+    }),
+    async (c) => {
+      c.header("Cache-Control", "private, max-age=60");
+      return c.json(await search.search(c.req.valid("query").q), 200);
+    },
+  );
 }

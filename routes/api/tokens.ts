@@ -1,39 +1,33 @@
-import { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { createdTokenSchema, tokenInputSchema, type TokenRecord, tokenSchema } from "../../schema/api.ts";
 import { keys } from "../../actors/keys.ts";
 import { COLLECTION_LIMITS, commitRetrying, Quotas } from "../../actors/user_quota.ts";
 import { ApiError } from "../errors.ts";
-import { type IdentityVars, tokenHash } from "../identity.ts";
-import { readJson } from "./body.ts";
-import { idParam, newId } from "./ids.ts";
+import { tokenHash } from "../identity.ts";
+import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
+import { idParams, newId } from "./ids.ts";
 
 /** Most API tokens one user holds. */
 export const MAX_TOKENS = COLLECTION_LIMITS.tokens;
-
-/** Body of POST /api/v1/tokens. */
-export const tokenInputSchema = z.object({
-  name: z.string({ error: "name is required" }).trim().min(1, { error: "name must not be empty" })
-    .max(64, { error: "name is at most 64 characters" }),
-}).strict();
-
-/** What is stored for a token, under the hash of its secret. The secret itself is never stored. */
-export interface TokenRecord {
-  id: string;
-  userId: string;
-  name: string;
-  createdAt: number;
-}
 
 /**
  * /api/v1/tokens: API tokens for scripts. Creating one needs the browser identity (cookie + CSRF header) or another
  * token; the secret (`bbt_…`) is in the creation response only, and only its SHA-256 is kept. Revoking deletes it,
  * and the next request that presents it gets 401.
+ *
+ * @param kv where tokens live
+ * @param who the identity middleware
+ * @param now the clock stamped on new tokens
+ * @param quotas the per-user caps
+ * @returns the router to mount at /api/v1/tokens
  */
 export function tokenRoutes(
   kv: Deno.Kv,
+  who: MiddlewareHandler<ApiEnv>,
   now: () => number = Date.now,
   quotas: Quotas = new Quotas(kv),
-): Hono<{ Variables: IdentityVars }> {
+) {
   const list = async (userId: string): Promise<TokenRecord[]> => {
     // The user's index keys name the records; read in getMany rounds (KV takes at most 10 keys per call), not one
     // get per token.
@@ -46,37 +40,72 @@ export function tokenRoutes(
     }
     return out.sort((a, b) => a.createdAt - b.createdAt);
   };
-  return new Hono<{ Variables: IdentityVars }>()
-    .get("/", async (c) => c.json({ tokens: await list(c.get("userId")) }))
-    .post("/", async (c) => {
-      const userId = c.get("userId");
-      const { name } = tokenInputSchema.parse(await readJson(c));
-      const token = `bbt_${
-        crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url", omitPadding: true })
-      }`;
-      const hash = await tokenHash(token);
-      const rec: TokenRecord = { id: newId("t"), userId, name, createdAt: now() };
-      await commitRetrying(kv, async (op) => {
-        op
-          .check({ key: keys.token(hash), versionstamp: null })
-          .set(keys.token(hash), rec)
-          .set(keys.tokenByUser(userId, rec.id), hash);
-        await quotas.stage(op, userId, { collection: "tokens", delta: 1 });
-      }, "token");
-      return c.json({ ...rec, token }, 201);
-    })
-    .delete("/:id", async (c) => {
-      const userId = c.get("userId");
-      const id = idParam.parse(c.req.param("id"));
-      let found = true;
-      await commitRetrying(kv, async (op) => {
-        const idx = await kv.get<string>(keys.tokenByUser(userId, id));
-        op.check(idx);
-        if (!idx.value) return void (found = false);
-        op.delete(keys.tokenByUser(userId, id)).delete(keys.token(idx.value));
-        await quotas.stage(op, userId, { collection: "tokens", delta: -1 });
-      }, "token");
-      if (!found) throw new ApiError(404, "not_found", `no token ${id}`);
-      return c.body(null, 204);
-    });
+  const tags = ["identity"];
+  const write = access("write", who);
+  return apiRouter()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        tags,
+        summary: "The caller's API tokens, without their secrets",
+        ...access("user", who),
+        responses: { 200: json(z.object({ tokens: z.array(tokenSchema) })), ...errors() },
+      }),
+      async (c) => c.json({ tokens: await list(c.get("userId")) }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        tags,
+        summary: "Create an API token; its secret is in this response only",
+        ...write,
+        middleware: [who, jsonBody],
+        request: { body: { required: true, content: { "application/json": { schema: tokenInputSchema } } } },
+        responses: { 201: json(createdTokenSchema), ...errors({ write: true, body: true }) },
+      }),
+      async (c) => {
+        const userId = c.get("userId");
+        const { name } = c.req.valid("json");
+        const token = `bbt_${
+          crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url", omitPadding: true })
+        }`;
+        const hash = await tokenHash(token);
+        const rec: TokenRecord = { id: newId("t"), userId, name, createdAt: now() };
+        await commitRetrying(kv, async (op) => {
+          op
+            .check({ key: keys.token(hash), versionstamp: null })
+            .set(keys.token(hash), rec)
+            .set(keys.tokenByUser(userId, rec.id), hash);
+          await quotas.stage(op, userId, { collection: "tokens", delta: 1 });
+        }, "token");
+        return c.json({ ...rec, token }, 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "delete",
+        path: "/{id}",
+        tags,
+        summary: "Revoke an API token",
+        ...write,
+        request: { params: idParams },
+        responses: { 204: { description: "revoked" }, ...errors({ params: true, write: true }) },
+      }),
+      async (c) => {
+        const userId = c.get("userId");
+        const { id } = c.req.valid("param");
+        let found = true;
+        await commitRetrying(kv, async (op) => {
+          const idx = await kv.get<string>(keys.tokenByUser(userId, id));
+          op.check(idx);
+          if (!idx.value) return void (found = false);
+          op.delete(keys.tokenByUser(userId, id)).delete(keys.token(idx.value));
+          await quotas.stage(op, userId, { collection: "tokens", delta: -1 });
+        }, "token");
+        if (!found) throw new ApiError(404, "not_found", `no token ${id}`);
+        return c.body(null, 204);
+      },
+    );
 }

@@ -1,5 +1,5 @@
 import type { VNode } from "preact";
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { RuleBook } from "../../actors/rule_book.ts";
 import type { WatchlistBook } from "../../actors/watchlist_book.ts";
@@ -14,7 +14,7 @@ import type { NotificationDeps } from "../api/notifications.ts";
 import { channelView } from "../api/notifications.ts";
 import type { IdentityVars } from "../identity.ts";
 import type { FeedStatus } from "../../schema/health.ts";
-import { NotBuiltError, renderPage } from "./render.ts";
+import { renderPage } from "./render.ts";
 
 /** What the pages read. */
 export interface PageDeps {
@@ -48,30 +48,27 @@ const DESCRIPTIONS: Record<string, string> = {
   Settings: "Your watchlist, theme, time zone, notification channels and API tokens.",
 };
 
-export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
+export function pageRoutes(deps: PageDeps, who: MiddlewareHandler<{ Variables: IdentityVars }>) {
   const theme = (c: Context) => getCookie(c, "bb_theme") === "light" ? "light" as const : "dark" as const;
   const page = async (c: Context, title: string, active: string, island: string, body: VNode) => {
-    try {
-      const html = await renderPage({
-        title,
-        description: DESCRIPTIONS[island] ?? DESCRIPTIONS.Monitor!,
-        theme: theme(c),
-        islands: [island],
-        body: <Layout active={active}>{body}</Layout>,
-      });
-      return c.html(html, 200, { "Cache-Control": "no-store" });
-    } catch (err) {
-      if (err instanceof NotBuiltError) return c.text(err.message, 503);
-      throw err;
-    }
+    // A missing build throws NotBuiltError, which the app's onError answers with 503 and the command to run.
+    const html = await renderPage({
+      title,
+      description: DESCRIPTIONS[island] ?? DESCRIPTIONS.Monitor!,
+      theme: theme(c),
+      islands: [island],
+      body: <Layout active={active}>{body}</Layout>,
+    });
+    return c.html(html, 200, { "Cache-Control": "no-store" });
   };
   const watchlistOf = (userId: string) => deps.watchlists?.listForUser(userId)[0] ?? null;
   const symbolsOf = (userId: string) => {
     const w = watchlistOf(userId);
     return w && w.symbols.length > 0 ? w.symbols : deps.defaultSymbols;
   };
+  // Every page acts for its visitor: the identity middleware runs on each (and issues the cookie on a first visit).
   return new Hono<{ Variables: IdentityVars }>()
-    .get("/", async (c) => {
+    .get("/", who, async (c) => {
       const symbols = symbolsOf(c.get("userId"));
       const f = deps.feed;
       const props = {
@@ -81,7 +78,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
       };
       return page(c, "Monitor", "/", "Monitor", <Island name="Monitor" component={Monitor} props={props} />);
     })
-    .get("/history", async (c) => {
+    .get("/history", who, async (c) => {
       const symbols = symbolsOf(c.get("userId"));
       // The last scheduled history fetch: a failure shows above the chart, with its reason.
       const jobs = await deps.api(c, "/api/v1/jobs?job=ohlcv_fetch&limit=1").catch(() => undefined);
@@ -110,7 +107,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
       };
       return page(c, "History", "/history", "History", <Island name="History" component={History} props={props} />);
     })
-    .get("/alerts", async (c) => {
+    .get("/alerts", who, async (c) => {
       const userId = c.get("userId");
       const res = await deps.api(c, "/api/v1/alerts?limit=50");
       const alerts: AlertRow[] = res.ok ? (await res.json()).alerts : [];
@@ -121,7 +118,7 @@ export function pageRoutes(deps: PageDeps): Hono<{ Variables: IdentityVars }> {
       };
       return page(c, "Alerts", "/alerts", "Alerts", <Island name="Alerts" component={Alerts} props={props} />);
     })
-    .get("/settings", async (c) => {
+    .get("/settings", who, async (c) => {
       const userId = c.get("userId");
       const w = watchlistOf(userId);
       const n = deps.notify;
