@@ -160,7 +160,7 @@ Deno.test("MassiveFeed measures the day's change from the stored previous close:
     await subscribed(s.server, ["T.AAPL"]);
     // The lookup is asked when the symbol is added; ticks after its answer carry it.
     await until(
-      async () => {
+      () => {
         s.server.send([trade("AAPL", 179)]);
         return s.ticks.some((t) => t.previousClose === 200);
       },
