@@ -2,7 +2,8 @@ import { type Rule, type RuleInput, ruleSchema } from "../schema/rule.ts";
 import { keys } from "./keys.ts";
 import { followVersion } from "./kv_versioned.ts";
 import { Resync, type ResyncReport } from "./resync.ts";
-import { commitRetrying, Quotas } from "./user_quota.ts";
+import { Quotas } from "./user_quota.ts";
+import { UserRecords } from "./user_records.ts";
 
 /** The last save stamp this process gave (see {@link RuleBook.put}). */
 let stamp = 0;
@@ -27,7 +28,23 @@ export class RuleBook {
   readonly #written = new Set<() => void>();
   #listeners = new Set<() => void>();
 
-  private constructor(private readonly kv: Deno.Kv, private readonly quotas: Quotas) {}
+  readonly #records: UserRecords<Rule>;
+
+  private constructor(private readonly kv: Deno.Kv, quotas: Quotas) {
+    this.#records = new UserRecords(kv, quotas, {
+      collection: "rules",
+      what: "rule",
+      key: keys.rule,
+      indexes: (r) => [[keys.ruleBySymbol(r.symbol, r.id), r.id], [keys.ruleByUser(r.userId, r.id), r.id]],
+      owner: (r) => r.userId,
+      symbols: (r) => [r.symbol],
+      version: keys.rulesVersion(),
+      read: (v) => {
+        const r = ruleSchema.safeParse(v);
+        return r.success ? r.data : undefined;
+      },
+    });
+  }
 
   /**
    * Loads every rule and starts following changes. `alertThreshold` makes the built-in rule (none when undefined);
@@ -131,23 +148,7 @@ export class RuleBook {
     // when its settings came back to what they were.
     stamp = Math.max(Date.now(), stamp + 1);
     const rule = ruleSchema.parse({ ...input, updatedAt: stamp });
-    const key = keys.rule(rule.id);
-    await commitRetrying(this.kv, async (op) => {
-      const old = await this.kv.get<Rule>(key);
-      op.check(old).set(key, rule)
-        .set(keys.ruleBySymbol(rule.symbol, rule.id), rule.id)
-        .set(keys.ruleByUser(rule.userId, rule.id), rule.id)
-        .sum(keys.rulesVersion(), 1n);
-      const prev = old.value ? ruleSchema.safeParse(old.value) : undefined;
-      if (prev?.success && prev.data.symbol !== rule.symbol) op.delete(keys.ruleBySymbol(prev.data.symbol, rule.id));
-      if (prev?.success && prev.data.userId !== rule.userId) op.delete(keys.ruleByUser(prev.data.userId, rule.id));
-      await this.quotas.stage(op, rule.userId, {
-        collection: "rules",
-        delta: old.value ? 0 : 1,
-        before: prev?.success ? [prev.data.symbol] : [],
-        after: [rule.symbol],
-      });
-    }, `rule ${rule.id}`);
+    await this.#records.put(rule.id, () => rule);
     this.#unindex(rule.id);
     this.#byId.set(rule.id, rule);
     this.#listFor(rule.symbol).push(rule);
@@ -158,20 +159,7 @@ export class RuleBook {
 
   /** Deletes a rule; false when there was none. */
   async delete(id: string): Promise<boolean> {
-    const key = keys.rule(id);
-    let found = true;
-    await commitRetrying(this.kv, async (op) => {
-      const old = await this.kv.get<Rule>(key);
-      op.check(old);
-      if (!old.value) return void (found = false);
-      const prev = ruleSchema.safeParse(old.value);
-      op.delete(key).sum(keys.rulesVersion(), 1n);
-      if (prev.success) {
-        op.delete(keys.ruleBySymbol(prev.data.symbol, id)).delete(keys.ruleByUser(prev.data.userId, id));
-        await this.quotas.stage(op, prev.data.userId, { collection: "rules", delta: -1, before: [prev.data.symbol] });
-      }
-    }, `rule ${id}`);
-    if (!found) return false;
+    if (!await this.#records.delete(id)) return false;
     this.#unindex(id);
     for (const l of this.#listeners) l();
     this.#wrote();

@@ -64,25 +64,25 @@ export interface ActorOutput {
  */
 export class SymbolActor {
   readonly symbol: string;
-  lastTime = 0;
+  #lastTime = 0;
   /** Arrival position of the last tick consumed, whatever its outcome; 0 before the first positioned tick. */
-  lastSeq = 0;
-  lastPrice = 0;
-  lastDayVolume = 0;
-  quote: Quote | null = null;
-  c1: OpenCandle | null = null;
-  lastClosed1m: Candle | null = null;
-  prevMinuteClose = 0;
-  windows: Record<WindowName, RollingWindow>;
-  volumeEwma: Ewma = newEwma();
-  returnEwma: Ewma = newEwma();
-  ruleStates = new Map<string, RuleState>();
-  suspect: Tick[] = [];
+  #lastSeq = 0;
+  #lastPrice = 0;
+  #lastDayVolume = 0;
+  #quote: Quote | null = null;
+  #c1: OpenCandle | null = null;
+  #lastClosed1m: Candle | null = null;
+  #prevMinuteClose = 0;
+  #windows: Record<WindowName, RollingWindow>;
+  #volumeEwma: Ewma = newEwma();
+  #returnEwma: Ewma = newEwma();
+  #ruleStates = new Map<string, RuleState>();
+  #suspect: Tick[] = [];
   /** Wall-clock time the last tick arrived, for closing candles when the stream goes quiet. */
-  lastArrival = 0;
+  #lastArrival = 0;
   /** True when a candle closed since the last snapshot. */
-  dirty = false;
-  /** KV versionstamp of the last snapshot read or written. */
+  #dirty = false;
+  /** KV versionstamp of the last snapshot read or written: the actor system's handle for its next save. */
   versionstamp: string | null = null;
   readonly #ctx: RuleContext;
   /** The rules the last tick was evaluated with: the ones a minute closing without a tick is judged by. */
@@ -90,7 +90,7 @@ export class SymbolActor {
 
   constructor(symbol: string) {
     this.symbol = symbol;
-    this.windows = {
+    this.#windows = {
       "1m": new RollingWindow(WINDOW_MS["1m"]),
       "5m": new RollingWindow(WINDOW_MS["5m"]),
       "15m": new RollingWindow(WINDOW_MS["15m"]),
@@ -103,41 +103,71 @@ export class SymbolActor {
       priceHint: 2,
       marketHours: "regular",
       dayChangePercent: undefined,
-      windowHigh: (w) => this.windows[w as WindowName]?.high ?? NaN,
-      windowLow: (w) => this.windows[w as WindowName]?.low ?? NaN,
+      windowHigh: (w) => this.#windows[w as WindowName]?.high ?? NaN,
+      windowLow: (w) => this.#windows[w as WindowName]?.low ?? NaN,
       minuteVolume: 0,
       minuteReturn: NaN,
-      volumeEwma: this.volumeEwma,
-      returnEwma: this.returnEwma,
+      volumeEwma: this.#volumeEwma,
+      returnEwma: this.#returnEwma,
     };
+  }
+
+  /** The latest quote; null before the first applied tick. */
+  get quote(): Quote | null {
+    return this.#quote;
+  }
+
+  /** Exchange time of the last tick consumed. */
+  get lastTime(): number {
+    return this.#lastTime;
+  }
+
+  /** Arrival position of the last tick consumed, whatever its outcome; 0 before the first positioned tick. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Wall-clock time the last tick arrived. */
+  get lastArrival(): number {
+    return this.#lastArrival;
+  }
+
+  /** The one-minute candle still open, if any. */
+  get c1(): Readonly<OpenCandle> | null {
+    return this.#c1;
+  }
+
+  /** True when a candle closed since the last snapshot. */
+  get dirty(): boolean {
+    return this.#dirty;
   }
 
   /** Applies one tick (see the class comment for what is skipped), evaluating `rules`. */
   onTick(t: Tick, rules: readonly Rule[], out: ActorOutput, arrival: number): TickOutcome {
     if (t.seq !== undefined) {
       // A position at or before the last one was consumed already (a replayed tick the live path also delivers).
-      if (t.seq <= this.lastSeq) return "duplicate";
-      this.lastSeq = t.seq;
+      if (t.seq <= this.#lastSeq) return "duplicate";
+      this.#lastSeq = t.seq;
     }
-    if (t.time < this.lastTime) return "out_of_order";
-    if (t.time === this.lastTime && t.price === this.lastPrice && (t.dayVolume ?? 0) === this.lastDayVolume) {
+    if (t.time < this.#lastTime) return "out_of_order";
+    if (t.time === this.#lastTime && t.price === this.#lastPrice && (t.dayVolume ?? 0) === this.#lastDayVolume) {
       return "duplicate";
     }
-    this.lastArrival = arrival;
-    if (this.lastPrice > 0) {
-      const ratio = t.price / this.lastPrice;
+    this.#lastArrival = arrival;
+    if (this.#lastPrice > 0) {
+      const ratio = t.price / this.#lastPrice;
       if (ratio > JUMP_FACTOR || ratio < 1 / JUMP_FACTOR) {
-        const first = this.suspect[0];
-        if (first && Math.abs(t.price / first.price - 1) > 0.1) this.suspect = [];
-        this.suspect.push(t);
-        if (this.suspect.length < JUMP_CONFIRMATIONS) return "price_jump";
-        const confirmed = this.suspect;
-        this.suspect = [];
+        const first = this.#suspect[0];
+        if (first && Math.abs(t.price / first.price - 1) > 0.1) this.#suspect = [];
+        this.#suspect.push(t);
+        if (this.#suspect.length < JUMP_CONFIRMATIONS) return "price_jump";
+        const confirmed = this.#suspect;
+        this.#suspect = [];
         for (const s of confirmed) this.#apply(s, rules, out);
         return "applied";
       }
-      if (this.suspect.length > 0) {
-        this.suspect = [];
+      if (this.#suspect.length > 0) {
+        this.#suspect = [];
         this.#apply(t, rules, out);
         return "jump_discarded";
       }
@@ -149,25 +179,25 @@ export class SymbolActor {
   #apply(t: Tick, rules: readonly Rule[], out: ActorOutput): void {
     const dayVolume = t.dayVolume ?? 0;
     const lastSize = t.lastSize ?? 0;
-    const volume = dayVolume > 0 && this.lastDayVolume > 0 && dayVolume >= this.lastDayVolume
-      ? dayVolume - this.lastDayVolume
+    const volume = dayVolume > 0 && this.#lastDayVolume > 0 && dayVolume >= this.#lastDayVolume
+      ? dayVolume - this.#lastDayVolume
       : lastSize;
-    if (dayVolume > 0) this.lastDayVolume = dayVolume;
-    this.lastTime = t.time;
-    this.lastPrice = t.price;
+    if (dayVolume > 0) this.#lastDayVolume = dayVolume;
+    this.#lastTime = t.time;
+    this.#lastPrice = t.price;
 
     this.#closeBefore(t.time, out, t.source);
-    if (this.c1) foldCandle(this.c1, t.price, volume);
-    else this.c1 = openCandle(t.time, 60_000, t.price, volume);
-    for (const w of WINDOWS) this.windows[w].add(t.time, t.price, volume);
+    if (this.#c1) foldCandle(this.#c1, t.price, volume);
+    else this.#c1 = openCandle(t.time, 60_000, t.price, volume);
+    for (const w of WINDOWS) this.#windows[w].add(t.time, t.price, volume);
 
     // A new exchange day starts the day's open, high and low over, and yesterday's last price becomes the previous
     // close when the source does not send one.
     const day = exchangeDay(t.time);
-    const newDay = this.quote !== null && (this.quote.day ?? day) !== day;
+    const newDay = this.#quote !== null && (this.#quote.day ?? day) !== day;
     // `||`, not `??`: a field the source left out and a stored zero must read the same.
     const previousClose = t.previousClose ||
-      (newDay ? this.quote!.price : this.quote?.previousClose) || 0;
+      (newDay ? this.#quote!.price : this.#quote?.previousClose) || 0;
     const change = t.change || (previousClose > 0 ? t.price - previousClose : 0);
     const changePercent = t.changePercent !== undefined && t.changePercent !== 0
       ? t.changePercent
@@ -176,7 +206,7 @@ export class SymbolActor {
       : 0;
     const hint = t.priceHint !== undefined && t.priceHint > 0 ? t.priceHint : 2;
     // Updated in place: one quote object per actor, not one per tick. Readers copy what they keep.
-    const q = this.quote ??= {
+    const q = this.#quote ??= {
       symbol: this.symbol,
       price: 0,
       time: 0,
@@ -204,7 +234,7 @@ export class SymbolActor {
     q.time = t.time;
     q.change = Math.round(change * 10 ** hint) / 10 ** hint;
     q.changePercent = changePercent;
-    q.dayVolume = this.lastDayVolume;
+    q.dayVolume = this.#lastDayVolume;
     q.open = t.openPrice || q.open || t.price;
     q.dayHigh = t.dayHigh || Math.max(q.dayHigh, t.price);
     q.dayLow = t.dayLow || Math.min(q.dayLow || Infinity, t.price);
@@ -223,8 +253,8 @@ export class SymbolActor {
     c.priceHint = hint;
     c.marketHours = t.marketHours;
     c.dayChangePercent = changePercent;
-    c.minuteVolume = this.c1!.volume;
-    c.minuteReturn = this.prevMinuteClose > 0 ? Math.log(t.price / this.prevMinuteClose) : NaN;
+    c.minuteVolume = this.#c1!.volume;
+    c.minuteReturn = this.#prevMinuteClose > 0 ? Math.log(t.price / this.#prevMinuteClose) : NaN;
     this.#evaluate(rules, false, out);
   }
 
@@ -232,12 +262,12 @@ export class SymbolActor {
   #evaluate(rules: readonly Rule[], barClose: boolean, out: ActorOutput): void {
     for (const rule of rules) {
       if ((rule.trigger === "bar_close") !== barClose) continue;
-      let st = this.ruleStates.get(rule.id);
+      let st = this.#ruleStates.get(rule.id);
       const sig = ruleSignature(rule);
       if (st && st.sig === undefined) st.sig = sig; // a state saved before signatures: keep it
       if (!st || st.sig !== sig) {
         st = newRuleState(rule);
-        this.ruleStates.set(rule.id, st);
+        this.#ruleStates.set(rule.id, st);
       }
       const alert = evaluateRule(rule, st, this.#ctx);
       if (alert) out.alerts.push(alert);
@@ -248,7 +278,7 @@ export class SymbolActor {
   #onBarClose(bar: Candle, out: ActorOutput): void {
     const rules = this.#rules;
     if (!rules.some((r) => r.trigger === "bar_close")) return;
-    const q = this.quote;
+    const q = this.#quote;
     const c = this.#ctx;
     c.time = bar.time + 60_000;
     c.price = bar.close;
@@ -258,25 +288,25 @@ export class SymbolActor {
       ? round4((bar.close - q.previousClose) / q.previousClose * 100)
       : undefined;
     c.minuteVolume = bar.volume;
-    c.minuteReturn = this.prevMinuteClose > 0 ? Math.log(bar.close / this.prevMinuteClose) : NaN;
+    c.minuteReturn = this.#prevMinuteClose > 0 ? Math.log(bar.close / this.#prevMinuteClose) : NaN;
     this.#evaluate(rules, true, out);
   }
 
   /** Closes the candles that end at or before `time`. */
   #closeBefore(time: number, out: ActorOutput, source: string): void {
-    const c1 = this.c1;
+    const c1 = this.#c1;
     if (c1 && time >= c1.time + 60_000) {
       const done = closeCandle(c1);
       out.candles.push({ symbol: this.symbol, candle: done, source });
       this.#onBarClose(done, out);
-      updateEwma(this.volumeEwma, done.volume, EWMA_ALPHA);
-      if (this.prevMinuteClose > 0) {
-        updateEwma(this.returnEwma, Math.log(done.close / this.prevMinuteClose), EWMA_ALPHA);
+      updateEwma(this.#volumeEwma, done.volume, EWMA_ALPHA);
+      if (this.#prevMinuteClose > 0) {
+        updateEwma(this.#returnEwma, Math.log(done.close / this.#prevMinuteClose), EWMA_ALPHA);
       }
-      this.prevMinuteClose = done.close;
-      this.lastClosed1m = done;
-      this.c1 = null;
-      this.dirty = true;
+      this.#prevMinuteClose = done.close;
+      this.#lastClosed1m = done;
+      this.#c1 = null;
+      this.#dirty = true;
     }
   }
 
@@ -285,66 +315,70 @@ export class SymbolActor {
    * last tick's time plus the wall-clock time since that tick arrived, less `graceMs` for late ticks.
    */
   closeDue(wallNow: number, graceMs: number, out: ActorOutput): void {
-    if (!this.c1 || this.lastArrival === 0) return;
-    const eventNow = this.lastTime + (wallNow - this.lastArrival) - graceMs;
-    this.#closeBefore(eventNow, out, this.quote?.source ?? "");
+    if (!this.#c1 || this.#lastArrival === 0) return;
+    const eventNow = this.#lastTime + (wallNow - this.#lastArrival) - graceMs;
+    this.#closeBefore(eventNow, out, this.#quote?.source ?? "");
   }
 
   /** Rolling window figures as of the last tick. */
   windowStats(): Record<WindowName, WindowStats | null> {
     return {
-      "1m": this.windows["1m"].stats(),
-      "5m": this.windows["5m"].stats(),
-      "15m": this.windows["15m"].stats(),
-      "60m": this.windows["60m"].stats(),
+      "1m": this.#windows["1m"].stats(),
+      "5m": this.#windows["5m"].stats(),
+      "15m": this.#windows["15m"].stats(),
+      "60m": this.#windows["60m"].stats(),
     };
   }
 
-  /** The actor as a plain value; rule states of rules not in `ruleIds` are left out. */
+  /**
+   * The actor as a plain value (and no longer {@link dirty}: the caller saves it); rule states of rules not in
+   * `ruleIds` are left out.
+   */
   snapshot(ruleIds?: ReadonlySet<string>): ActorSnapshot {
+    this.#dirty = false;
     const rules: Record<string, RuleState> = {};
-    for (const [id, st] of this.ruleStates) if (!ruleIds || ruleIds.has(id)) rules[id] = { ...st };
+    for (const [id, st] of this.#ruleStates) if (!ruleIds || ruleIds.has(id)) rules[id] = { ...st };
     return {
       v: 1,
       symbol: this.symbol,
-      lastTime: this.lastTime,
-      lastSeq: this.lastSeq,
-      lastPrice: this.lastPrice,
-      lastDayVolume: this.lastDayVolume,
-      quote: this.quote && { ...this.quote },
-      c1: this.c1 && { ...this.c1 },
-      lastClosed1m: this.lastClosed1m,
-      prevMinuteClose: this.prevMinuteClose,
+      lastTime: this.#lastTime,
+      lastSeq: this.#lastSeq,
+      lastPrice: this.#lastPrice,
+      lastDayVolume: this.#lastDayVolume,
+      quote: this.#quote && { ...this.#quote },
+      c1: this.#c1 && { ...this.#c1 },
+      lastClosed1m: this.#lastClosed1m,
+      prevMinuteClose: this.#prevMinuteClose,
       windows: {
-        "1m": this.windows["1m"].snapshot(),
-        "5m": this.windows["5m"].snapshot(),
-        "15m": this.windows["15m"].snapshot(),
-        "60m": this.windows["60m"].snapshot(),
+        "1m": this.#windows["1m"].snapshot(),
+        "5m": this.#windows["5m"].snapshot(),
+        "15m": this.#windows["15m"].snapshot(),
+        "60m": this.#windows["60m"].snapshot(),
       },
-      volumeEwma: { ...this.volumeEwma },
-      returnEwma: { ...this.returnEwma },
+      volumeEwma: { ...this.#volumeEwma },
+      returnEwma: { ...this.#returnEwma },
       rules,
-      suspect: [...this.suspect],
-      savedAt: this.lastTime,
+      suspect: [...this.#suspect],
+      savedAt: this.#lastTime,
     };
   }
 
   /** An actor holding what `s` holds. */
   static restore(s: ActorSnapshot): SymbolActor {
     const a = new SymbolActor(s.symbol);
-    a.lastTime = s.lastTime;
-    a.lastSeq = s.lastSeq ?? 0;
-    a.lastPrice = s.lastPrice;
-    a.lastDayVolume = s.lastDayVolume;
-    a.quote = s.quote && { ...s.quote };
-    a.c1 = s.c1;
-    a.lastClosed1m = s.lastClosed1m;
-    a.prevMinuteClose = s.prevMinuteClose;
-    for (const w of WINDOWS) a.windows[w] = RollingWindow.restore(WINDOW_MS[w], s.windows[w]);
-    a.volumeEwma = { ...s.volumeEwma };
-    a.returnEwma = { ...s.returnEwma };
-    for (const [id, st] of Object.entries(s.rules)) a.ruleStates.set(id, { ...st });
-    a.suspect = [...s.suspect];
+    a.#lastTime = s.lastTime;
+    a.#lastSeq = s.lastSeq ?? 0;
+    a.#lastPrice = s.lastPrice;
+    a.#lastDayVolume = s.lastDayVolume;
+    a.#quote = s.quote && { ...s.quote };
+    a.#c1 = s.c1;
+    a.#lastClosed1m = s.lastClosed1m;
+    a.#prevMinuteClose = s.prevMinuteClose;
+    for (const w of WINDOWS) a.#windows[w] = RollingWindow.restore(WINDOW_MS[w], s.windows[w]);
+    a.#volumeEwma = { ...s.volumeEwma };
+    a.#returnEwma = { ...s.returnEwma };
+    for (const [id, st] of Object.entries(s.rules)) a.#ruleStates.set(id, { ...st });
+    a.#suspect = [...s.suspect];
     return a;
   }
 }

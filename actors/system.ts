@@ -313,7 +313,6 @@ export class ActorSystem {
   async #save(a: SymbolActor): Promise<void> {
     const key = keys.actor(this.#o.namespace, a.symbol);
     const ruleIds = new Set(this.#o.rules.forSymbol(a.symbol).map((r) => r.id));
-    a.dirty = false;
     const res = await this.#o.kv.atomic().check({ key, versionstamp: a.versionstamp }).set(key, a.snapshot(ruleIds))
       .commit();
     if (res.ok) {

@@ -2,7 +2,8 @@ import { type Watchlist, type WatchlistInput, watchlistInputSchema, watchlistSch
 import { keys } from "./keys.ts";
 import { followVersion } from "./kv_versioned.ts";
 import { Resync, type ResyncReport } from "./resync.ts";
-import { commitRetrying, Quotas } from "./user_quota.ts";
+import { Quotas } from "./user_quota.ts";
+import { UserRecords } from "./user_records.ts";
 
 /**
  * Users' watchlists in Deno KV, with an in-memory copy of all of them so the set of tracked symbols (every symbol on
@@ -20,11 +21,23 @@ export class WatchlistBook {
   /** Told after each write this process commits (the change notice other instances reload on). */
   readonly #written = new Set<() => void>();
 
+  readonly #records: UserRecords<Watchlist>;
+
   private constructor(
     private readonly kv: Deno.Kv,
     private readonly now: () => number,
-    private readonly quotas: Quotas,
-  ) {}
+    quotas: Quotas,
+  ) {
+    this.#records = new UserRecords(kv, quotas, {
+      collection: "watchlists",
+      what: "watchlist",
+      key: keys.watchlist,
+      indexes: (w) => [[keys.watchlistByUser(w.userId, w.id), w.id]],
+      owner: (w) => w.userId,
+      symbols: (w) => w.symbols,
+      version: keys.watchlistsVersion(),
+    });
+  }
 
   /**
    * Loads every watchlist and starts following changes made by other processes. `quotas` caps watchlists per user
@@ -86,30 +99,10 @@ export class WatchlistBook {
    */
   async put(userId: string, id: string, input: WatchlistInput): Promise<Watchlist> {
     const body = watchlistInputSchema.parse(input);
-    const key = keys.watchlist(id);
-    let list: Watchlist | undefined;
-    await commitRetrying(this.kv, async (op) => {
-      const old = await this.kv.get<Watchlist>(key);
+    const list = await this.#records.put(id, (old) => {
       const now = this.now();
-      list = {
-        id,
-        userId,
-        name: body.name,
-        symbols: body.symbols,
-        createdAt: old.value?.createdAt ?? now,
-        updatedAt: now,
-      };
-      op.check(old).set(key, list)
-        .set(keys.watchlistByUser(userId, id), id)
-        .sum(keys.watchlistsVersion(), 1n);
-      await this.quotas.stage(op, userId, {
-        collection: "watchlists",
-        delta: old.value ? 0 : 1,
-        before: old.value?.symbols ?? [],
-        after: list.symbols,
-      });
-    }, `watchlist ${id}`);
-    if (!list) throw new Error("unreachable");
+      return { id, userId, name: body.name, symbols: body.symbols, createdAt: old?.createdAt ?? now, updatedAt: now };
+    });
     this.#byId.set(id, list);
     this.#changed();
     this.#wrote();
@@ -118,16 +111,7 @@ export class WatchlistBook {
 
   /** Deletes a watchlist; false when there was none. */
   async delete(id: string): Promise<boolean> {
-    const key = keys.watchlist(id);
-    let found = true;
-    await commitRetrying(this.kv, async (op) => {
-      const old = await this.kv.get<Watchlist>(key);
-      op.check(old);
-      if (!old.value) return void (found = false);
-      op.delete(key).delete(keys.watchlistByUser(old.value.userId, id)).sum(keys.watchlistsVersion(), 1n);
-      await this.quotas.stage(op, old.value.userId, { collection: "watchlists", delta: -1, before: old.value.symbols });
-    }, `watchlist ${id}`);
-    if (!found) return false;
+    if (!await this.#records.delete(id)) return false;
     this.#byId.delete(id);
     this.#changed();
     this.#wrote();

@@ -5,7 +5,6 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
 import { fmtPercent, fmtPrice, fmtTime } from "./lib/format.ts";
 import { onTimeZoneChange, zoneLabel } from "./lib/tz.ts";
-import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveState } from "./lib/live.ts";
 
 /** An alert as the API lists it. */
@@ -564,5 +563,3 @@ export default function Alerts(props: AlertsProps) {
     </div>
   );
 }
-
-mount("Alerts", Alerts);

@@ -13,7 +13,6 @@ import {
 import { api, ApiCallError } from "./lib/api.ts";
 import { fmtMinute, fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
 import { chartTimeOptions, onTimeZoneChange } from "./lib/tz.ts";
-import { mount } from "./lib/hydrate.ts";
 import { chartColors } from "./lib/theme.ts";
 
 /** Props the server renders the page with. */
@@ -455,5 +454,3 @@ export default function History(props: HistoryProps) {
     </section>
   );
 }
-
-mount("History", History);

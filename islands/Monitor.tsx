@@ -2,7 +2,6 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { AreaSeries, createChart, type IChartApi, type ISeriesApi, type UTCTimestamp } from "lightweight-charts";
 import { api } from "./lib/api.ts";
 import { fmtChange, fmtPercent, fmtPrice, fmtTime, fmtVolume } from "./lib/format.ts";
-import { mount } from "./lib/hydrate.ts";
 import { connectLive, type LiveQuote, type LiveState } from "./lib/live.ts";
 import { chartColors, cssVar } from "./lib/theme.ts";
 import { chartTimeOptions, onTimeZoneChange } from "./lib/tz.ts";
@@ -466,5 +465,3 @@ export default function Monitor({ symbols, quotes, feed: initialFeed }: MonitorP
     </section>
   );
 }
-
-mount("Monitor", Monitor);

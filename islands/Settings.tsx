@@ -1,7 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
 import { SYMBOL_PATTERN } from "../schema/symbol_pattern.ts";
-import { mount } from "./lib/hydrate.ts";
 import { setTheme } from "./lib/theme.ts";
 import { setTimeZoneSetting, type TimeZoneSetting, timeZoneSetting } from "./lib/tz.ts";
 
@@ -350,5 +349,3 @@ export default function Settings(props: SettingsProps) {
     </div>
   );
 }
-
-mount("Settings", Settings);

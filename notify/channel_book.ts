@@ -1,5 +1,6 @@
 import { keys } from "../actors/keys.ts";
-import { COLLECTION_LIMITS, commitRetrying, Quotas } from "../actors/user_quota.ts";
+import { COLLECTION_LIMITS, Quotas } from "../actors/user_quota.ts";
+import { UserRecords } from "../actors/user_records.ts";
 import type { Channel, ChannelInput } from "../schema/notify.ts";
 import { checkTarget, type GuardOptions } from "./net_guard.ts";
 import { newWebhookSecret } from "./webhook.ts";
@@ -17,13 +18,20 @@ export class ChannelError extends Error {
 
 /** Users' notification channels in KV, one key per channel under the user. */
 export class ChannelBook {
-  readonly #quotas: Quotas;
+  /** Channels live under their user's key, so the user's list is a prefix read and needs no index. */
+  readonly #records: UserRecords<Channel, { userId: string; id: string }>;
 
   constructor(
     private readonly kv: Deno.Kv,
     private readonly opts: GuardOptions & { emailEnabled: boolean; now?: () => number; quotas?: Quotas },
   ) {
-    this.#quotas = opts.quotas ?? new Quotas(kv);
+    this.#records = new UserRecords(kv, opts.quotas ?? new Quotas(kv), {
+      collection: "channels",
+      what: "channel",
+      key: ({ userId, id }) => keys.channel(userId, id),
+      indexes: () => [],
+      owner: (c) => c.userId,
+    });
   }
 
   /** Every channel of `userId`, oldest first. */
@@ -55,37 +63,24 @@ export class ChannelBook {
       }
     }
     const secret = input.kind === "webhook" ? { secret: newWebhookSecret() } : {};
-    let channel: Channel | undefined;
-    // The count of channels, the channel and its replacement of an earlier push subscription: one atomic write.
-    await commitRetrying(this.kv, async (op) => {
-      const existing = await this.list(userId);
-      const same = input.kind === "push"
-        ? existing.find((c) => c.kind === "push" && c.subscription.endpoint === input.subscription.endpoint)
-        : undefined;
-      channel = {
+    // A push subscription already saved (same endpoint) is replaced, keeping its id, rather than added twice.
+    const same = input.kind === "push"
+      ? (await this.list(userId)).find((c) =>
+        c.kind === "push" && c.subscription.endpoint === input.subscription.endpoint
+      )
+      : undefined;
+    return await this.#records.put({ userId, id: same?.id ?? id }, (old) =>
+      ({
         ...input,
         id: same?.id ?? id,
         userId,
-        createdAt: same?.createdAt ?? (this.opts.now ?? Date.now)(),
+        createdAt: old?.createdAt ?? (this.opts.now ?? Date.now)(),
         ...secret,
-      } as Channel;
-      const key = keys.channel(userId, channel.id);
-      op.check(await this.kv.get(key)).set(key, channel);
-      await this.#quotas.stage(op, userId, { collection: "channels", delta: same ? 0 : 1 });
-    }, "channel");
-    return channel!;
+      }) as Channel);
   }
 
   /** Removes a channel; false when it did not exist. */
   async remove(userId: string, id: string): Promise<boolean> {
-    let found = true;
-    await commitRetrying(this.kv, async (op) => {
-      const got = await this.kv.get(keys.channel(userId, id));
-      op.check(got);
-      if (got.versionstamp === null) return void (found = false);
-      op.delete(keys.channel(userId, id));
-      await this.#quotas.stage(op, userId, { collection: "channels", delta: -1 });
-    }, "channel");
-    return found;
+    return await this.#records.delete({ userId, id });
   }
 }

@@ -133,7 +133,7 @@ export function createApp(deps: AppDeps): Hono {
         ...(deps.rules ? { rules: deps.rules } : {}),
         ...(deps.watchlists ? { watchlists: deps.watchlists } : {}),
         ...(deps.notify ? { notify: deps.notify } : {}),
-        api: async (c, path) => await app.fetch(new Request(new URL(path, c.req.url), { headers: c.req.raw.headers })),
+        store: deps.store,
       }, who),
     );
   }

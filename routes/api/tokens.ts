@@ -2,7 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { createdTokenSchema, tokenInputSchema, type TokenRecord, tokenSchema } from "../../schema/api.ts";
 import { keys } from "../../actors/keys.ts";
-import { COLLECTION_LIMITS, commitRetrying, Quotas } from "../../actors/user_quota.ts";
+import { COLLECTION_LIMITS, Quotas } from "../../actors/user_quota.ts";
+import { UserRecords } from "../../actors/user_records.ts";
 import { ApiError } from "../errors.ts";
 import { tokenHash } from "../identity.ts";
 import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
@@ -28,17 +29,18 @@ export function tokenRoutes(
   now: () => number = Date.now,
   quotas: Quotas = new Quotas(kv),
 ) {
+  // A token's record lives under the hash of its secret (what a request presents); the user's index names it.
+  const records = new UserRecords<TokenRecord>(kv, quotas, {
+    collection: "tokens",
+    what: "token",
+    key: keys.token,
+    indexes: (t, hash) => [[keys.tokenByUser(t.userId, t.id), hash]],
+    owner: (t) => t.userId,
+  });
   const list = async (userId: string): Promise<TokenRecord[]> => {
-    // The user's index keys name the records; read in getMany rounds (KV takes at most 10 keys per call), not one
-    // get per token.
     const hashes: string[] = [];
     for await (const e of kv.list<string>({ prefix: keys.tokenByUserPrefix(userId) })) hashes.push(e.value);
-    const out: TokenRecord[] = [];
-    for (let i = 0; i < hashes.length; i += 10) {
-      const got = await kv.getMany<TokenRecord[]>(hashes.slice(i, i + 10).map((h) => keys.token(h)));
-      for (const e of got) if (e.value) out.push(e.value);
-    }
-    return out.sort((a, b) => a.createdAt - b.createdAt);
+    return (await records.getMany(hashes)).sort((a, b) => a.createdAt - b.createdAt);
   };
   const tags = ["identity"];
   const write = access("write", who);
@@ -72,14 +74,7 @@ export function tokenRoutes(
           crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url", omitPadding: true })
         }`;
         const hash = await tokenHash(token);
-        const rec: TokenRecord = { id: newId("t"), userId, name, createdAt: now() };
-        await commitRetrying(kv, async (op) => {
-          op
-            .check({ key: keys.token(hash), versionstamp: null })
-            .set(keys.token(hash), rec)
-            .set(keys.tokenByUser(userId, rec.id), hash);
-          await quotas.stage(op, userId, { collection: "tokens", delta: 1 });
-        }, "token");
+        const rec = await records.put(hash, () => ({ id: newId("t"), userId, name, createdAt: now() }));
         return c.json({ ...rec, token }, 201);
       },
     )
@@ -96,15 +91,10 @@ export function tokenRoutes(
       async (c) => {
         const userId = c.get("userId");
         const { id } = c.req.valid("param");
-        let found = true;
-        await commitRetrying(kv, async (op) => {
-          const idx = await kv.get<string>(keys.tokenByUser(userId, id));
-          op.check(idx);
-          if (!idx.value) return void (found = false);
-          op.delete(keys.tokenByUser(userId, id)).delete(keys.token(idx.value));
-          await quotas.stage(op, userId, { collection: "tokens", delta: -1 });
-        }, "token");
-        if (!found) throw new ApiError(404, "not_found", `no token ${id}`);
+        const hash = (await kv.get<string>(keys.tokenByUser(userId, id))).value;
+        if (!hash || !await records.delete(hash, (t) => t.userId === userId && t.id === id)) {
+          throw new ApiError(404, "not_found", `no token ${id}`);
+        }
         return c.body(null, 204);
       },
     );

@@ -15,6 +15,10 @@ import { channelView } from "../api/notifications.ts";
 import type { IdentityVars } from "../identity.ts";
 import type { FeedStatus } from "../../schema/health.ts";
 import { renderPage } from "./render.ts";
+import { type Interval, INTERVALS } from "../../schema/intervals.ts";
+import type { Store } from "../../store/store.ts";
+import { listAlerts } from "../../store/queries/alerts.ts";
+import { listJobRuns } from "../../store/queries/job_runs.ts";
 
 /** What the pages read. */
 export interface PageDeps {
@@ -27,11 +31,19 @@ export interface PageDeps {
   rules?: RuleBook;
   watchlists?: WatchlistBook;
   notify?: NotificationDeps;
-  /** Answers an internal API request as the same user (the alert history of the Alerts page). */
-  api: (c: Context, path: string) => Promise<Response>;
+  /** Where the Alerts page reads the alert history and the History page the last scheduled fetch. */
+  store: Store;
   /** The feed this process runs, by name (FEED) and state, for the Monitor's banner. */
   feed?: { name: string; status: () => FeedStatus };
 }
+
+/** A page whose store read failed still renders, without that part; the failure goes to the log. */
+const storeDown = (c: Context) => (err: unknown): undefined => {
+  console.error(
+    JSON.stringify({ level: "error", msg: "page store read failed", path: c.req.path, error: String(err) }),
+  );
+  return undefined;
+};
 
 const ymd = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -41,22 +53,21 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
  * its one island hydrates. A missing build answers 503 with the command that fixes it.
  */
 /** Each page's meta description: what a search result or a shared link says about it. */
-const DESCRIPTIONS: Record<string, string> = {
+const DESCRIPTIONS = {
   Monitor: "Live stock prices second by second: your watchlist's quotes, day range, session and a live chart.",
   History: "Years of daily and minute candles for any symbol, with volume, SMA, EMA, RSI and MACD, in exchange time.",
   Alerts: "Price, move, volume and anomaly alerts on screen, by email, webhook and push, with their history.",
   Settings: "Your watchlist, theme, time zone, notification channels and API tokens.",
-};
+} as const;
 
 export function pageRoutes(deps: PageDeps, who: MiddlewareHandler<{ Variables: IdentityVars }>) {
   const theme = (c: Context) => getCookie(c, "bb_theme") === "light" ? "light" as const : "dark" as const;
-  const page = async (c: Context, title: string, active: string, island: string, body: VNode) => {
+  const page = async (c: Context, title: keyof typeof DESCRIPTIONS, active: string, body: VNode) => {
     // A missing build throws NotBuiltError, which the app's onError answers with 503 and the command to run.
     const html = await renderPage({
       title,
-      description: DESCRIPTIONS[island] ?? DESCRIPTIONS.Monitor!,
+      description: DESCRIPTIONS[title],
       theme: theme(c),
-      islands: [island],
       body: <Layout active={active}>{body}</Layout>,
     });
     return c.html(html, 200, { "Cache-Control": "no-store" });
@@ -76,14 +87,14 @@ export function pageRoutes(deps: PageDeps, who: MiddlewareHandler<{ Variables: I
         quotes: await deps.quotes(symbols),
         ...(f ? { feed: { name: f.name, ...f.status() } } : {}),
       };
-      return page(c, "Monitor", "/", "Monitor", <Island name="Monitor" component={Monitor} props={props} />);
+      return page(c, "Monitor", "/", <Island component={Monitor} props={props} />);
     })
     .get("/history", who, async (c) => {
       const symbols = symbolsOf(c.get("userId"));
       // The last scheduled history fetch: a failure shows above the chart, with its reason.
-      const jobs = await deps.api(c, "/api/v1/jobs?job=ohlcv_fetch&limit=1").catch(() => undefined);
-      const run = jobs?.ok ? (await jobs.json()).runs?.[0] : undefined;
-      const reason = run?.findings?.errors?.examples?.[0];
+      const run = (await listJobRuns(deps.store, { job: "ohlcv_fetch", limit: 1 }).catch(storeDown(c)))?.[0];
+      const findings = run?.findings as { errors?: { examples?: { symbol?: string; message?: string }[] } } | null;
+      const reason = findings?.errors?.examples?.[0];
       const lastFetch = run && (run.status === "failed" || run.status === "partial")
         ? {
           status: String(run.status),
@@ -93,7 +104,7 @@ export function pageRoutes(deps: PageDeps, who: MiddlewareHandler<{ Variables: I
         : undefined;
       const q = c.req.query();
       const now = Date.now();
-      const interval = ["1m", "5m", "15m", "1h", "1d"].includes(q.interval ?? "") ? q.interval! : "1d";
+      const interval = (INTERVALS as readonly string[]).includes(q.interval ?? "") ? q.interval as Interval : "1d";
       // A default range that fits the interval's 20,000-candle limit and shows a useful span.
       const span = { "1m": 4, "5m": 9, "15m": 19, "1h": 59, "1d": 365 }[interval]! * 86_400_000;
       const props = {
@@ -105,18 +116,18 @@ export function pageRoutes(deps: PageDeps, who: MiddlewareHandler<{ Variables: I
         ...(lastFetch ? { lastFetch } : {}),
         ...(deps.feed?.name === "synthetic" ? { demo: true } : {}),
       };
-      return page(c, "History", "/history", "History", <Island name="History" component={History} props={props} />);
+      return page(c, "History", "/history", <Island component={History} props={props} />);
     })
     .get("/alerts", who, async (c) => {
       const userId = c.get("userId");
-      const res = await deps.api(c, "/api/v1/alerts?limit=50");
-      const alerts: AlertRow[] = res.ok ? (await res.json()).alerts : [];
+      const alerts: AlertRow[] = (await listAlerts(deps.store, { userId, limit: 50 }).catch(storeDown(c)))?.alerts ??
+        [];
       const props = {
         symbols: [...new Set([...symbolsOf(userId), ...deps.tracked()])].sort(),
         rules: (deps.rules?.listForUser(userId) ?? []) as RuleRow[],
         alerts,
       };
-      return page(c, "Alerts", "/alerts", "Alerts", <Island name="Alerts" component={Alerts} props={props} />);
+      return page(c, "Alerts", "/alerts", <Island component={Alerts} props={props} />);
     })
     .get("/settings", who, async (c) => {
       const userId = c.get("userId");
@@ -130,12 +141,6 @@ export function pageRoutes(deps: PageDeps, who: MiddlewareHandler<{ Variables: I
         vapidPublicKey: n?.vapidPublicKey ?? "",
         theme: theme(c),
       };
-      return page(
-        c,
-        "Settings",
-        "/settings",
-        "Settings",
-        <Island name="Settings" component={Settings} props={props} />,
-      );
+      return page(c, "Settings", "/settings", <Island component={Settings} props={props} />);
     });
 }

@@ -2,10 +2,16 @@ import { fileURLToPath as fromFileUrl } from "node:url";
 import type { VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import islandConfig from "../../fresh.config.ts";
+import { withIslands } from "../../components/Island.tsx";
 
-/** What `deno task build` wrote: island name → script URL, and the stylesheet URL. */
+/** What `deno task build` wrote (scripts/build_islands.ts). */
 export interface Manifest {
+  /** The one client entry every page with islands loads. */
+  client: string;
+  /** Island name → its module, which the client entry imports when the page has that island. */
   islands: Record<string, string>;
+  /** Island name → the shared chunks its module imports, preloaded with it. */
+  imports: Record<string, string[]>;
   css: string;
 }
 
@@ -38,19 +44,24 @@ export const escapeHtml = (s: unknown): string =>
 const esc = escapeHtml;
 
 /**
- * A whole HTML document: the server-rendered `body`, the stylesheet, and one module script per island the page uses
- * (shared chunks are preloaded by the browser from the scripts' imports). The theme comes from the `bb_theme`
- * cookie so the first paint has the right colours.
+ * A whole HTML document: the server-rendered `body`, the stylesheet and, when the body has islands, the client entry
+ * with the modules of exactly those islands (and their shared chunks) preloaded, so they load in parallel rather
+ * than one after another. The theme comes from the `bb_theme` cookie so the first paint has the right colours.
  */
 export async function renderPage(
-  opts: { title: string; description?: string; theme: "dark" | "light"; islands: string[]; body: VNode },
+  opts: { title: string; description?: string; theme: "dark" | "light"; body: VNode },
 ): Promise<string> {
   const m = await manifest();
-  const scripts = opts.islands.map((name) => {
+  const { result: body, islands } = withIslands(() => renderToString(opts.body));
+  const preload = new Set<string>();
+  for (const name of islands) {
     const src = m.islands[name];
     if (!src) throw new NotBuiltError(`island ${name} is not in the build: run \`deno task build\``);
-    return `<script type="module" src="${esc(src)}"></script>`;
-  }).join("");
+    preload.add(src);
+    for (const dep of m.imports[name] ?? []) preload.add(dep);
+  }
+  const scripts = islands.length === 0 ? "" : `<script type="module" src="${esc(m.client)}"></script>` +
+    [...preload].map((href) => `<link rel="modulepreload" href="${esc(href)}">`).join("");
   return `<!doctype html><html lang="en" data-theme="${opts.theme}"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="color-scheme" content="dark light">` +
@@ -58,5 +69,5 @@ export async function renderPage(
     (opts.description ? `<meta name="description" content="${esc(opts.description)}">` : "") +
     `<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">` +
     `<link rel="stylesheet" href="${esc(m.css)}">${scripts}</head>` +
-    `<body>${renderToString(opts.body)}</body></html>`;
+    `<body>${body}</body></html>`;
 }

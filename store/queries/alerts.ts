@@ -1,4 +1,5 @@
 /** Queries over the alerts table. */
+import type { RuleKind } from "../../schema/rule.ts";
 import type { ParamValue, Store } from "../store.ts";
 
 /** One stored alert as the alerts history lists it. */
@@ -7,7 +8,7 @@ export interface AlertRecord {
   time: number;
   symbol: string;
   rule: string;
-  kind: string;
+  kind: RuleKind;
   window: string;
   message: string;
   price: number;
@@ -68,7 +69,7 @@ export async function listAlerts(store: Store, f: AlertFilter): Promise<{ alerts
       time: Number(r.t),
       symbol: String(r.symbol),
       rule: String(r.rule_id),
-      kind: String(r.kind),
+      kind: String(r.kind) as RuleKind, // written only from Alert.kind
       window: String(r.window),
       message: String(r.message),
       price: Number(r.price),
