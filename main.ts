@@ -11,7 +11,7 @@ import { persistentId } from "./store/persistent_id.ts";
 import type { Hono } from "hono";
 import { createApp } from "./routes/app.ts";
 import type { Config } from "./schema/env.ts";
-import { ConfigError, storeDatabase } from "./schema/env.ts";
+import { storeDatabase } from "./schema/env.ts";
 import { loadMigrations, migrate, MIGRATIONS_DIR } from "./store/migrate.ts";
 import { openStore } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
@@ -46,11 +46,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   if (config.role === "web") {
     const { startWeb } = await import("./web.ts");
     return await startWeb(config, options);
-  }
-  if (config.feed === "replay") {
-    const file = config.replay.file!;
-    const info = await Deno.stat(file).catch(() => undefined);
-    if (!info?.isFile) throw new ConfigError(`REPLAY_FILE ${file} is not a readable file`);
   }
   await Deno.mkdir(config.dataDir, { recursive: true });
   const kv = await openKv(config);

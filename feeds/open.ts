@@ -3,7 +3,7 @@
  * {@link LiveFeedModule}; adding one is its file, its name in schema/feeds.ts and one line in {@link LIVE_FEED_MODULES}.
  * The replay feed and the recorder find the live feeds' decoders here.
  */
-import type { Config } from "../schema/env.ts";
+import { type Config, ConfigError } from "../schema/env.ts";
 import type { LiveFeedName } from "../schema/feeds.ts";
 import type { Logger } from "../schema/log.ts";
 import type { Tick } from "../schema/tick.ts";
@@ -72,10 +72,13 @@ export async function openFeed(config: Config, d: FeedDeps): Promise<Feed> {
         ...(d.demoStart ? { start: d.demoStart } : {}),
       });
     case "replay": {
+      const file = config.replay.file!;
+      const info = await Deno.stat(file).catch(() => undefined);
+      if (!info?.isFile) throw new ConfigError(`REPLAY_FILE ${file} is not a readable file`);
       const decoders: Record<string, (frame: string) => Iterable<Decoded>> = {};
       for (const [name, m] of Object.entries(LIVE_FEED_MODULES)) decoders[name] = await m.replayDecoder();
       return new ReplayFeed({
-        path: config.replay.file!,
+        path: file,
         speed: config.replay.speed,
         decoders,
         sink: d.sink,
