@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { alertListSchema } from "../schema/api.ts";
 import { RULE_BOUNDS } from "../schema/rule_bounds.ts";
+import { SYMBOL_PATTERN } from "../schema/symbol_pattern.ts";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, fieldErrors } from "./lib/api.ts";
 import { fmtPercent, fmtPrice, fmtTime } from "./lib/format.ts";
@@ -53,7 +54,6 @@ const KINDS: Record<string, string> = {
   volume_spike: "Volume spike (× average)",
   anomaly: "Unusual move (z-score)",
 };
-const SYMBOL = /^[A-Z0-9.^=-]{1,20}$/;
 
 /** What the rule form holds (strings, as typed). */
 interface Draft {
@@ -126,7 +126,7 @@ export function draftOf(r: RuleRow): Draft {
 export function ruleBody(d: Draft): { body?: Record<string, unknown>; errors: Record<string, string> } {
   const errors: Record<string, string> = {};
   const symbol = d.symbol.trim().toUpperCase();
-  if (!SYMBOL.test(symbol)) errors.symbol = "Enter a ticker such as AAPL or BRK.B";
+  if (!SYMBOL_PATTERN.test(symbol)) errors.symbol = "Enter a ticker such as AAPL or BRK.B";
   const num = (field: keyof Draft, check: (n: number) => string | undefined) => {
     const raw = String(d[field]).trim();
     const n = Number(raw);

@@ -1,3 +1,4 @@
+import type { ClientMessage } from "../schema/ws_messages.ts";
 import { z } from "zod";
 import { type Quote, TICK_FIELDS } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
@@ -22,7 +23,7 @@ export const clientMessageSchema = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("unsubscribe"), symbols: z.array(symbolSchema).min(1).max(500) }),
   z.object({ type: z.literal("ping") }),
-], { error: "type must be subscribe, unsubscribe or ping" });
+], { error: "type must be subscribe, unsubscribe or ping" }) satisfies z.ZodType<ClientMessage>;
 
 /** Limits and timings of the hub. */
 export interface HubOptions {

@@ -1,4 +1,6 @@
-import { mergeQuoteUpdate, type Quote, type QuoteUpdate } from "../../schema/quote.ts";
+import { mergeQuoteUpdate, type Quote } from "../../schema/quote.ts";
+import { backoffDelay } from "../../schema/backoff.ts";
+import type { ClientMessage, ServerMessage } from "../../schema/ws_messages.ts";
 import type { Alert } from "../../schema/alert.ts";
 
 /** Connection states shown in the header and on the Monitor. */
@@ -29,7 +31,9 @@ export interface LiveHandlers {
  */
 export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: boolean } = {}) {
   const subscribe = (list: string[]) =>
-    JSON.stringify({ type: "subscribe", symbols: list, ...(opts.ticks ? { ticks: true } : {}) });
+    JSON.stringify(
+      { type: "subscribe", symbols: list, ...(opts.ticks ? { ticks: true } : {}) } satisfies ClientMessage,
+    );
   let ws: WebSocket | undefined;
   let wanted = [...symbols];
   let attempt = 0;
@@ -57,10 +61,10 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
       if (wanted.length > 0) sock.send(subscribe(wanted));
     };
     sock.onmessage = (e) => {
-      const m = JSON.parse(String(e.data));
+      const m = JSON.parse(String(e.data)) as ServerMessage;
       if (m.type === "batch") {
         // One frame per server flush; renders still wait for the next animation frame.
-        for (const u of m.quotes as QuoteUpdate[]) {
+        for (const u of m.quotes) {
           const q = mergeQuoteUpdate(known.get(u.symbol), u);
           if (!q) continue; // ahead of its symbol's snapshot, which is as new or newer
           known.set(q.symbol, q);
@@ -68,14 +72,14 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
         }
         if (frame === 0) frame = requestAnimationFrame(flush);
       } else if (m.type === "snapshot") {
-        for (const q of m.quotes as LiveQuote[]) known.set(q.symbol, q);
+        for (const q of m.quotes) known.set(q.symbol, q);
         h.onQuotes(m.quotes, true);
       } else if (m.type === "alert") h.onAlert?.(m);
     };
     sock.onclose = () => {
       if (ws !== sock || stopped) return;
       attempt++;
-      const delay = Math.min(15_000, 500 * 2 ** (attempt - 1)) * (0.8 + Math.random() * 0.4);
+      const delay = backoffDelay(attempt - 1, 500, 15_000);
       h.onState(navigator.onLine === false ? "offline" : "reconnecting", delay);
       retry = setTimeout(open, delay);
     };
@@ -88,7 +92,7 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
       const add = next.filter((s) => !wanted.includes(s));
       wanted = [...next];
       if (ws?.readyState !== WebSocket.OPEN) return;
-      if (drop.length > 0) ws.send(JSON.stringify({ type: "unsubscribe", symbols: drop }));
+      if (drop.length > 0) ws.send(JSON.stringify({ type: "unsubscribe", symbols: drop } satisfies ClientMessage));
       if (add.length > 0) ws.send(subscribe(add));
     },
     close() {
