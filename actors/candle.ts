@@ -11,7 +11,16 @@ export function candleStart(time: number, intervalMs: number): number {
   return time - (time % intervalMs);
 }
 
-/** A new candle for the interval holding `time`, opened by this tick. */
+/**
+ * A new candle for the interval holding `time`, opened by this tick.
+ *
+ * @example
+ * ```ts
+ * const c = openCandle(tick.time, 60_000, tick.price, tick.volume);
+ * foldCandle(c, 101.5, 200);
+ * const bar = closeCandle(c); // { time, open, high, low, close, volume }
+ * ```
+ */
 export function openCandle(time: number, intervalMs: number, price: number, volume: number): OpenCandle {
   return {
     time: candleStart(time, intervalMs),

@@ -14,6 +14,14 @@ let stamp = 0;
  * Each rule is written with its symbol and user index keys in one atomic operation that also bumps a version key;
  * every process watches that key and reloads, so a rule saved through any process reaches the actor that owns the
  * symbol. The built-in day-change rule (ALERT_THRESHOLD) applies to every symbol and is not stored.
+ *
+ * @example
+ * ```ts
+ * const book = await RuleBook.open(kv);
+ * await book.put({ id: "r_1", userId, symbol: "AAPL", kind: "price_above", price: 250 });
+ * book.forSymbol("AAPL"); // [the rule]
+ * book.close();
+ * ```
  */
 export class RuleBook {
   #bySymbol = new Map<string, Rule[]>();

@@ -179,6 +179,12 @@ const WINDOW_OF: Partial<Record<Rule["kind"], Alert["window"]>> = { volume_spike
  * cooldown after an alert a crossing does not fire (and the rule stays armed for when the cooldown ends). A `once`
  * rule is spent by its alert. Expired, disabled and (when muted) out-of-session rules neither fire nor change state.
  * Which readings reach it is the caller's choice: every tick, or for `bar_close` rules each closed minute.
+ *
+ * @example
+ * ```ts
+ * const state = newRuleState(rule);
+ * const alert = evaluateRule(rule, state, context); // undefined until the threshold is crossed
+ * ```
  */
 export function evaluateRule(rule: Rule, state: RuleState, c: RuleContext): Alert | undefined {
   if (!rule.enabled) return undefined;

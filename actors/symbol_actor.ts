@@ -61,6 +61,15 @@ export interface ActorOutput {
  *
  * Fields a source leaves out count as zero, the way the ticks table stores them, so replaying stored ticks after a
  * restart gives exactly the state live ticks gave.
+ *
+ * @example
+ * ```ts
+ * const actor = new SymbolActor("AAPL");
+ * const out: ActorOutput = { alerts: [], candles: [] };
+ * actor.onTick(tick, rules.forSymbol("AAPL"), out, Date.now());
+ * actor.quote?.price; // the tick's price
+ * const again = SymbolActor.restore(actor.snapshot());
+ * ```
  */
 export class SymbolActor {
   readonly symbol: string;

@@ -11,6 +11,14 @@ import { UserRecords } from "./user_records.ts";
  *
  * A watchlist and its user index key are written in one atomic operation that bumps a version key; every process
  * follows that key and reloads, so a symbol added through one process starts being tracked by whichever owns it.
+ *
+ * @example
+ * ```ts
+ * const book = await WatchlistBook.open(kv);
+ * await book.put(userId, "w_1", { name: "Tech", symbols: ["AAPL", "MSFT"] });
+ * book.symbols(); // Set { "AAPL", "MSFT" }
+ * book.close();
+ * ```
  */
 export class WatchlistBook {
   #byId = new Map<string, Watchlist>();

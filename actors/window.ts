@@ -22,6 +22,13 @@ export interface WindowSnapshot {
  * `add` is O(1) amortized: the newest bucket is updated in place, buckets that leave the window are evicted from the
  * front, and the high and low come from monotonic queues of bucket indices (each index enters and leaves each queue
  * once), so reading them is O(1) too. Volume and tick counts are running sums.
+ *
+ * @example
+ * ```ts
+ * const w = new RollingWindow(300_000); // five minutes
+ * w.add(tick.time, tick.price, tick.volume);
+ * w.stats(); // { first, last, high, low, changePercent, volume, ticks }
+ * ```
  */
 export class RollingWindow {
   readonly spanMs: number;

@@ -121,6 +121,13 @@ const MIN_TIME = 946_684_800_000;
  * day's accumulated volume and official open. The decoder keeps each symbol's running day volume (the last
  * aggregate's `av` plus trade sizes since), so every tick after the first aggregate carries `dayVolume` and a
  * consumer that takes volume from day-volume deltas counts each share once.
+ *
+ * @example
+ * ```ts
+ * const decoder = createMassiveDecoder();
+ * decoder.setPreviousClose("AAPL", exchangeDay(Date.now()), 200);
+ * for (const r of decoder.decode(frame)) if (r.kind === "tick") sink.tick(r.tick);
+ * ```
  */
 export function createMassiveDecoder(options: MassiveDecoderOptions = {}): MassiveDecoder {
   const source = options.source ?? "massive";

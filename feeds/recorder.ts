@@ -25,6 +25,13 @@ export interface RecorderOptions {
 /**
  * An append-only frame recorder. Frames are buffered and written in batches; `close` writes the rest. A failed
  * write is reported once to `onError` and recording stops, the feed goes on.
+ *
+ * @example
+ * ```ts
+ * const recorder = await Recorder.open("./data/frames.jsonl", (err) => console.error(err));
+ * const onFrame = recorder.hook("yahoo"); // give it to the live feed
+ * await recorder.close();
+ * ```
  */
 export class Recorder {
   #lines: string[] = [];

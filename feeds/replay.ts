@@ -27,6 +27,13 @@ export interface ReplayOptions {
  * Plays a recorded file back through the same decoders the live feeds use, keeping the recorded gaps between frames
  * divided by `speed`. Ticks carry `source: "replay"` and their recorded times. Every symbol in the file is played:
  * the recording is the subscription. A line that is not a recorded frame is rejected as `bad_record` and skipped.
+ *
+ * @example
+ * ```ts
+ * const feed = new ReplayFeed({ path: "./data/frames.jsonl", speed: 10, decoders, sink });
+ * feed.start();
+ * await feed.stop();
+ * ```
  */
 export class ReplayFeed implements Feed {
   readonly #o: ReplayOptions;

@@ -58,6 +58,14 @@ export const MAX_CATCH_UP_MS = 250;
  * 2,500 ticks/s. A restart resumes from the stored quote ({@link SyntheticOptions.start}). The NYSE calendar decides
  * the session: outside regular hours the feed is "closed" and sends nothing, unless `alwaysOpen`. Ticks go out in
  * bursts every 50 ms, their times spread over the burst.
+ *
+ * @example
+ * ```ts
+ * const feed = new SyntheticFeed({ sink, ticksPerSecond: 20 });
+ * feed.setSymbols(["AAPL", "MSFT"]);
+ * feed.start();
+ * await feed.stop();
+ * ```
  */
 export class SyntheticFeed implements Feed {
   readonly #o: Required<Omit<SyntheticOptions, "start">> & Pick<SyntheticOptions, "start">;

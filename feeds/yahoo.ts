@@ -72,6 +72,15 @@ class YahooConnection {
  * The Yahoo streamer feed: a pool of WebSocket connections, each carrying at most `maxSymbolsPerConnection`
  * symbols. Symbols added or removed at run time are (un)subscribed on the connection that carries them; only a
  * connection left empty is closed, and a new one opens only when every open one is full.
+ *
+ * @example
+ * ```ts
+ * const feed = new YahooFeed({ url: config.yahoo.wsUrl, decoder: await createYahooDecoder(), sink });
+ * feed.setSymbols(["AAPL"]);
+ * feed.start();
+ * feed.status().state; // "connecting", then "live"
+ * await feed.stop();
+ * ```
  */
 export class YahooFeed implements Feed {
   readonly #o: Required<Omit<YahooFeedOptions, "onFrame">> & Pick<YahooFeedOptions, "onFrame">;

@@ -86,7 +86,15 @@ export interface YahooDecoder {
   encode(fields: Record<string, unknown>): string;
 }
 
-/** Loads schema/pricing.proto and returns a decoder. */
+/**
+ * Loads schema/pricing.proto and returns a decoder.
+ *
+ * @example
+ * ```ts
+ * const decoder = await createYahooDecoder();
+ * const result = decoder.decode(frame); // a tick, or why the frame was refused
+ * ```
+ */
 export async function createYahooDecoder(options: DecoderOptions = {}): Promise<YahooDecoder> {
   const text = await Deno.readTextFile(new URL("../schema/pricing.proto", import.meta.url));
   const type = protobuf.parse(text, { keepCase: true }).root.lookupType("PricingData");

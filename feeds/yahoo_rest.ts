@@ -19,6 +19,12 @@ export interface YahooRestOptions {
  * Builds the yahoo-finance2 client used for symbol search and OHLCV history. The library keeps Yahoo's cookie and
  * crumb itself; this adds the host override (for proxies and the test servers), a timeout on every request, and no
  * update check or notices on the console.
+ *
+ * @example
+ * ```ts
+ * const yahoo = createYahooRest({ apiBase: "http://127.0.0.1:9000" });
+ * const found = await yahoo.search("apple", { quotesCount: 10, newsCount: 0 });
+ * ```
  */
 export function createYahooRest(opts: YahooRestOptions = {}): YahooRest {
   const base = opts.apiBase?.replace(/\/+$/, "");

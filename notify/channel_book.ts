@@ -16,7 +16,16 @@ export class ChannelError extends Error {
   }
 }
 
-/** Users' notification channels in KV, one key per channel under the user. */
+/**
+ * Users' notification channels in KV, one key per channel under the user.
+ *
+ * @example
+ * ```ts
+ * const channels = new ChannelBook(kv, { emailEnabled: false });
+ * await channels.add(userId, "c_1", { kind: "webhook", url: "https://hooks.example.com/bb" });
+ * await channels.list(userId); // [the webhook, with its secret]
+ * ```
+ */
 export class ChannelBook {
   /** Channels live under their user's key, so the user's list is a prefix read and needs no index. */
   readonly #records: UserRecords<Channel, { userId: string; id: string }>;

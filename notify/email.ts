@@ -16,6 +16,11 @@ function formatTime(ms: number): string {
  * A mailer on `smtpUrl` (smtp:// or smtps://, credentials in the URL, as nodemailer reads it). The message id is
  * derived from the idempotency key, so a redelivered alert carries the same Message-ID and mail clients thread or
  * drop the copy; the key is also in the `X-Breadboard-Idempotency-Key` header.
+ *
+ * @example
+ * ```ts
+ * const mailer = smtpMailer("smtp://user:pass@mail.example.com:587", "alerts@example.com");
+ * ```
  */
 export function smtpMailer(smtpUrl: string, from: string): Mailer {
   const transport = nodemailer.createTransport(smtpUrl, {

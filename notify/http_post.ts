@@ -21,6 +21,15 @@ export interface PostOptions extends GuardOptions {
  * POSTs `body` to `url`, refusing non-public targets (checked before the request and again for the address actually
  * connected to). Redirects are not followed: a 3xx is returned as it is. Rejects on a timeout or connection failure,
  * and with UnsafeTargetError on a refused target.
+ *
+ * @example
+ * ```ts
+ * const res = await postGuarded("https://hooks.example.com/bb", {
+ *   body: JSON.stringify(payload),
+ *   headers: { "Content-Type": "application/json" },
+ *   timeoutMs: 5_000,
+ * });
+ * ```
  */
 export async function postGuarded(url: string, opts: PostOptions): Promise<PostResult> {
   await checkTarget(url, opts);

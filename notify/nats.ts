@@ -20,6 +20,12 @@ export function alertSubject(symbol: string): string {
  * Connects lazily to `servers` and creates the stream (subjects `alerts.>`) when it is missing. Each publish waits for
  * the stream's acknowledgement and carries the idempotency key as the JetStream message id, so a redelivery within
  * the stream's duplicate window is stored once.
+ *
+ * @example
+ * ```ts
+ * const publisher = natsPublisher("nats://127.0.0.1:4222");
+ * alertSubject("AAPL"); // the subject the alert goes out on
+ * ```
  */
 export function natsPublisher(servers: string): AlertPublisher {
   let conn: Promise<NatsConnection> | undefined;

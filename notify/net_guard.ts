@@ -61,6 +61,12 @@ export interface GuardOptions {
  * Checks that `url` is http(s) and that its host and every address it resolves to are public; returns those
  * addresses. Throws {@link UnsafeTargetError} naming the reason. Called when a channel is saved and again, through
  * {@link guardedLookup}, for every connection.
+ *
+ * @example
+ * ```ts
+ * await checkTarget("https://hooks.example.com/bb", {}); // its public addresses
+ * await checkTarget("http://127.0.0.1/", {}); // throws UnsafeTargetError
+ * ```
  */
 export async function checkTarget(url: string, opts: GuardOptions): Promise<string[]> {
   let u: URL;

@@ -74,6 +74,13 @@ export function payloadOf(alert: Alert, key: string): NotificationPayload {
  *    message back from the queue after its restart.
  *
  * Every message is validated against the zod envelope; one that does not parse is logged and dropped.
+ *
+ * @example
+ * ```ts
+ * const outbox = new Outbox({ kv, channels, guard: {}, maxAttempts: 8, retryMs: 5_000, log });
+ * outbox.listen(); // deliver what alerts queue
+ * await outbox.list(userId, { status: "dead", limit: 20 });
+ * ```
  */
 export class Outbox {
   #stats: OutboxStats = { delivered: 0, retried: 0, dead: 0, invalid: 0 };

@@ -41,6 +41,13 @@ export interface EmbeddedOptions {
  * chDB is imported here, on first use, so a process configured with CLICKHOUSE_URL (and a Deno Deploy build) never
  * loads the native addon. Every call is async and runs off the event loop. Two stores in one process may use
  * different databases but must share `path`; a second path throws {@link StoreError}.
+ *
+ * @example
+ * ```ts
+ * const store = await openEmbeddedStore({ path: "./data/chdb", database: "breadboard" });
+ * await store.query<{ n: number }>("SELECT count() AS n FROM ticks");
+ * await store.close();
+ * ```
  */
 export async function openEmbeddedStore(options: EmbeddedOptions): Promise<Store> {
   const database = assertIdentifier(options.database, "database name");

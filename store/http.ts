@@ -27,6 +27,17 @@ export interface HttpOptions {
  *
  * Parameters are sent as `param_<name>` alongside the query, never spliced into it; servers older than 19.x do not
  * know query parameters and answer with a {@link StoreError}. Creates the database if it is missing.
+ *
+ * @example
+ * ```ts
+ * const store = await openHttpStore({
+ *   url: "http://127.0.0.1:8123",
+ *   user: "default",
+ *   password: "",
+ *   database: "breadboard",
+ * });
+ * await store.ping();
+ * ```
  */
 export async function openHttpStore(options: HttpOptions): Promise<Store> {
   const database = assertIdentifier(options.database, "database name");

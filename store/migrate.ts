@@ -66,6 +66,12 @@ export interface MigrateResult {
  * A second call applies nothing. The first failing migration stops the run with a {@link MigrationError} naming it;
  * later ones are not tried. ClickHouse has no transactional DDL, so migration files use `IF NOT EXISTS` and a
  * half-applied file is safe to run again once fixed. A recorded migration whose file changed also throws.
+ *
+ * @example
+ * ```ts
+ * const result = await migrate(store, await loadMigrations());
+ * result.applied; // the migrations run now; the rest were applied before
+ * ```
  */
 export async function migrate(store: Store, migrations: readonly Migration[]): Promise<MigrateResult> {
   await store.exec(

@@ -7,6 +7,11 @@ import type { Store } from "./store.ts";
  * with its data in `<dataDir>/clickhouse`.
  *
  * Each driver module is imported only when chosen, so the HTTP path never loads chDB's native addon.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore(config); // chDB in DATA_DIR, or CLICKHOUSE_URL when set
+ * ```
  */
 export async function openStore(config: Pick<Config, "clickhouse" | "dataDir">): Promise<Store> {
   const { url, user, password, database } = config.clickhouse;

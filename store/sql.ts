@@ -3,6 +3,11 @@
  *
  * Semicolons inside 'strings', "identifiers", `backticks`, -- line comments and block comments do not split.
  * Comments are kept with the statement they precede; statements that hold only comments and whitespace are dropped.
+ *
+ * @example
+ * ```ts
+ * splitStatements("CREATE TABLE a (x UInt8) ENGINE = Memory; -- one\nSELECT 1;"); // two statements
+ * ```
  */
 export function splitStatements(script: string): string[] {
   const out: string[] = [];

@@ -71,6 +71,11 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*):[^{}]+\}/g;
 /**
  * Checks that `params` has exactly the names of the `{name:Type}` placeholders in `sql`, and encodes the values the
  * way both drivers send them (Dates as UTC text, bigints as decimal strings).
+ *
+ * @example
+ * ```ts
+ * bindParams("SELECT * FROM ticks WHERE symbol = {symbol:String}", { symbol: "AAPL" });
+ * ```
  */
 export function bindParams(sql: string, params: Params = {}): Record<string, unknown> {
   const wanted = new Set([...sql.matchAll(PLACEHOLDER)].map((m) => m[1]!));

@@ -6,6 +6,11 @@ export type StoreOp = "query" | "exec" | "insert" | "ping";
 /**
  * Wraps `store` so every call reports its duration (seconds) and whether it succeeded; the metrics endpoint turns
  * these into the store latency histogram.
+ *
+ * @example
+ * ```ts
+ * const store = timedStore(opened, (op, seconds, ok) => histogram.observe({ op, ok: String(ok) }, seconds));
+ * ```
  */
 export function timedStore(store: Store, observe: (op: StoreOp, seconds: number, ok: boolean) => void): Store {
   const time = async <T>(op: StoreOp, run: () => Promise<T>): Promise<T> => {

@@ -31,6 +31,15 @@ const name = (segment: number) => `${String(segment).padStart(12, "0")}.wal`;
  * {@link append} only buffers; {@link sync} writes the buffer and fsyncs it, and a record is durable once the sync
  * that covers it resolves. On open, a torn last line (a crash mid-write) is cut off: it was never synced, so it was
  * never durable.
+ *
+ * @example
+ * ```ts
+ * const wal = await Wal.open("./data/wal");
+ * wal.append(new TextEncoder().encode('{"symbol":"AAPL"}\n'));
+ * await wal.sync(); // durable from here
+ * const batch = await wal.read({ segment: 0, offset: 0 }, 1_000);
+ * await wal.close();
+ * ```
  */
 export class Wal {
   #dir: string;
