@@ -50,15 +50,21 @@ async function shot(page: Page, name: string) {
 
 Deno.test("Monitor: tiles render on the server, hydrate, go live and change with synthetic ticks", async () => {
   await withDashboard(async (base, browser) => {
-    // Before hydration: the server's HTML already has a tile per symbol, and the island's script is a hashed bundle.
+    // Before hydration: the server's HTML already has a tile per symbol. It loads the one client entry and preloads
+    // the Monitor island's module, and no other island's; both are hashed bundles.
     const html = await (await fetch(base + "/")).text();
     for (const s of SYMBOLS.split(",")) assert.match(html, new RegExp(`data-symbol="${s}"`));
-    const script = /<script type="module" src="(\/static\/build\/Monitor-[0-9a-f]{12}\.js)"/.exec(html)?.[1];
-    assert.ok(script, "hashed Monitor bundle");
-    const bundle = await fetch(base + script, { headers: { "Accept-Encoding": "gzip" } });
-    assert.equal(bundle.headers.get("cache-control"), "public, max-age=31536000, immutable");
-    assert.equal(bundle.headers.get("content-encoding"), "gzip");
-    await bundle.body?.cancel();
+    const client = /<script type="module" src="(\/static\/build\/client-[0-9a-f]{12}\.js)"/.exec(html)?.[1];
+    assert.ok(client, "hashed client entry");
+    const island = /<link rel="modulepreload" href="(\/static\/build\/Monitor-[0-9a-f]{12}\.js)"/.exec(html)?.[1];
+    assert.ok(island, "hashed Monitor module, preloaded");
+    assert.doesNotMatch(html, /\/static\/build\/(History|Alerts|Settings)-/, "only the islands the page has");
+    for (const script of [client, island]) {
+      const bundle = await fetch(base + script, { headers: { "Accept-Encoding": "gzip" } });
+      assert.equal(bundle.headers.get("cache-control"), "public, max-age=31536000, immutable");
+      assert.equal(bundle.headers.get("content-encoding"), "gzip");
+      await bundle.body?.cancel();
+    }
 
     const { page, errors } = await openPage(browser);
     // Count layout shifts from the start.
