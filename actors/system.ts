@@ -4,7 +4,7 @@ import { storedTicks } from "../store/queries/ticks.ts";
 import type { MetricsRegistry } from "../schema/metrics.ts";
 import type { LatestState } from "../schema/quote.ts";
 import { closeCandle } from "./candle.ts";
-import { candleToRow } from "../store/rows.ts";
+import { minuteRow } from "../store/rows.ts";
 import type { Row, Store } from "../store/store.ts";
 import type { AlertBus } from "./alert_bus.ts";
 import { keys } from "./keys.ts";
@@ -162,7 +162,7 @@ export class ActorSystem {
   #drainOutput(): void {
     const version = this.#o.now();
     for (const c of this.#out.candles) {
-      this.#pending.candles.push(candleToRow(c.symbol, c.candle, c.source, version));
+      this.#pending.candles.push(minuteRow(c.symbol, c.candle, c.source, version));
     }
     this.#stats.candles += this.#out.candles.length;
     for (const a of this.#out.alerts) this.#raise(a);

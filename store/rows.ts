@@ -3,7 +3,7 @@
  * the value a row read back stands for. Only store/ speaks in rows; every other stage passes typed values.
  */
 import type { Alert } from "../schema/alert.ts";
-import type { Bar, Candle, HistoryCandle } from "../schema/candle.ts";
+import type { Bar, HistoryCandle } from "../schema/candle.ts";
 import type { Tick } from "../schema/tick.ts";
 import type { Row } from "./store.ts";
 
@@ -46,31 +46,6 @@ export function tickToRow(t: Tick): Row {
 }
 
 /**
- * The `candles_1m` row of a closed one-minute candle the actors built.
- *
- * @param version the row version: a later write of the same minute replaces an earlier one
- * @example
- * ```ts
- * await writer.candles.append([candleToRow("AAPL", candle, "yahoo", Date.now())]);
- * ```
- */
-export function candleToRow(symbol: string, c: Candle, source: string, version: number): Row {
-  return {
-    symbol,
-    time: c.time,
-    open: c.open,
-    high: c.high,
-    low: c.low,
-    close: c.close,
-    volume: c.volume,
-    vwap: c.vwap,
-    trades: c.trades,
-    source,
-    version,
-  };
-}
-
-/**
  * The `candles_1d` row of a provider's daily bar (the bar's UTC date is the row's day).
  *
  * @example
@@ -94,8 +69,10 @@ export function dailyRow(symbol: string, b: Bar, source: string, version: number
 }
 
 /**
- * The `candles_1m` row of a provider's minute bar; without a VWAP from the provider, the typical price stands in.
+ * The `candles_1m` row of a minute bar: a provider's, or a closed candle the actors built (which carries its VWAP
+ * and trade count). Without a VWAP from the provider, the typical price stands in.
  *
+ * @param version the row version: a later write of the same minute replaces an earlier one
  * @example
  * ```ts
  * const rows = bars.map((b) => minuteRow("IBM", b, "yahoo", Date.now()));

@@ -30,7 +30,7 @@ export type CandleRow = Row;
  * ```ts
  * const writer = await StoreWriter.open(store, join(dataDir, "wal"));
  * await writer.ticks.append(ticks);
- * await writer.candles.append([candleToRow("AAPL", candle, "yahoo", Date.now())]);
+ * await writer.candles.append([minuteRow("AAPL", candle, "yahoo", Date.now())]);
  * await writer.close();
  * ```
  */
