@@ -13,7 +13,16 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 /** The reference to the one error body (`{"error":{"code","message","issues?"}}`) in the document's components. */
 export const ERROR_REF = { $ref: "#/components/schemas/Error" } as const;
-const error = (description: string) => ({ description, content: { "application/json": { schema: ERROR_REF } } });
+/**
+ * An error response declaration: the one error body, with what this status means for the route.
+ *
+ * @param description when the route answers with it
+ * @returns an OpenAPI response object for `createRoute`'s `responses`
+ */
+export const error = (description: string) => ({
+  description,
+  content: { "application/json": { schema: ERROR_REF } },
+});
 
 /**
  * A router whose routes are declared with `createRoute`: params, query and body are validated by the declared zod
@@ -60,17 +69,19 @@ export type Access =
  *
  * @param access who may call the route
  * @param who the identity middleware (routes/identity.ts); unused for public routes
+ * @param o `json`: the route takes a JSON body, read and capped ({@link jsonBody}) once the caller is known
  * @returns `middleware` and `security` to spread into `createRoute`
  */
 export function access(access: "public"): { security: [] };
 export function access(
   access: Exclude<Access, "public">,
   who: MiddlewareHandler<ApiEnv>,
-): { middleware: MiddlewareHandler<ApiEnv>; security: Record<string, string[]>[] };
-export function access(access: Access, who?: MiddlewareHandler<ApiEnv>) {
+  o?: { json?: boolean },
+): { middleware: MiddlewareHandler<ApiEnv>[]; security: Record<string, string[]>[] };
+export function access(access: Access, who?: MiddlewareHandler<ApiEnv>, o: { json?: boolean } = {}) {
   if (access === "public") return { security: [] };
   return {
-    middleware: who!,
+    middleware: o.json ? [who!, jsonBody] : [who!],
     // A read works without credentials too (the first visit is given a cookie): `{}` says so.
     security: access === "write" ? [{ token: [] }, { cookie: [], csrf: [] }] : [{ token: [] }, { cookie: [] }, {}],
   };

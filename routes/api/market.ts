@@ -11,7 +11,7 @@ import { listAlerts } from "../../store/queries/alerts.ts";
 import { dailyCandles, minuteBuckets } from "../../store/queries/candles.ts";
 import { ApiError } from "../errors.ts";
 import { limitParam, MAX_EPOCH_MS, orderedRange, timeParam } from "./query.ts";
-import { access, type ApiEnv, apiRouter, errors, json } from "./declare.ts";
+import { access, type ApiEnv, apiRouter, error, errors, json } from "./declare.ts";
 import type { HistoryCache } from "./history_cache.ts";
 import { historyBody } from "./history_body.ts";
 import type { HistoryOnDemand, OnDemandResult } from "./history_on_demand.ts";
@@ -148,7 +148,7 @@ export function marketRoutes(deps: MarketDeps, who: MiddlewareHandler<ApiEnv>) {
           200: json(historySchema),
           304: { description: "the candles are those of the ETag sent in If-None-Match" },
           ...errors(),
-          404: { description: "a symbol the history provider does not know", content: errors()[400].content },
+          404: error("a symbol the history provider does not know"),
         },
       }),
       async (c) => {

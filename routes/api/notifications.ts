@@ -12,7 +12,7 @@ import {
 } from "../../schema/notify.ts";
 import { limitParam } from "./query.ts";
 import { ApiError } from "../errors.ts";
-import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
+import { access, type ApiEnv, apiRouter, errors, json } from "./declare.ts";
 import { idParams, newId } from "./ids.ts";
 
 /** What the notification routes need. */
@@ -81,8 +81,7 @@ export function notificationRoutes(deps: NotificationDeps, who: MiddlewareHandle
         path: "/",
         tags,
         summary: "Add a webhook, email or push channel (webhook secret shown once)",
-        ...write,
-        middleware: [who, jsonBody],
+        ...access("write", who, { json: true }),
         request: { body: { required: true, content: { "application/json": { schema: channelInputSchema } } } },
         responses: { 201: json(channelViewSchema), ...errors({ write: true, body: true }) },
       }),

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { ApiError } from "../errors.ts";
-import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
+import { access, type ApiEnv, apiRouter, errors, json } from "./declare.ts";
 import { idParams, newId } from "./ids.ts";
 
 /** A collection of records each owned by one user, kept in a book (rules, watchlists). */
@@ -47,7 +47,7 @@ export function ownedRoutes<T extends { id: string; userId: string }, B extends 
     return r;
   };
   const read = access("user", who);
-  const write = { ...access("write", who), middleware: [who, jsonBody] };
+  const write = access("write", who, { json: true });
   // Declared with the plain zod type: the generic body would defeat the route's inferred input types.
   const body = { required: true, content: { "application/json": { schema: c.body as z.ZodType } } };
   const one = json(c.record);

@@ -6,7 +6,7 @@ import { COLLECTION_LIMITS, Quotas } from "../../actors/user_quota.ts";
 import { UserRecords } from "../../actors/user_records.ts";
 import { ApiError } from "../errors.ts";
 import { tokenHash } from "../identity.ts";
-import { access, type ApiEnv, apiRouter, errors, json, jsonBody } from "./declare.ts";
+import { access, type ApiEnv, apiRouter, errors, json } from "./declare.ts";
 import { idParams, newId } from "./ids.ts";
 
 /** Most API tokens one user holds. */
@@ -62,8 +62,7 @@ export function tokenRoutes(
         path: "/",
         tags,
         summary: "Create an API token; its secret is in this response only",
-        ...write,
-        middleware: [who, jsonBody],
+        ...access("write", who, { json: true }),
         request: { body: { required: true, content: { "application/json": { schema: tokenInputSchema } } } },
         responses: { 201: json(createdTokenSchema), ...errors({ write: true, body: true }) },
       }),
