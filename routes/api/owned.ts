@@ -16,11 +16,10 @@ export interface OwnedCollection<T extends { id: string; userId: string }, B ext
   body: B;
   /** Summaries of the five operations, for the document. */
   summaries: { list: string; create: string; get: string; replace: string; delete: string };
-  get(id: string): T | undefined;
-  listForUser(userId: string): T[];
+  /** Where the records are read and deleted (a RuleBook, a WatchlistBook). */
+  book: { get(id: string): T | undefined; listForUser(userId: string): T[]; delete(id: string): Promise<boolean> };
   /** Saves record `id` of `userId` from a validated body (created or replacing). */
   save(userId: string, id: string, body: z.output<B>): Promise<T>;
-  delete(id: string): Promise<boolean>;
 }
 
 /**
@@ -42,7 +41,7 @@ export function ownedRoutes<T extends { id: string; userId: string }, B extends 
   who: MiddlewareHandler<ApiEnv>,
 ): OpenAPIHono<ApiEnv> {
   const mine = (userId: string, id: string): T => {
-    const r = c.get(id);
+    const r = c.book.get(id);
     if (!r || r.userId !== userId) throw new ApiError(404, "not_found", `no ${c.singular} ${id}`);
     return r;
   };
@@ -61,7 +60,7 @@ export function ownedRoutes<T extends { id: string; userId: string }, B extends 
       ...read,
       responses: { 200: json(z.object({ [c.plural]: z.array(c.record) })), ...errors() },
     }),
-    (ctx) => ctx.json({ [c.plural]: c.listForUser(ctx.get("userId")) }, 200),
+    (ctx) => ctx.json({ [c.plural]: c.book.listForUser(ctx.get("userId")) }, 200),
   );
   r.openapi(
     createRoute({
@@ -114,7 +113,7 @@ export function ownedRoutes<T extends { id: string; userId: string }, B extends 
       responses: { 204: { description: "deleted" }, ...errors({ params: true, write: true }) },
     }),
     async (ctx) => {
-      await c.delete(mine(ctx.get("userId"), ctx.req.valid("param").id).id);
+      await c.book.delete(mine(ctx.get("userId"), ctx.req.valid("param").id).id);
       return ctx.body(null, 204);
     },
   );
