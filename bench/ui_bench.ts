@@ -11,6 +11,7 @@
  */
 import { startApp } from "../tests/app_process.ts";
 import { launchBrowser } from "../tests/browser.ts";
+import { updateTick } from "../schema/quote.ts";
 
 const PAGES = ["/", "/history", "/alerts", "/settings"] as const;
 
@@ -94,7 +95,7 @@ async function measure() {
       await page.evaluate("performance.clearMarks('bb:tick-shown')");
       ws.onmessage = (ev) => {
         const m = JSON.parse(String(ev.data));
-        if (m.type === "batch") { for (const q of m.quotes) received.push(Date.now() - q.time); }
+        if (m.type === "batch") { for (const q of m.quotes) received.push(Date.now() - updateTick(q).time); }
       };
       const shown: number[] = [];
       for (let i = 0; i < 5; i++) {

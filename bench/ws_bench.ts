@@ -17,7 +17,7 @@
  * before (after a 45 s warm-up), during and a minute after the clients leave (first round at N=1,000).
  *
  * WS_BENCH_N (default "1000,5000"), WS_BENCH_ROUNDS (default 3), WS_CLIENT_PROCS (default 2), WS_BENCH_SERVERS
- * (name prefixes, comma-separated; default all).
+ * (name prefixes, comma-separated; default all), WS_FLUSH_MS (passed to Breadboard; default its own, 50 ms).
  */
 import { startApp } from "../tests/app_process.ts";
 
@@ -95,6 +95,7 @@ async function app(n: number, guard: boolean, measureRss: boolean): Promise<Figu
     ...LOAD_LIMITS,
     // false: as compose and k8s run it, behind their proxy; true: the connection guard relays every byte.
     HTTP_GUARD: String(guard),
+    ...(Deno.env.get("WS_FLUSH_MS") ? { WS_FLUSH_MS: Deno.env.get("WS_FLUSH_MS")! } : {}),
   });
   const base = `http://127.0.0.1:${running.port}`;
   const metric = async (name: string) => {

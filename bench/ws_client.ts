@@ -23,16 +23,26 @@ let disconnected = 0;
 const sockets: WebSocket[] = [];
 
 function record(s: string) {
-  // A frame of one tick (bare servers, Socket.IO events) or a batch of quotes: every quote's "time" is the tick's
-  // server time, so now minus it is the age at the client of the newest value for that symbol. Scanned, not
-  // parsed, so this process's own CPU stays small.
+  // A frame of one tick (bare servers, Socket.IO events) or a batch of quotes: every quote's time is the tick's
+  // server time, so now minus it is the age at the client of the newest value for that symbol. A quote is an object
+  // with "time" or, in a Breadboard batch, a tick row [symbol, price, time, ...]. Scanned, not parsed, so this
+  // process's own CPU stays small.
   if (!s.startsWith('{"type":"tick"') && !s.startsWith('{"type":"batch"') && !s.startsWith('42["tick"')) return;
   frames++;
   const now = Date.now();
-  for (let at = s.indexOf('"time":'); at >= 0; at = s.indexOf('"time":', at + 7)) {
-    const t = parseInt(s.slice(at + 7, at + 21), 10);
+  const age = (t: number) => {
     quotes++;
     hist[Math.min(60_000, Math.max(0, now - t))]!++;
+  };
+  for (let at = s.indexOf('"time":'); at >= 0; at = s.indexOf('"time":', at + 7)) {
+    age(parseInt(s.slice(at + 7, at + 21), 10));
+  }
+  // Rows: '["' opens one (a symbol has no comma or quote); its time follows the second comma.
+  for (let at = s.indexOf('["'); at >= 0; at = s.indexOf('["', at + 2)) {
+    if (s.startsWith('42["tick"', at - 2)) continue;
+    const price = s.indexOf(",", at);
+    const time = s.indexOf(",", price + 1);
+    age(parseInt(s.slice(time + 1, time + 15), 10));
   }
 }
 

@@ -159,6 +159,11 @@ export function createWeb(d: WebDeps): Web {
       () => hub.stats().slowDisconnects,
     )
     .gauge("breadboard_ws_clients_behind", "Clients with frames held back", () => hub.stats().heldBack)
+    .gauge(
+      "breadboard_ws_flush_interval_seconds",
+      "Least time between two batch frames to a client now (longer than WS_FLUSH_MS while flushes take long)",
+      () => hub.stats().flushIntervalMs / 1000,
+    )
     .gauge("breadboard_bus_up", "1 while the bus between instances is connected", () => broker.status().ok ? 1 : 0)
     .counterFrom("breadboard_history_cache_total", "History requests by cache outcome", () => {
       const { hits, misses, shared } = cache.stats();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mergeQuoteUpdate, type Quote, type QuoteUpdate, TICK_FIELDS } from "../schema/quote.ts";
+import { mergeQuoteUpdate, type Quote, type QuoteUpdate, tickRow, updateTick } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { Hub } from "./ws.ts";
 
@@ -79,7 +79,7 @@ function setup() {
 const types = (s: TestSocket) =>
   s.sent.map((f) =>
     f.type === "batch"
-      ? `batch ${(f.quotes as Quote[]).map((q) => `${q.symbol}@${q.price}`).join(" ")}`
+      ? `batch ${(f.quotes as QuoteUpdate[]).map(updateTick).map((q) => `${q.symbol}@${q.price}`).join(" ")}`
       : String(f.type)
   );
 
@@ -248,7 +248,34 @@ Deno.test("Hub timer: a change after a quiet spell goes out at once, and later o
   hub.close();
 });
 
-Deno.test("Hub sends a quote's tick fields alone unless its other fields changed; merged, they give every whole quote", async () => {
+Deno.test("Hub stretches its flush interval after a long flush and returns to it after a short one", async () => {
+  let clock = 0;
+  const hub = new Hub({ quotes: () => [], flushMs: 50, clock: () => clock });
+  const s = new TestSocket();
+  let sendMs = 0;
+  const send = s.send.bind(s);
+  // Each frame takes the virtual clock forward by `sendMs`: how long the flush seems to take.
+  s.send = (frame: string) => {
+    send(frame);
+    clock += sendMs;
+  };
+  hub.accept(s as unknown as WebSocket, "u1");
+  s.onopen?.();
+  s.say({ type: "subscribe", symbols: ["AAPL"] });
+  assert.equal(hub.stats().flushIntervalMs, 50);
+  sendMs = 100;
+  hub.quote(quote("AAPL", 101));
+  await hub.flush();
+  assert.equal(hub.stats().flushIntervalMs, 150, "a 100 ms flush: the next one 150 ms after its start");
+  sendMs = 20;
+  hub.quote(quote("AAPL", 102));
+  await hub.flush();
+  assert.equal(hub.stats().flushIntervalMs, 50, "a 20 ms flush: back to the configured 50 ms");
+  assert.deepEqual(types(s), ["snapshot", "batch AAPL@101", "batch AAPL@102"]);
+  hub.close();
+});
+
+Deno.test("Hub sends a quote as its tick row unless its other fields changed; merged, they give every whole quote", async () => {
   const { hub, join } = setup();
   const s = join("u1", ["AAPL"]);
   const q1 = quote("AAPL", 100);
@@ -267,17 +294,18 @@ Deno.test("Hub sends a quote's tick fields alone unless its other fields changed
   hub.quote(q5);
   await hub.flush();
 
-  const batches = s.sent.filter((f) => f.type === "batch").map((f) => (f.quotes as Record<string, unknown>[])[0]!);
+  const batches = s.sent.filter((f) => f.type === "batch").map((f) => (f.quotes as QuoteUpdate[])[0]!);
   assert.equal(batches.length, 4);
   assert.deepEqual(batches[0], q1, "the first quote of a symbol is whole");
-  assert.deepEqual(Object.keys(batches[1]!).sort(), [...TICK_FIELDS].sort(), "then the tick's fields alone");
+  assert.deepEqual(batches[1], ["AAPL", 101, 2, q1.change, q1.changePercent, q1.dayVolume, 101, q1.dayLow]);
+  assert.deepEqual(batches[1], tickRow(q2), "then its tick row");
   assert.deepEqual(batches[2], q4, "whole when fields other than the tick's changed since the last flush");
-  assert.deepEqual(Object.keys(batches[3]!).sort(), [...TICK_FIELDS].sort());
+  assert.deepEqual(batches[3], tickRow(q5));
   // What a client does with them: every merged quote equals the whole quote the server had.
   let known: Quote | undefined;
   const merged = batches.map((u) => (known = mergeQuoteUpdate(known, u as QuoteUpdate)));
   assert.deepEqual(merged, [q1, q2, q4, q5]);
-  assert.equal(mergeQuoteUpdate(undefined, batches[1] as QuoteUpdate), undefined, "a partial quote needs a whole one");
+  assert.equal(mergeQuoteUpdate(undefined, batches[1] as QuoteUpdate), undefined, "a tick row needs a whole quote");
   hub.close();
 });
 

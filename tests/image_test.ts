@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { freePort } from "./free_port.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { until } from "./wait.ts";
+import { type QuoteUpdate, updateTick } from "../schema/quote.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const IMAGE = "localhost/breadboard:test";
@@ -67,7 +68,9 @@ async function firstQuote(port: number): Promise<{ symbol: string; price: number
       ws.onerror = (e) => reject(new Error(`WebSocket on ${port}: ${(e as ErrorEvent).message}`));
       ws.onmessage = (ev) => {
         const f = JSON.parse(String(ev.data));
-        const q = f.type === "batch" ? f.quotes.find((x: { symbol: string }) => x.symbol === SYMBOL) : undefined;
+        const q = f.type === "batch"
+          ? (f.quotes as QuoteUpdate[]).map(updateTick).find((x) => x.symbol === SYMBOL)
+          : undefined;
         if (q) resolve(q);
       };
     });

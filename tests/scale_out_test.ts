@@ -10,6 +10,7 @@ import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { leaseOwners } from "./leases.ts";
 import { until } from "./wait.ts";
+import { updateTick } from "../schema/quote.ts";
 
 const decoder = await createYahooDecoder();
 const SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE", "FFF", "GGG", "HHH", "III", "JJJ"];
@@ -26,7 +27,7 @@ class Socket {
       const at = Date.now();
       const f = JSON.parse(String(ev.data));
       // A batch carries the latest quote of each changed symbol: record each as it arrived.
-      if (f.type === "batch") { for (const q of f.quotes) this.frames.push({ ...q, type: "quote", at }); }
+      if (f.type === "batch") { for (const q of f.quotes) this.frames.push({ ...updateTick(q), type: "quote", at }); }
       else this.frames.push({ ...f, at });
     };
     ws.onclose = () => this.closed = true;

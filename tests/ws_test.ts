@@ -3,6 +3,8 @@ import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { until } from "./wait.ts";
+import type { Quote } from "../schema/quote.ts";
+import { quotesOf, type ServerMessage } from "../schema/ws_messages.ts";
 
 const decoder = await createYahooDecoder();
 
@@ -28,8 +30,14 @@ async function connect(port: number, cookie?: string) {
     },
     send: (m: unknown) => ws.send(typeof m === "string" ? m : JSON.stringify(m)),
     of: (type: string) => frames.filter((f) => f.type === type),
-    /** Every quote the batch frames carried, in order. */
-    quotes: () => frames.filter((f) => f.type === "batch").flatMap((f) => f.quotes as Record<string, unknown>[]),
+    /** Every quote the batch frames carried, in order, merged whole onto what came before. */
+    quotes: () => {
+      const known = new Map<string, Quote>();
+      return frames.flatMap((f) => {
+        const quotes = quotesOf(f as ServerMessage, known);
+        return f.type === "batch" ? quotes : [];
+      });
+    },
   };
 }
 

@@ -1,6 +1,6 @@
-import { mergeQuoteUpdate, type Quote } from "../../schema/quote.ts";
+import type { Quote } from "../../schema/quote.ts";
 import { backoffDelay } from "../../schema/backoff.ts";
-import type { ClientMessage, ServerMessage } from "../../schema/ws_messages.ts";
+import { type ClientMessage, quotesOf, type ServerMessage } from "../../schema/ws_messages.ts";
 import type { Alert } from "../../schema/alert.ts";
 
 /** Connection states shown in the header and on the Monitor. */
@@ -39,7 +39,7 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
   let attempt = 0;
   let stopped = false;
   let pending: LiveQuote[] = [];
-  // The last whole quote of each symbol: batches carry most quotes as their tick's fields alone.
+  // The last whole quote of each symbol: batches carry most quotes as tick rows.
   const known = new Map<string, LiveQuote>();
   let frame = 0;
   let retry: ReturnType<typeof setTimeout> | undefined;
@@ -64,16 +64,10 @@ export function connectLive(symbols: string[], h: LiveHandlers, opts: { ticks?: 
       const m = JSON.parse(String(e.data)) as ServerMessage;
       if (m.type === "batch") {
         // One frame per server flush; renders still wait for the next animation frame.
-        for (const u of m.quotes) {
-          const q = mergeQuoteUpdate(known.get(u.symbol), u);
-          if (!q) continue; // ahead of its symbol's snapshot, which is as new or newer
-          known.set(q.symbol, q);
-          pending.push(q);
-        }
+        pending.push(...quotesOf(m, known));
         if (frame === 0) frame = requestAnimationFrame(flush);
       } else if (m.type === "snapshot") {
-        for (const q of m.quotes) known.set(q.symbol, q);
-        h.onQuotes(m.quotes, true);
+        h.onQuotes(quotesOf(m, known), true);
       } else if (m.type === "alert") h.onAlert?.(m);
     };
     sock.onclose = () => {
