@@ -68,7 +68,7 @@ export function timed(store: Store, metrics: Metrics): Store {
  * Serves `app`, logs where (with `fields`), and returns the running process: its shutdown runs `beforeClose` (closing
  * sockets), stops the HTTP front, then closes everything in `closers`.
  */
-export function serveProcess(
+export async function serveProcess(
   app: Hono,
   config: Config,
   metrics: Metrics,
@@ -76,8 +76,8 @@ export function serveProcess(
   fields: Record<string, unknown>,
   options: StartOptions,
   beforeClose: () => void = () => {},
-): Running {
-  const front = serveApp(app, config, metrics);
+): Promise<Running> {
+  const front = await serveApp(app, config, metrics);
   log("info", `listening on http://localhost:${front.port}/`, {
     port: front.port,
     bus: config.natsUrl === undefined ? "memory" : "nats",
@@ -169,7 +169,7 @@ export interface Front {
  * Serves `app` on `config.port`. Self-hosted, behind the connection guard (timeouts, caps, accept errors); on Deno
  * Deploy (`DENO_DEPLOYMENT_ID` set), with plain `Deno.serve`, since the platform owns the connections there.
  */
-export function serveApp(app: Hono, config: Config, metrics: Metrics): Front {
+export async function serveApp(app: Hono, config: Config, metrics: Metrics): Promise<Front> {
   if (Deno.env.get("DENO_DEPLOYMENT_ID") !== undefined || !config.http.guard) {
     // The guard relays every byte through JavaScript (about a third of a small request's cost); where the platform
     // or a proxy in front owns the client connections, it only costs.
@@ -187,7 +187,7 @@ export function serveApp(app: Hono, config: Config, metrics: Metrics): Front {
       openFileLimit: fileLimit,
     });
   }
-  const front = serveGuarded((req, remoteAddr) => app.fetch(req, { remoteAddr }), {
+  const front = await serveGuarded((req, remoteAddr) => app.fetch(req, { remoteAddr }), {
     port: config.port,
     maxConnections,
     // Behind a proxy every connection comes from the proxy's address: only the total cap applies.

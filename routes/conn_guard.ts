@@ -39,7 +39,29 @@ export interface ConnGuardOptions {
   /** Largest request header block. */
   maxHeaderBytes?: number;
   log?: Logger;
+  /** Where client addresses are kept by relay port (default: a map of this thread). */
+  peers?: PeerTable;
+  /** Where the counters are kept (default: an object of this thread). */
+  stats?: ConnGuardStats;
 }
+
+/** Client addresses by the local port of their relay connection to the app. */
+export interface PeerTable {
+  get(port: number): Deno.NetAddr | undefined;
+  set(port: number, addr: Deno.NetAddr): void;
+  delete(port: number): void;
+}
+
+const STAT_KEYS = [
+  "open",
+  "accepted",
+  "refused",
+  "evicted",
+  "timedOut",
+  "acceptErrors",
+  "oversizeWsMessages",
+  "badRequests",
+] as const;
 
 /** Counters of the guard, for /metrics and tests. */
 export interface ConnGuardStats {
@@ -99,17 +121,8 @@ export class ConnGuard {
   readonly #all = new Set<Tracked>();
   readonly #byAddress = new Map<string, Set<Tracked>>();
   /** Local port of a relay connection to the app → the client's address. */
-  readonly #peers = new Map<number, Deno.NetAddr>();
-  readonly #stats: ConnGuardStats = {
-    open: 0,
-    accepted: 0,
-    refused: 0,
-    evicted: 0,
-    timedOut: 0,
-    acceptErrors: 0,
-    oversizeWsMessages: 0,
-    badRequests: 0,
-  };
+  readonly #peers: PeerTable;
+  readonly #stats: ConnGuardStats;
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #loop: Promise<void>;
   #closing = false;
@@ -119,7 +132,9 @@ export class ConnGuard {
   readonly addr: Deno.NetAddr;
 
   constructor(options: ConnGuardOptions) {
-    this.#o = { maxHeaderBytes: 32 * 1024, ...options };
+    this.#peers = options.peers ?? new Map<number, Deno.NetAddr>();
+    this.#stats = options.stats ?? Object.fromEntries(STAT_KEYS.map((k) => [k, 0])) as unknown as ConnGuardStats;
+    this.#o = { maxHeaderBytes: 32 * 1024, ...options, peers: this.#peers, stats: this.#stats };
     this.#listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port });
     this.addr = this.#listener.addr as Deno.NetAddr;
     const tick = Math.max(
@@ -141,7 +156,7 @@ export class ConnGuard {
   }
 
   stats(): ConnGuardStats {
-    return { ...this.#stats, open: this.#all.size };
+    return { ...this.#stats };
   }
 
   async #acceptLoop(): Promise<void> {
@@ -180,6 +195,7 @@ export class ConnGuard {
     if (this.#all.size >= this.#o.maxConnections && !this.#evictIdle(undefined)) return this.#refuse(conn);
     const t = new Tracked(conn, address, Date.now(), this.#o.headerTimeoutMs);
     this.#all.add(t);
+    this.#stats.open = this.#all.size;
     let set = this.#byAddress.get(address);
     if (!set) this.#byAddress.set(address, set = new Set());
     set.add(t);
@@ -230,6 +246,7 @@ export class ConnGuard {
     if (t.closed) return;
     t.closed = true;
     this.#all.delete(t);
+    this.#stats.open = this.#all.size;
     const set = this.#byAddress.get(t.address);
     set?.delete(t);
     if (set?.size === 0) this.#byAddress.delete(t.address);
@@ -516,26 +533,161 @@ export interface GuardedServer {
   shutdown(): Promise<void>;
 }
 
+/** Bytes per slot of a {@link SharedPeerTable}: a sequence word, the address's length, its text, its port. */
+const PEER_SLOT = 64;
+const PEER_TEXT = 52;
+
 /**
- * Serves `handler` behind a {@link ConnGuard}: the app's `Deno.serve` listens on loopback, and is started again if
- * it ever stops on an error (its accept loop ends when descriptors run out), so the process keeps serving.
- * `handler` gets the client's address, not the relay's.
+ * A {@link PeerTable} in shared memory: one slot per local port, so the guard's thread writes a client's address
+ * before it relays the first byte, and the app's thread reads it when the request arrives, with no message between
+ * them. Each slot has a sequence word (odd while being written) that a reader checks before and after it reads.
  */
-export function serveGuarded(
+export class SharedPeerTable implements PeerTable {
+  readonly #words: Int32Array;
+  readonly #bytes: Uint8Array;
+
+  constructor(readonly buffer = new SharedArrayBuffer(65_536 * PEER_SLOT)) {
+    this.#words = new Int32Array(buffer);
+    this.#bytes = new Uint8Array(buffer);
+  }
+
+  get(port: number): Deno.NetAddr | undefined {
+    const w = port * (PEER_SLOT / 4);
+    const at = port * PEER_SLOT;
+    for (;;) {
+      const seq = Atomics.load(this.#words, w);
+      if (seq & 1) continue; // being written: the writer is a few stores from done
+      const len = this.#bytes[at + 4]!;
+      const hostname = len === 0 ? "" : String.fromCharCode(...this.#bytes.subarray(at + 5, at + 5 + len));
+      const peerPort = this.#bytes[at + 5 + PEER_TEXT]! << 8 | this.#bytes[at + 6 + PEER_TEXT]!;
+      if (Atomics.load(this.#words, w) !== seq) continue;
+      return len === 0 ? undefined : { transport: "tcp", hostname, port: peerPort };
+    }
+  }
+
+  set(port: number, addr: Deno.NetAddr): void {
+    this.#write(port, addr.hostname.slice(0, PEER_TEXT), addr.port);
+  }
+
+  delete(port: number): void {
+    this.#write(port, "", 0);
+  }
+
+  #write(port: number, hostname: string, peerPort: number): void {
+    const w = port * (PEER_SLOT / 4);
+    const at = port * PEER_SLOT;
+    Atomics.add(this.#words, w, 1);
+    this.#bytes[at + 4] = hostname.length;
+    for (let i = 0; i < hostname.length; i++) this.#bytes[at + 5 + i] = hostname.charCodeAt(i);
+    this.#bytes[at + 5 + PEER_TEXT] = peerPort >> 8;
+    this.#bytes[at + 6 + PEER_TEXT] = peerPort & 0xff;
+    Atomics.add(this.#words, w, 1);
+  }
+}
+
+/** {@link ConnGuardStats} kept in `buffer`, so the guard's thread counts and the app's thread reports the same. */
+export function sharedStats(buffer: SharedArrayBuffer): ConnGuardStats {
+  const words = new Uint32Array(buffer);
+  const stats = {} as ConnGuardStats;
+  STAT_KEYS.forEach((k, i) =>
+    Object.defineProperty(stats, k, {
+      enumerable: true,
+      get: () => Atomics.load(words, i),
+      set: (v: number) => Atomics.store(words, i, v),
+    })
+  );
+  return stats;
+}
+
+/** Bytes of the buffer {@link sharedStats} takes. */
+export const SHARED_STATS_BYTES = STAT_KEYS.length * 4;
+
+/** What the guard's thread is started with (routes/conn_guard_worker.ts). */
+export interface GuardThreadInit {
+  options: Omit<ConnGuardOptions, "log" | "peers" | "stats">;
+  peers: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+}
+
+/** What the guard's thread reports. */
+export type GuardThreadMessage =
+  | { type: "listening"; addr: Deno.NetAddr }
+  | { type: "failed"; message: string }
+  | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> }
+  | { type: "closed" };
+
+/** A {@link ConnGuard} running in a worker thread of its own. */
+class GuardThread {
+  /** Resolves the pending {@link GuardThread.close}. */
+  onClosed: () => void = () => {};
+
+  private constructor(readonly worker: Worker, readonly addr: Deno.NetAddr) {}
+
+  /** Starts the thread; resolves once it listens, rejects when it cannot (the port is taken, ...). */
+  static start(init: GuardThreadInit, log: ConnGuardOptions["log"], onCrash: () => void): Promise<GuardThread> {
+    const worker = new Worker(new URL("./conn_guard_worker.ts", import.meta.url), { type: "module" });
+    return new Promise((resolve, reject) => {
+      let thread = undefined as GuardThread | undefined;
+      worker.onmessage = (e: MessageEvent<GuardThreadMessage>) => {
+        const m = e.data;
+        if (m.type === "listening") resolve(thread = new GuardThread(worker, m.addr));
+        else if (m.type === "failed") {
+          worker.terminate();
+          reject(new Error(m.message));
+        } else if (m.type === "log") log?.(m.level, m.msg, m.fields);
+        else if (m.type === "closed") thread?.onClosed();
+      };
+      worker.onerror = (e) => {
+        // An error the guard did not catch ends its thread, not the process: the server starts a new one.
+        e.preventDefault();
+        log?.("error", "connection guard thread failed; starting it again", { error: e.message });
+        worker.terminate();
+        if (thread) onCrash();
+        else reject(new Error(e.message));
+      };
+      worker.postMessage(init);
+    });
+  }
+
+  setUpstream(upstream: { hostname: string; port: number }): void {
+    this.worker.postMessage({ type: "upstream", upstream });
+  }
+
+  /** Closes every connection and ends the thread. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((r) => this.onClosed = r);
+    this.worker.postMessage({ type: "close" });
+    await closed;
+    this.worker.terminate();
+  }
+}
+
+/**
+ * Serves `handler` behind a {@link ConnGuard} running in a worker thread: the relay's reads and writes (two more
+ * system calls per WebSocket frame, three times the bytes) use another core instead of the event loop that runs the
+ * app and its fan-out. The app's `Deno.serve` listens on loopback, and is started again if it ever stops on an error
+ * (its accept loop ends when descriptors run out), so the process keeps serving. `handler` gets the client's
+ * address, not the relay's, from a table the two threads share.
+ */
+export async function serveGuarded(
   handler: (req: Request, remote: Deno.NetAddr) => Response | Promise<Response>,
-  options: Omit<ConnGuardOptions, "upstream">,
-): GuardedServer {
+  options: Omit<ConnGuardOptions, "upstream" | "peers" | "stats">,
+): Promise<GuardedServer> {
   let stopping = false;
-  const ref: { guard?: ConnGuard } = {};
+  const peers = new SharedPeerTable();
+  const statsBuffer = new SharedArrayBuffer(SHARED_STATS_BYTES);
+  const stats = sharedStats(statsBuffer);
   let current: Deno.HttpServer<Deno.NetAddr>;
+  let thread: GuardThread;
+  const { log, ...plain } = options;
   const open = (): Deno.HttpServer<Deno.NetAddr> => {
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req, info) => handler(req, ref.guard?.peer(info.remoteAddr) ?? info.remoteAddr),
+      (req, info) => handler(req, peers.get(info.remoteAddr.port) ?? info.remoteAddr),
     );
     server.finished.catch((err) => {
       if (stopping) return;
-      options.log?.("error", "HTTP server stopped; starting it again", { error: String(err) });
+      log?.("error", "HTTP server stopped; starting it again", { error: String(err) });
       restart(10);
     });
     return server;
@@ -545,20 +697,40 @@ export function serveGuarded(
       if (stopping) return;
       try {
         current = open();
-        ref.guard?.setUpstream({ hostname: "127.0.0.1", port: current.addr.port });
+        thread.setUpstream({ hostname: "127.0.0.1", port: current.addr.port });
       } catch {
         restart(Math.min(delayMs * 2, 1_000)); // still out of descriptors
       }
     }, delayMs);
   };
+  const startThread = async (port: number): Promise<GuardThread> => {
+    const init: GuardThreadInit = {
+      options: { ...plain, port, upstream: { hostname: "127.0.0.1", port: current.addr.port } },
+      peers: peers.buffer,
+      stats: statsBuffer,
+    };
+    return await GuardThread.start(init, log, () => {
+      if (stopping) return;
+      startThread(thread.addr.port).then((t) => thread = t, (err) => {
+        log?.("error", "connection guard could not start again", { error: String(err) });
+      });
+    });
+  };
   current = open();
-  const g = ref.guard = new ConnGuard({ ...options, upstream: { hostname: "127.0.0.1", port: current.addr.port } });
+  try {
+    thread = await startThread(options.port);
+  } catch (err) {
+    await current.shutdown();
+    throw err;
+  }
   return {
-    addr: g.addr,
-    stats: () => g.stats(),
+    get addr() {
+      return thread.addr;
+    },
+    stats: () => ({ ...stats }),
     async shutdown() {
       stopping = true;
-      await g.close();
+      await thread.close();
       await current.shutdown().catch(() => {});
     },
   };
