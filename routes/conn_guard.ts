@@ -92,6 +92,8 @@ class Tracked {
   chunkLine = "";
   trailerLine = "";
   wsUpgrade = false;
+  /** Counted in the guard's relays on their way to the app. */
+  starting = false;
   /** A request went up and no response byte has come back yet: not idle, however long the app takes. */
   awaitingResponse = false;
   // WebSocket frame parsing state.
@@ -127,6 +129,10 @@ export class ConnGuard {
   readonly #loop: Promise<void>;
   #closing = false;
   #lastAcceptLog = 0;
+  /** Until then the process is short of descriptors (an accept failed): see {@link ConnGuard.#admit}. */
+  #pressureUntil = 0;
+  /** Relays on their way to the app: connecting, or connected with no answer byte yet. */
+  #starting = 0;
 
   /** The address the guard listens on. */
   readonly addr: Deno.NetAddr;
@@ -162,6 +168,11 @@ export class ConnGuard {
   async #acceptLoop(): Promise<void> {
     let backoff = 5;
     while (!this.#closing) {
+      // Short of descriptors, a relay on its way to the app needs the ones that free up (its connection here, and
+      // the app's side of it on the app's thread) more than the next client in the backlog does.
+      while (this.#starting > 0 && Date.now() < this.#pressureUntil && !this.#closing) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
@@ -170,6 +181,7 @@ export class ConnGuard {
         // Out of descriptors (EMFILE/ENFILE) or a connection reset before accept: wait, then accept again.
         this.#stats.acceptErrors++;
         const now = Date.now();
+        this.#pressureUntil = now + 2_000;
         if (now - this.#lastAcceptLog > 10_000) {
           this.#lastAcceptLog = now;
           this.#o.log?.("warn", "accept failed; backing off", {
@@ -200,6 +212,11 @@ export class ConnGuard {
     if (!set) this.#byAddress.set(address, set = new Set());
     set.add(t);
     this.#stats.accepted++;
+    // Short of descriptors: each connection admitted sheds two silent ones, room for its relay's two descriptors.
+    if (Date.now() < this.#pressureUntil) {
+      this.#evictIdle(undefined, t);
+      this.#evictIdle(undefined, t);
+    }
     void this.#relay(t);
   }
 
@@ -212,9 +229,13 @@ export class ConnGuard {
     }
   }
 
-  /** Closes the oldest connection (of `among`, or of all) that has not completed a request; false when none. */
-  #evictIdle(among: Set<Tracked> | undefined): boolean {
+  /**
+   * Closes the oldest connection (of `among`, or of all; older than `spare` if given) that has not completed a
+   * request; false when none.
+   */
+  #evictIdle(among: Set<Tracked> | undefined, spare?: Tracked): boolean {
     for (const t of among ?? this.#all) { // sets iterate in insertion order: oldest first
+      if (t === spare) return false; // only connections older than `spare`
       if (!t.served && !t.closed) {
         this.#stats.evicted++;
         this.#close(t);
@@ -242,7 +263,15 @@ export class ConnGuard {
     }
   }
 
+  /** `t`'s relay reached the app (its first answer byte) or ended. */
+  #started(t: Tracked): void {
+    if (!t.starting) return;
+    t.starting = false;
+    this.#starting--;
+  }
+
   #close(t: Tracked): void {
+    this.#started(t);
     if (t.closed) return;
     t.closed = true;
     this.#all.delete(t);
@@ -275,7 +304,12 @@ export class ConnGuard {
           pending.push(chunk);
           // The app is reached only once a whole request head is here: idle sockets cost one descriptor.
           if (!t.served) continue;
-          t.upstream = await this.#connectUp();
+          this.#starting++;
+          t.starting = true;
+          t.upstream = await this.#connectUp().catch((err) => {
+            this.#started(t);
+            throw err;
+          });
           if (t.closed) break;
           this.#peers.set((t.upstream.localAddr as Deno.NetAddr).port, t.conn.remoteAddr as Deno.NetAddr);
           void this.#pumpDown(t, t.upstream);
@@ -306,14 +340,16 @@ export class ConnGuard {
 
   /** Opens a relay connection; out of descriptors, it sheds idle clients (the relay and the app's side need two). */
   async #connectUp(): Promise<Deno.Conn> {
+    // Up to about 3 s: the accept loop (on this thread) and the app's server (restarting on another) take
+    // descriptors as they free up too, and an app restarted on a new port is known here a message later.
     for (let attempt = 0;; attempt++) {
       try {
         return await Deno.connect(this.#o.upstream);
       } catch (err) {
-        if (attempt >= 4) throw err;
+        if (attempt >= 10) throw err;
         this.#evictIdle(undefined);
         this.#evictIdle(undefined);
-        await new Promise((r) => setTimeout(r, 5 << attempt));
+        await new Promise((r) => setTimeout(r, Math.min(5 << attempt, 500)));
       }
     }
   }
@@ -328,6 +364,7 @@ export class ConnGuard {
         if (n === null || t.closed) break;
         t.lastActivity = Date.now();
         t.awaitingResponse = false;
+        this.#started(t);
         if (t.wsUpgrade && t.phase === "ws" && !t.wsConfirmed) {
           // Only a 101 turns the connection into a WebSocket; a refused upgrade goes back to HTTP rules.
           const status = new TextDecoder().decode(buf.subarray(0, Math.min(n, 12)));
@@ -790,9 +827,10 @@ export function openFileCount(): number | undefined {
 
 /**
  * The default connection cap: each relayed connection holds three descriptors (client, relay, the app's side), and
- * some are kept for the store, KV, logs and outbound calls.
+ * 160 are kept for the store (whose merges open files as they run), KV, logs, outbound calls and the guard's own
+ * thread (its event loop holds a few).
  */
 export function defaultMaxConnections(limit = openFileLimit()): number {
   if (limit === undefined) return 10_000;
-  return Math.max(16, Math.min(10_000, Math.floor((limit - 128) / 3)));
+  return Math.max(16, Math.min(10_000, Math.floor((limit - 160) / 3)));
 }
