@@ -746,12 +746,17 @@ export async function serveGuarded(
       peers: peers.buffer,
       stats: statsBuffer,
     };
-    return await GuardThread.start(init, log, () => {
+    return await GuardThread.start(init, log, () => restartThread(thread.addr.port, 10));
+  };
+  // The ended thread's listener may take a moment to close: listening again on its port is retried, with backoff.
+  const restartThread = (port: number, delayMs: number) => {
+    setTimeout(() => {
       if (stopping) return;
-      startThread(thread.addr.port).then((t) => thread = t, (err) => {
-        log?.("error", "connection guard could not start again", { error: String(err) });
+      startThread(port).then((t) => thread = t, (err) => {
+        log?.("error", "connection guard could not start again; retrying", { error: String(err), port });
+        restartThread(port, Math.min(delayMs * 2, 1_000));
       });
-    });
+    }, delayMs);
   };
   current = open();
   try {

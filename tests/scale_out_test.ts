@@ -259,7 +259,12 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
   } finally {
     for (const s of sockets) if (!s.closed) s.ws.close();
     for (const p of procs) {
-      p.child.kill("SIGKILL");
+      // A member that already exited must not hide the error that ended the test.
+      try {
+        p.child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
       await p.finished;
     }
     await yahoo.stop();
@@ -339,7 +344,12 @@ Deno.test("ROLE=web runs with only --allow-net --allow-env --allow-read on Deno.
     procs.length = 0;
   } finally {
     for (const p of procs) {
-      p.child.kill("SIGKILL");
+      // A member that already exited must not hide the error that ended the test.
+      try {
+        p.child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
       await p.finished;
     }
     await yahoo.stop();
