@@ -17,7 +17,7 @@
  * Requests are framed (headers, Content-Length or chunked bodies) only as far as needed to find the next request's
  * headers; anything that does not parse as HTTP/1.1 is closed, as the server behind would refuse it anyway.
  */
-import type { Logger } from "../schema/log.ts";
+import type { Logger, LogLevel } from "../schema/log.ts";
 
 /** Settings of the guard. */
 export interface ConnGuardOptions {
@@ -650,7 +650,7 @@ export interface GuardThreadInit {
 export type GuardThreadMessage =
   | { type: "listening"; addr: Deno.NetAddr }
   | { type: "failed"; message: string }
-  | { type: "log"; level: "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> }
+  | { type: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: "closed" };
 
 /** A {@link ConnGuard} running in a worker thread of its own. */
