@@ -187,7 +187,7 @@ export async function serveApp(app: Hono, config: Config, metrics: Metrics): Pro
       openFileLimit: fileLimit,
     });
   }
-  const front = await serveGuarded((req, remoteAddr) => app.fetch(req, { remoteAddr }), {
+  const front = await serveGuarded((req, remoteAddr, wsOutlet) => app.fetch(req, { remoteAddr, wsOutlet }), {
     port: config.port,
     maxConnections,
     // Behind a proxy every connection comes from the proxy's address: only the total cap applies.

@@ -18,6 +18,14 @@
  * headers; anything that does not parse as HTTP/1.1 is closed, as the server behind would refuse it anyway.
  */
 import type { Logger, LogLevel } from "../schema/log.ts";
+import {
+  ENTRY_WORDS,
+  FRAME_CLOSE,
+  FrameChannel,
+  type FramesMessage,
+  PENDING_BYTES,
+  type WsOutlet,
+} from "./frame_channel.ts";
 
 /** Settings of the guard. */
 export interface ConnGuardOptions {
@@ -43,6 +51,11 @@ export interface ConnGuardOptions {
   peers?: PeerTable;
   /** Where the counters are kept (default: an object of this thread). */
   stats?: ConnGuardStats;
+  /**
+   * Bytes of frames the app handed over ({@link ConnGuard.inject}) not yet written, by relay port; the guard takes
+   * off what it writes or drops (default: a table of this thread).
+   */
+  pendingFrames?: Int32Array;
 }
 
 /** Client addresses by the local port of their relay connection to the app. */
@@ -104,6 +117,28 @@ class Tracked {
   closed = false;
   /** The app closed its side: the client got a FIN, and what it still sends is read and dropped until this time. */
   drainUntil = 0;
+  /** Local port of the relay connection to the app, once it is connected. */
+  relayPort = 0;
+  /** Bytes for the client in order, and whether each is a frame the app handed over (counted as pending). */
+  outq: Uint8Array[] = [];
+  outCounted: boolean[] = [];
+  writing = false;
+  /** Waiting for the queue to empty: the down pump, before it reads more of the app's bytes. */
+  drained: (() => void)[] = [];
+  /** Frames the app handed over, waiting for its own bytes to reach a frame boundary; and their kinds. */
+  held: Uint8Array[] = [];
+  heldKinds: number[] = [];
+  // The app's bytes to a WebSocket client, followed as frames once the 101's head is through.
+  downHead = true;
+  /** How much of the "\r\n\r\n" ending the 101's head the last bytes matched. */
+  downCrlf = 0;
+  downHeader: number[] = [];
+  downPayloadLeft = 0;
+  /** The app sent its close frame: frames handed over after it are dropped. */
+  appClosing = false;
+  /** A close frame handed over went to the client: nothing more goes to it, and it is closed at `closeBy` at the latest. */
+  closeSent = false;
+  closeBy = 0;
 
   constructor(readonly conn: Deno.Conn, readonly address: string, now: number, headerTimeoutMs: number) {
     this.lastActivity = now;
@@ -115,6 +150,9 @@ class ProtocolError extends Error {}
 
 /** Sizes of the buffer relaying the app's bytes to a client: the first, and the one a full read moves to. */
 const DOWN_BUFFER_BYTES = [16 * 1024, 64 * 1024] as const;
+/** How long a client has to answer a close frame the app handed over before its connection is closed. */
+const CLOSE_ANSWER_MS = 5_000;
+const HEAD_END = [13, 10, 13, 10] as const;
 
 /** Listens on the public port and relays admitted connections to `upstream`. */
 export class ConnGuard {
@@ -125,6 +163,9 @@ export class ConnGuard {
   /** Local port of a relay connection to the app → the client's address. */
   readonly #peers: PeerTable;
   readonly #stats: ConnGuardStats;
+  readonly #pending: Int32Array;
+  /** Connections by the local port of their relay to the app: where frames the app hands over go. */
+  readonly #byRelay = new Map<number, Tracked>();
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #loop: Promise<void>;
   #closing = false;
@@ -140,7 +181,14 @@ export class ConnGuard {
   constructor(options: ConnGuardOptions) {
     this.#peers = options.peers ?? new Map<number, Deno.NetAddr>();
     this.#stats = options.stats ?? Object.fromEntries(STAT_KEYS.map((k) => [k, 0])) as unknown as ConnGuardStats;
-    this.#o = { maxHeaderBytes: 32 * 1024, ...options, peers: this.#peers, stats: this.#stats };
+    this.#pending = options.pendingFrames ?? new Int32Array(PENDING_BYTES / 4);
+    this.#o = {
+      maxHeaderBytes: 32 * 1024,
+      ...options,
+      peers: this.#peers,
+      stats: this.#stats,
+      pendingFrames: this.#pending,
+    };
     this.#listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port });
     this.addr = this.#listener.addr as Deno.NetAddr;
     const tick = Math.max(
@@ -248,6 +296,10 @@ export class ConnGuard {
   #expire(): void {
     const now = Date.now();
     for (const t of this.#all) {
+      if (t.closeBy !== 0 && now > t.closeBy) {
+        this.#close(t);
+        continue;
+      }
       if (t.drainUntil !== 0) {
         if (now > t.drainUntil) this.#close(t);
         continue;
@@ -287,6 +339,18 @@ export class ConnGuard {
       }
     }
     if (t.upstream) this.#peers.delete((t.upstream.localAddr as Deno.NetAddr).port);
+    if (t.relayPort !== 0) {
+      this.#byRelay.delete(t.relayPort);
+      let unsent = 0;
+      t.outq.forEach((b, i) => unsent += t.outCounted[i] ? b.length : 0);
+      for (const b of t.held) unsent += b.length;
+      Atomics.sub(this.#pending, t.relayPort, unsent);
+    }
+    t.outq = [];
+    t.outCounted = [];
+    t.held = [];
+    t.heldKinds = [];
+    for (const r of t.drained.splice(0)) r();
   }
 
   async #relay(t: Tracked): Promise<void> {
@@ -311,7 +375,9 @@ export class ConnGuard {
             throw err;
           });
           if (t.closed) break;
-          this.#peers.set((t.upstream.localAddr as Deno.NetAddr).port, t.conn.remoteAddr as Deno.NetAddr);
+          t.relayPort = (t.upstream.localAddr as Deno.NetAddr).port;
+          this.#peers.set(t.relayPort, t.conn.remoteAddr as Deno.NetAddr);
+          this.#byRelay.set(t.relayPort, t);
           void this.#pumpDown(t, t.upstream);
           for (const p of pending.splice(0)) await writeAll(t.upstream, p);
           continue;
@@ -376,7 +442,11 @@ export class ConnGuard {
             t.wsPayloadLeft = 0;
           }
         }
-        await writeAll(t.conn, buf.subarray(0, n));
+        if (t.closeSent) continue; // the client was sent a close frame: nothing follows it
+        this.#down(t, buf.subarray(0, n));
+        // The buffer is read into again only once the client took all of it.
+        if (t.writing) await new Promise<void>((r) => t.drained.push(r));
+        if (t.closed) break;
         if (n === buf.length && n < DOWN_BUFFER_BYTES[1]) buf = new Uint8Array(DOWN_BUFFER_BYTES[1]);
       }
     } catch {
@@ -391,6 +461,128 @@ export class ConnGuard {
       await t.conn.closeWrite();
     } catch {
       this.#close(t);
+    }
+  }
+
+  /**
+   * Queues the app's bytes for the client. On a WebSocket it follows the app's frames, and where one ends, the frames
+   * handed over in the meantime go in between.
+   */
+  #down(t: Tracked, chunk: Uint8Array): void {
+    if (!t.wsConfirmed) return this.#enqueue(t, chunk, false);
+    let from = 0;
+    let i = 0;
+    const boundary = () => {
+      if (t.held.length === 0) return;
+      if (i > from) this.#enqueue(t, chunk.subarray(from, i), false);
+      from = i;
+      this.#release(t);
+    };
+    while (i < chunk.length) {
+      if (t.downHead) {
+        const b = chunk[i++]!;
+        t.downCrlf = b === HEAD_END[t.downCrlf] ? t.downCrlf + 1 : b === 13 ? 1 : 0;
+        if (t.downCrlf === 4) {
+          t.downHead = false;
+          boundary();
+        }
+        continue;
+      }
+      if (t.downPayloadLeft > 0) {
+        const take = Math.min(t.downPayloadLeft, chunk.length - i);
+        t.downPayloadLeft -= take;
+        i += take;
+        if (t.downPayloadLeft === 0) boundary();
+        continue;
+      }
+      const h = t.downHeader;
+      h.push(chunk[i++]!);
+      if (h.length < 2) continue;
+      const len7 = h[1]! & 0x7f;
+      if (h.length < 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + ((h[1]! & 0x80) !== 0 ? 4 : 0)) continue;
+      let len = len7;
+      if (len7 === 126) len = (h[2]! << 8) | h[3]!;
+      else if (len7 === 127) {
+        len = 0;
+        for (let k = 2; k < 10; k++) len = len * 256 + h[k]!;
+      }
+      if ((h[0]! & 0x0f) === 0x8) t.appClosing = true;
+      t.downHeader = [];
+      t.downPayloadLeft = len;
+      if (len === 0) boundary();
+    }
+    if (from < chunk.length) this.#enqueue(t, chunk.subarray(from), false);
+  }
+
+  /** Between two of the app's own frames (or after the 101): frames handed over so far go to the client. */
+  #atBoundary(t: Tracked): boolean {
+    return t.wsConfirmed && !t.downHead && t.downHeader.length === 0 && t.downPayloadLeft === 0;
+  }
+
+  #release(t: Tracked): void {
+    const frames = t.held;
+    const kinds = t.heldKinds;
+    t.held = [];
+    t.heldKinds = [];
+    for (let k = 0; k < frames.length; k++) {
+      const f = frames[k]!;
+      if (t.closeSent || t.appClosing) {
+        Atomics.sub(this.#pending, t.relayPort, f.length);
+        continue;
+      }
+      this.#enqueue(t, f, true);
+      if (kinds[k] === FRAME_CLOSE) {
+        t.closeSent = true;
+        t.closeBy = Date.now() + CLOSE_ANSWER_MS;
+      }
+    }
+  }
+
+  /**
+   * Frames the app's thread encoded ({@link FrameChannel}): each goes to its relay's client, between two of the app's
+   * own frames. Frames for connections gone, or past a close frame, are dropped (and taken off the pending count).
+   */
+  inject(bytes: Uint8Array, index: Uint32Array): void {
+    for (let k = 0; k < index.length; k += ENTRY_WORDS) {
+      const port = index[k]!;
+      const frame = bytes.subarray(index[k + 1]!, index[k + 2]!);
+      const t = this.#byRelay.get(port);
+      if (!t || t.closed || t.closeSent || t.appClosing || t.drainUntil !== 0) {
+        Atomics.sub(this.#pending, port, frame.length);
+        continue;
+      }
+      t.held.push(frame);
+      t.heldKinds.push(index[k + 3]!);
+      if (this.#atBoundary(t)) this.#release(t);
+    }
+  }
+
+  #enqueue(t: Tracked, bytes: Uint8Array, counted: boolean): void {
+    if (t.closed) {
+      if (counted) Atomics.sub(this.#pending, t.relayPort, bytes.length);
+      return;
+    }
+    t.outq.push(bytes);
+    t.outCounted.push(counted);
+    if (!t.writing) void this.#writeOut(t);
+  }
+
+  /** Writes `t`'s queue to the client, one chunk after another. */
+  async #writeOut(t: Tracked): Promise<void> {
+    t.writing = true;
+    try {
+      while (t.outq.length > 0 && !t.closed) {
+        const b = t.outq[0]!;
+        await writeAll(t.conn, b);
+        if (t.closed) break;
+        t.outq.shift();
+        if (t.outCounted.shift()) Atomics.sub(this.#pending, t.relayPort, b.length);
+      }
+    } catch {
+      this.#close(t); // the client went away
+    } finally {
+      t.writing = false;
+      for (const r of t.drained.splice(0)) r();
     }
   }
 
@@ -641,9 +833,11 @@ export const SHARED_STATS_BYTES = STAT_KEYS.length * 4;
 
 /** What the guard's thread is started with (routes/conn_guard_worker.ts). */
 export interface GuardThreadInit {
-  options: Omit<ConnGuardOptions, "log" | "peers" | "stats">;
+  options: Omit<ConnGuardOptions, "log" | "peers" | "stats" | "pendingFrames">;
   peers: SharedArrayBuffer;
   stats: SharedArrayBuffer;
+  /** The {@link FrameChannel}'s pending bytes by relay port. */
+  pending: SharedArrayBuffer;
 }
 
 /** What the guard's thread reports. */
@@ -651,6 +845,8 @@ export type GuardThreadMessage =
   | { type: "listening"; addr: Deno.NetAddr }
   | { type: "failed"; message: string }
   | { type: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  /** Frames message `seq` was taken: written, or queued behind its client's earlier bytes. */
+  | { type: "taken"; seq: number }
   | { type: "closed" };
 
 /** A {@link ConnGuard} running in a worker thread of its own. */
@@ -661,7 +857,12 @@ class GuardThread {
   private constructor(readonly worker: Worker, readonly addr: Deno.NetAddr) {}
 
   /** Starts the thread; resolves once it listens, rejects when it cannot (the port is taken, ...). */
-  static start(init: GuardThreadInit, log: ConnGuardOptions["log"], onCrash: () => void): Promise<GuardThread> {
+  static start(
+    init: GuardThreadInit,
+    log: ConnGuardOptions["log"],
+    onTaken: (seq: number) => void,
+    onCrash: () => void,
+  ): Promise<GuardThread> {
     const worker = new Worker(new URL("./conn_guard_worker.ts", import.meta.url), { type: "module" });
     return new Promise((resolve, reject) => {
       let thread = undefined as GuardThread | undefined;
@@ -671,7 +872,8 @@ class GuardThread {
         else if (m.type === "failed") {
           worker.terminate();
           reject(new Error(m.message));
-        } else if (m.type === "log") log?.(m.level, m.msg, m.fields);
+        } else if (m.type === "taken") onTaken(m.seq);
+        else if (m.type === "log") log?.(m.level, m.msg, m.fields);
         else if (m.type === "closed") thread?.onClosed();
       };
       worker.onerror = (e) => {
@@ -690,6 +892,8 @@ class GuardThread {
     this.worker.postMessage({ type: "upstream", upstream });
   }
 
+  readonly post = (m: FramesMessage, transfer: Transferable[]): void => this.worker.postMessage(m, transfer);
+
   /** Closes every connection and ends the thread. */
   async close(): Promise<void> {
     const closed = new Promise<void>((r) => this.onClosed = r);
@@ -704,14 +908,20 @@ class GuardThread {
  * system calls per WebSocket frame, three times the bytes) use another core instead of the event loop that runs the
  * app and its fan-out. The app's `Deno.serve` listens on loopback, and is started again if it ever stops on an error
  * (its accept loop ends when descriptors run out), so the process keeps serving. `handler` gets the client's
- * address, not the relay's, from a table the two threads share.
+ * address, not the relay's, from a table the two threads share, and `outlet`, which turns a WebSocket it upgraded
+ * into one whose frames the guard's thread writes ({@link FrameChannel}).
  */
 export async function serveGuarded(
-  handler: (req: Request, remote: Deno.NetAddr) => Response | Promise<Response>,
-  options: Omit<ConnGuardOptions, "upstream" | "peers" | "stats">,
+  handler: (
+    req: Request,
+    remote: Deno.NetAddr,
+    outlet: (socket: WebSocket) => WsOutlet,
+  ) => Response | Promise<Response>,
+  options: Omit<ConnGuardOptions, "upstream" | "peers" | "stats" | "pendingFrames">,
 ): Promise<GuardedServer> {
   let stopping = false;
   const peers = new SharedPeerTable();
+  const frames = new FrameChannel(undefined);
   const statsBuffer = new SharedArrayBuffer(SHARED_STATS_BYTES);
   const stats = sharedStats(statsBuffer);
   let current: Deno.HttpServer<Deno.NetAddr>;
@@ -720,7 +930,12 @@ export async function serveGuarded(
   const open = (): Deno.HttpServer<Deno.NetAddr> => {
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req, info) => handler(req, peers.get(info.remoteAddr.port) ?? info.remoteAddr),
+      (req, info) =>
+        handler(
+          req,
+          peers.get(info.remoteAddr.port) ?? info.remoteAddr,
+          (socket) => frames.outlet(info.remoteAddr.port, socket),
+        ),
     );
     server.finished.catch((err) => {
       if (stopping) return;
@@ -745,8 +960,14 @@ export async function serveGuarded(
       options: { ...plain, port, upstream: { hostname: "127.0.0.1", port: current.addr.port } },
       peers: peers.buffer,
       stats: statsBuffer,
+      pending: frames.pendingBuffer,
     };
-    return await GuardThread.start(init, log, () => restartThread(thread.addr.port, 10));
+    const started = await GuardThread.start(init, log, (seq) => frames.acked(seq), () => {
+      frames.restarted(undefined);
+      restartThread(thread.addr.port, 10);
+    });
+    frames.restarted(started.post);
+    return started;
   };
   // The ended thread's listener may take a moment to close: listening again on its port is retried, with backoff.
   const restartThread = (port: number, delayMs: number) => {

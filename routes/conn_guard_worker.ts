@@ -9,8 +9,13 @@ import {
   SharedPeerTable,
   sharedStats,
 } from "./conn_guard.ts";
+import type { FramesMessage } from "./frame_channel.ts";
 
-type Command = GuardThreadInit | { type: "upstream"; upstream: { hostname: string; port: number } } | { type: "close" };
+type Command =
+  | GuardThreadInit
+  | FramesMessage
+  | { type: "upstream"; upstream: { hostname: string; port: number } }
+  | { type: "close" };
 // The worker's global scope; the project is typed for the window scope, where these are a window's.
 const scope = self as unknown as {
   postMessage(m: GuardThreadMessage): void;
@@ -27,12 +32,16 @@ scope.onmessage = async (e) => {
         ...m.options,
         peers: new SharedPeerTable(m.peers),
         stats: sharedStats(m.stats),
+        pendingFrames: new Int32Array(m.pending),
         log: (level, msg, fields) => post({ type: "log", level, msg, ...(fields ? { fields } : {}) }),
       });
       post({ type: "listening", addr: guard.addr });
     } catch (err) {
       post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
     }
+  } else if (m.type === "frames") {
+    guard?.inject(new Uint8Array(m.bytes), new Uint32Array(m.index));
+    post({ type: "taken", seq: m.seq });
   } else if (m.type === "upstream") guard?.setUpstream(m.upstream);
   else if (m.type === "close") {
     await guard?.close();

@@ -6,6 +6,7 @@ import { symbolSchema } from "../schema/symbol.ts";
 import { type Broker, MemoryBroker, type Subjects, subjects } from "../broker/broker.ts";
 import { LivePublisher } from "../broker/live.ts";
 import { setImmediate } from "node:timers";
+import { socketOutlet, type WsOutlet } from "./frame_channel.ts";
 
 /**
  * Largest message the transport lets through on any WebSocket: the connection guard closes a connection whose frame
@@ -118,7 +119,7 @@ class Client {
   closed = false;
 
   constructor(
-    readonly socket: WebSocket,
+    readonly outlet: WsOutlet,
     readonly userId: string,
     readonly address: string,
     rate: number,
@@ -239,9 +240,12 @@ export class Hub {
     return undefined;
   }
 
-  /** Takes over an upgraded socket for user `userId` connecting from `address`. */
-  accept(socket: WebSocket, userId: string, address = ""): void {
-    const c = new Client(socket, userId, address, this.#o.maxMessagesPerSecond, this.#o.now());
+  /**
+   * Takes over an upgraded socket for user `userId` connecting from `address`. Frames go out through `outlet` (default:
+   * the socket itself; behind the connection guard, its thread writes them).
+   */
+  accept(socket: WebSocket, userId: string, address = "", outlet: WsOutlet = socketOutlet(socket)): void {
+    const c = new Client(outlet, userId, address, this.#o.maxMessagesPerSecond, this.#o.now());
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     this.#opening++;
     let opened = false;
@@ -537,20 +541,29 @@ export class Hub {
         }
       }
     }
+    // Outlets written by another thread (behind the connection guard): the flush ends once that thread took its
+    // frames, so a thread that writes slower than this one batches paces the flushes instead of queueing them up.
+    const writers = new Set<() => Promise<void>>();
+    let lastWriter: (() => Promise<void>) | undefined;
     let sliceStart = this.#o.clock();
     for (let i = 0; i < listed.length; i++) {
-      this.#sendBatch(listed[i]!, changed, prints);
+      const c = listed[i]!;
+      this.#sendBatch(c, changed, prints);
+      const settled = c.outlet.settled;
+      if (settled !== undefined && settled !== lastWriter) writers.add(lastWriter = settled);
       // The clock is read every 16 clients: a batch takes microseconds, a clock read is not free either.
       if ((i & 15) === 15 && this.#o.clock() - sliceStart >= this.#o.sliceMs) {
         await new Promise((r) => setImmediate(r));
         sliceStart = this.#o.clock();
       }
     }
+    const ownWork = this.#o.clock() - started;
+    if (writers.size > 0) await Promise.all([...writers].map((settled) => settled()));
     this.#stats.heldBack = this.#behind.size;
     this.#stats.flushes++;
     const took = this.#o.clock() - started;
     this.#stats.maxFlushMs = Math.max(this.#stats.maxFlushMs, took);
-    this.#interval = this.#stats.flushIntervalMs = Math.max(this.#o.flushMs, STRETCH * took);
+    this.#interval = this.#stats.flushIntervalMs = Math.max(this.#o.flushMs, STRETCH * ownWork, took);
   }
 
   /**
@@ -563,7 +576,7 @@ export class Hub {
       this.#behind.delete(c);
       return;
     }
-    if (c.socket.bufferedAmount > this.#o.highWaterBytes) {
+    if (c.outlet.bufferedAmount > this.#o.highWaterBytes) {
       for (const symbol of c.pending) {
         if (c.held.has(symbol)) this.#stats.ticksConflated++;
         c.held.delete(symbol); // keep the held quotes in arrival order
@@ -601,7 +614,7 @@ export class Hub {
     const frame = '{"type":"alert",' + json.slice(1);
     for (const c of [...targets]) {
       if (c.closed) continue;
-      if (!c.behind && c.alerts.length === 0 && c.socket.bufferedAmount <= this.#o.highWaterBytes) {
+      if (!c.behind && c.alerts.length === 0 && c.outlet.bufferedAmount <= this.#o.highWaterBytes) {
         this.#sendRaw(c, frame);
         continue;
       }
@@ -624,7 +637,7 @@ export class Hub {
   #close(c: Client, code: number, reason: string): void {
     if (code === 4008) this.#stats.slowDisconnects++;
     try {
-      c.socket.close(code, reason);
+      c.outlet.close(code, reason);
     } catch {
       // already closing
     }
@@ -640,9 +653,9 @@ export class Hub {
   }
 
   #sendRaw(c: Client, frame: string): void {
-    if (c.closed || c.socket.readyState !== WebSocket.OPEN) return;
+    if (c.closed || !c.outlet.open) return;
     try {
-      c.socket.send(frame);
+      c.outlet.send(frame);
       this.#stats.framesSent++;
     } catch {
       this.#drop(c);
@@ -660,7 +673,7 @@ export class Hub {
     this.#timer = undefined;
     for (const c of [...this.#clients]) {
       try {
-        c.socket.close(1001, "server shutting down");
+        c.outlet.close(1001, "server shutting down");
       } catch {
         // already closed
       }
