@@ -930,12 +930,10 @@ export async function serveGuarded(
   const open = (): Deno.HttpServer<Deno.NetAddr> => {
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req, info) =>
-        handler(
-          req,
-          peers.get(info.remoteAddr.port) ?? info.remoteAddr,
-          (socket) => frames.outlet(info.remoteAddr.port, socket),
-        ),
+      (req, info) => {
+        const relay = info.remoteAddr; // read now: once a request is upgraded, its info no longer answers
+        return handler(req, peers.get(relay.port) ?? relay, (socket) => frames.outlet(relay.port, socket));
+      },
     );
     server.finished.catch((err) => {
       if (stopping) return;
