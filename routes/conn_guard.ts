@@ -119,9 +119,8 @@ class Tracked {
   drainUntil = 0;
   /** Local port of the relay connection to the app, once it is connected. */
   relayPort = 0;
-  /** Bytes for the client in order, and whether each is a frame the app handed over (counted as pending). */
-  outq: Uint8Array[] = [];
-  outCounted: boolean[] = [];
+  /** Bytes for the client, in order. */
+  outq: OutChunk[] = [];
   writing = false;
   /** Waiting for the queue to empty: the down pump, before it reads more of the app's bytes. */
   drained: (() => void)[] = [];
@@ -148,11 +147,28 @@ class Tracked {
 
 class ProtocolError extends Error {}
 
+/** Frames of one message from the app whose writes it waits for ({@link ConnGuard.inject}). */
+interface Batch {
+  left: number;
+  /** Writes that may still be under way when the batch counts as done: a hundredth of those it started. */
+  stragglers: number;
+  done: () => void;
+}
+
+/** Bytes queued for a client: the app's own, or a frame it handed over (counted as pending), maybe in a batch. */
+interface OutChunk {
+  bytes: Uint8Array;
+  counted: boolean;
+  batch: Batch | undefined;
+}
+
 /** Sizes of the buffer relaying the app's bytes to a client: the first, and the one a full read moves to. */
 const DOWN_BUFFER_BYTES = [16 * 1024, 64 * 1024] as const;
 /** How long a client has to answer a close frame the app handed over before its connection is closed. */
 const CLOSE_ANSWER_MS = 5_000;
 const HEAD_END = [13, 10, 13, 10] as const;
+/** The longest the app waits on the writes of one message of frames ({@link ConnGuard.inject}). */
+const BATCH_WAIT_MS = 250;
 
 /** Listens on the public port and relays admitted connections to `upstream`. */
 export class ConnGuard {
@@ -166,6 +182,8 @@ export class ConnGuard {
   readonly #pending: Int32Array;
   /** Connections by the local port of their relay to the app: where frames the app hands over go. */
   readonly #byRelay = new Map<number, Tracked>();
+  /** The message being injected, while it is. */
+  #batch: Batch | undefined;
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #loop: Promise<void>;
   #closing = false;
@@ -342,12 +360,12 @@ export class ConnGuard {
     if (t.relayPort !== 0) {
       this.#byRelay.delete(t.relayPort);
       let unsent = 0;
-      t.outq.forEach((b, i) => unsent += t.outCounted[i] ? b.length : 0);
+      for (const o of t.outq) unsent += o.counted ? o.bytes.length : 0;
       for (const b of t.held) unsent += b.length;
       Atomics.sub(this.#pending, t.relayPort, unsent);
     }
+    for (const o of t.outq) if (o.batch && --o.batch.left === o.batch.stragglers) o.batch.done();
     t.outq = [];
-    t.outCounted = [];
     t.held = [];
     t.heldKinds = [];
     for (const r of t.drained.splice(0)) r();
@@ -541,8 +559,28 @@ export class ConnGuard {
   /**
    * Frames the app's thread encoded ({@link FrameChannel}): each goes to its relay's client, between two of the app's
    * own frames. Frames for connections gone, or past a close frame, are dropped (and taken off the pending count).
+   *
+   * Resolves once all but a hundredth of these frames are written, or after {@link BATCH_WAIT_MS} at most, so a few
+   * clients that stop reading hold up nobody for long (the hub sees their unsent bytes and holds their quotes back).
+   * The app's next flush waits for it: the fan-out goes at the pace of the writes, and frames never queue up here.
    */
-  inject(bytes: Uint8Array, index: Uint32Array): void {
+  inject(bytes: Uint8Array, index: Uint32Array): Promise<void> {
+    let done!: () => void;
+    const written = new Promise<void>((r) => done = r);
+    const batch: Batch = { left: 1, stragglers: 0, done };
+    this.#batch = batch;
+    try {
+      this.#injectAll(bytes, index);
+    } finally {
+      this.#batch = undefined;
+    }
+    batch.stragglers = Math.floor((batch.left - 1) / 100);
+    if (--batch.left <= batch.stragglers) return Promise.resolve();
+    const timer = setTimeout(done, BATCH_WAIT_MS);
+    return written.then(() => clearTimeout(timer));
+  }
+
+  #injectAll(bytes: Uint8Array, index: Uint32Array): void {
     for (let k = 0; k < index.length; k += ENTRY_WORDS) {
       const port = index[k]!;
       const frame = bytes.subarray(index[k + 1]!, index[k + 2]!);
@@ -562,8 +600,9 @@ export class ConnGuard {
       if (counted) Atomics.sub(this.#pending, t.relayPort, bytes.length);
       return;
     }
-    t.outq.push(bytes);
-    t.outCounted.push(counted);
+    const batch = counted ? this.#batch : undefined;
+    if (batch) batch.left++;
+    t.outq.push({ bytes, counted, batch });
     if (!t.writing) void this.#writeOut(t);
   }
 
@@ -572,11 +611,12 @@ export class ConnGuard {
     t.writing = true;
     try {
       while (t.outq.length > 0 && !t.closed) {
-        const b = t.outq[0]!;
-        await writeAll(t.conn, b);
+        const o = t.outq[0]!;
+        await writeAll(t.conn, o.bytes);
         if (t.closed) break;
         t.outq.shift();
-        if (t.outCounted.shift()) Atomics.sub(this.#pending, t.relayPort, b.length);
+        if (o.counted) Atomics.sub(this.#pending, t.relayPort, o.bytes.length);
+        if (o.batch && --o.batch.left === o.batch.stragglers) o.batch.done();
       }
     } catch {
       this.#close(t); // the client went away
@@ -845,7 +885,7 @@ export type GuardThreadMessage =
   | { type: "listening"; addr: Deno.NetAddr }
   | { type: "failed"; message: string }
   | { type: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown> }
-  /** Frames message `seq` was taken: written, or queued behind its client's earlier bytes. */
+  /** The frames of message `seq` are written (see {@link ConnGuard.inject}). */
   | { type: "taken"; seq: number }
   | { type: "closed" };
 

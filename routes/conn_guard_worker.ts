@@ -40,8 +40,9 @@ scope.onmessage = async (e) => {
       post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
     }
   } else if (m.type === "frames") {
-    guard?.inject(new Uint8Array(m.bytes), new Uint32Array(m.index));
-    post({ type: "taken", seq: m.seq });
+    const seq = m.seq;
+    void (guard?.inject(new Uint8Array(m.bytes), new Uint32Array(m.index)) ?? Promise.resolve())
+      .then(() => post({ type: "taken", seq }));
   } else if (m.type === "upstream") guard?.setUpstream(m.upstream);
   else if (m.type === "close") {
     await guard?.close();

@@ -111,7 +111,7 @@ export class FrameChannel {
     };
   }
 
-  /** Resolves once the guard has taken every frame appended so far (written, or queued behind a slow client). */
+  /** Resolves once the guard has written the frames appended so far (all but a few stragglers; see `ConnGuard.inject`). */
   readonly settled = (): Promise<void> => {
     if (this.#index.length === 0 && this.#acked === this.#seq) return Promise.resolve();
     if (this.#index.length > 0) this.#send();
