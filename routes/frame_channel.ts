@@ -62,6 +62,8 @@ export function socketOutlet(socket: WebSocket): WsOutlet {
 
 const HEADER_ROOM = 10;
 const MIN_BUFFER = 64 * 1024;
+/** Frames per message at most. */
+const POST_FRAMES = 128;
 const encoder = new TextEncoder();
 
 /**
@@ -175,9 +177,15 @@ export class FrameChannel {
     this.#index.push(port, h, end, kind);
     Atomics.add(this.pending, port, end - h);
     this.#at = end;
+    // A long run of frames (a flush's slice) goes over in parts, so the guard writes the first while this thread
+    // encodes the next.
+    if (this.#index.length >= POST_FRAMES * ENTRY_WORDS) return this.#send();
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => this.#send());
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#send();
+      });
     }
   }
 
@@ -190,7 +198,6 @@ export class FrameChannel {
   }
 
   #send(): void {
-    this.#scheduled = false;
     if (this.#index.length === 0) return;
     const bytes = this.#buf.buffer as ArrayBuffer;
     const index = new Uint32Array(this.#index).buffer;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mergeQuoteUpdate, type Quote, type QuoteUpdate, tickRow, updateTick } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { Hub } from "./ws.ts";
+import type { WsOutlet } from "./frame_channel.ts";
 
 /** A socket the hub can drive, with a send buffer the test fills and drains by hand. */
 class TestSocket {
@@ -325,5 +326,35 @@ Deno.test("Hub holds a slow client's quotes whole, so a change of day under conf
   const last = slow.sent.at(-1)!;
   assert.equal(last.type, "batch");
   assert.deepEqual((last.quotes as Quote[])[0], { ...newDay, price: 91, time: 3 });
+  hub.close();
+});
+
+Deno.test("Hub: a flush through an outlet written by another thread ends once that thread took its frames", async () => {
+  let clock = 0;
+  const hub = new Hub({ quotes: () => [], flushMs: 50, clock: () => clock });
+  const s = new TestSocket();
+  const taken: (() => void)[] = [];
+  const outlet: WsOutlet = {
+    send: (frame) => s.send(frame),
+    close: (code, reason) => s.close(code, reason),
+    get bufferedAmount() {
+      return s.bufferedAmount;
+    },
+    open: true,
+    settled: () => new Promise<void>((r) => taken.push(r)),
+  };
+  hub.accept(s as unknown as WebSocket, "u1", "", outlet);
+  s.onopen?.();
+  s.say({ type: "subscribe", symbols: ["AAPL"] });
+  hub.quote(quote("AAPL", 101));
+  let ended = false;
+  const flushing = hub.flush().then(() => ended = true);
+  assert.deepEqual(types(s), ["snapshot", "batch AAPL@101"], "the frame went to the outlet");
+  assert.equal(taken.length, 1, "the flush waits on the outlet's thread");
+  assert.equal(ended, false);
+  clock += 200; // the other thread took 200 ms to write the flush's frames
+  taken[0]!();
+  await flushing;
+  assert.equal(hub.stats().flushIntervalMs, 200, "the next flush starts no sooner than the writes ended");
   hub.close();
 });
