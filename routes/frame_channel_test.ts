@@ -7,7 +7,7 @@ import { until } from "../tests/wait.ts";
  * A guard on this thread in front of a real `Deno.serve`, with a channel posting straight to it: what
  * `serveGuarded` does across two threads. `onSocket` gets each upgraded socket and its outlet once open.
  */
-async function guarded(onSocket: (socket: WebSocket, outlet: WsOutlet) => void) {
+function guarded(onSocket: (socket: WebSocket, outlet: WsOutlet) => void) {
   const channel: FrameChannel = new FrameChannel((m) => {
     void guard.inject(new Uint8Array(m.bytes), new Uint32Array(m.index)).then(() => channel.acked(m.seq));
   });
