@@ -12,7 +12,9 @@
  * - a request's headers must arrive within `headerTimeoutMs` of its first byte (of the accept, for the first one);
  *   a keep-alive connection idle for `idleTimeoutMs` is closed;
  * - after a WebSocket upgrade request, the client's frames are read as they pass: a frame or message larger than
- *   `maxWsMessageBytes` closes the connection before the server buffers it.
+ *   `maxWsMessageBytes` closes the connection before the server buffers it;
+ * - the app may hand it WebSocket frames to write to a client itself ({@link ConnGuard.inject}): they go between the
+ *   app's own frames, which the guard follows as they pass.
  *
  * Requests are framed (headers, Content-Length or chunked bodies) only as far as needed to find the next request's
  * headers; anything that does not parse as HTTP/1.1 is closed, as the server behind would refuse it anyway.
@@ -944,9 +946,9 @@ class GuardThread {
 }
 
 /**
- * Serves `handler` behind a {@link ConnGuard} running in a worker thread: the relay's reads and writes (two more
- * system calls per WebSocket frame, three times the bytes) use another core instead of the event loop that runs the
- * app and its fan-out. The app's `Deno.serve` listens on loopback, and is started again if it ever stops on an error
+ * Serves `handler` behind a {@link ConnGuard} running in a worker thread: the relay's reads and writes use another
+ * core instead of the event loop that runs the app and its fan-out, and so do the writes of the fan-out's frames,
+ * which the app hands over through a {@link FrameChannel} instead of sending them through the relay. The app's `Deno.serve` listens on loopback, and is started again if it ever stops on an error
  * (its accept loop ends when descriptors run out), so the process keeps serving. `handler` gets the client's
  * address, not the relay's, from a table the two threads share, and `outlet`, which turns a WebSocket it upgraded
  * into one whose frames the guard's thread writes ({@link FrameChannel}).
