@@ -137,7 +137,7 @@ class Tracked {
   downPayloadLeft = 0;
   /** The app sent its close frame: frames handed over after it are dropped. */
   appClosing = false;
-  /** A close frame handed over went to the client: nothing more goes to it, and it is closed at `closeBy` at the latest. */
+  /** A close frame handed over went to the client: nothing more goes to it; it is closed at `closeBy` at the latest. */
   closeSent = false;
   closeBy = 0;
 
@@ -948,8 +948,9 @@ class GuardThread {
 /**
  * Serves `handler` behind a {@link ConnGuard} running in a worker thread: the relay's reads and writes use another
  * core instead of the event loop that runs the app and its fan-out, and so do the writes of the fan-out's frames,
- * which the app hands over through a {@link FrameChannel} instead of sending them through the relay. The app's `Deno.serve` listens on loopback, and is started again if it ever stops on an error
- * (its accept loop ends when descriptors run out), so the process keeps serving. `handler` gets the client's
+ * which the app hands over through a {@link FrameChannel} instead of sending them through the relay. The app's
+ * `Deno.serve` listens on loopback, and is started again if it ever stops on an error (its accept loop ends when
+ * descriptors run out), so the process keeps serving. `handler` gets the client's
  * address, not the relay's, from a table the two threads share, and `outlet`, which turns a WebSocket it upgraded
  * into one whose frames the guard's thread writes ({@link FrameChannel}).
  */

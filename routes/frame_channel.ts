@@ -113,7 +113,7 @@ export class FrameChannel {
     };
   }
 
-  /** Resolves once the guard has written the frames appended so far (all but a few stragglers; see `ConnGuard.inject`). */
+  /** Resolves once the guard wrote the frames appended so far (all but a few stragglers; see `ConnGuard.inject`). */
   readonly settled = (): Promise<void> => {
     if (this.#index.length === 0 && this.#acked === this.#seq) return Promise.resolve();
     if (this.#index.length > 0) this.#send();

@@ -88,7 +88,7 @@ Deno.test("guard-written frames wait for the 101 and arrive whole, in order, bes
   }
 });
 
-Deno.test("a handed-over close frame follows the frames before it; the client's answer closes the app's socket", async () => {
+Deno.test("a handed-over close follows the frames before it; the client's answer closes the app's socket", async () => {
   const server = await guarded((_socket, outlet) => {
     outlet.send("one");
     outlet.send("two");

@@ -62,7 +62,9 @@ export interface HubOptions {
    *
    * Under load the interval stretches: after a flush that took `d` ms the next starts no sooner than 1.5 × `d`
    * after it, so fan-out takes at most two thirds of the event loop and the feed, the actors and the API keep the
-   * rest. A flush back under `flushMs` / 1.5 restores the configured interval.
+   * rest. A flush back under `flushMs` / 1.5 restores the configured interval. Where another thread writes the
+   * frames (an outlet with `settled`, behind the connection guard), a flush ends once that thread has written them,
+   * and the next one starts no sooner.
    */
   flushMs?: number;
   /**
