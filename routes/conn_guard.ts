@@ -273,6 +273,12 @@ export class ConnGuard {
     const mine = this.#byAddress.get(address);
     if ((mine?.size ?? 0) >= this.#o.maxPerAddress && !this.#evictIdle(mine)) return this.#refuse(conn);
     if (this.#all.size >= this.#o.maxConnections && !this.#evictIdle(undefined)) return this.#refuse(conn);
+    // Each write is a whole answer or frame: send it at once rather than wait for the client's ACK of the last one.
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // already reset by the client
+    }
     const t = new Tracked(conn, address, Date.now(), this.#o.headerTimeoutMs);
     this.#all.add(t);
     this.#stats.open = this.#all.size;
