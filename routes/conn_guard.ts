@@ -275,7 +275,7 @@ export class ConnGuard {
     if (this.#all.size >= this.#o.maxConnections && !this.#evictIdle(undefined)) return this.#refuse(conn);
     // Each write is a whole answer or frame: send it at once rather than wait for the client's ACK of the last one.
     try {
-      conn.setNoDelay(true);
+      (conn as Deno.TcpConn).setNoDelay(true);
     } catch {
       // already reset by the client
     }

@@ -117,6 +117,7 @@ export class FrameChannel {
   readonly settled = (): Promise<void> => {
     if (this.#index.length === 0 && this.#acked === this.#seq) return Promise.resolve();
     if (this.#index.length > 0) this.#send();
+    if (this.#acked >= this.#seq) return Promise.resolve(); // dropped at once: no thread to write them
     const seq = this.#seq;
     return new Promise((resolve) => this.#waiters.push({ seq, resolve }));
   };
@@ -133,6 +134,9 @@ export class FrameChannel {
    */
   restarted(post: FramePost | undefined): void {
     this.#post = post;
+    // Frames not posted yet were for the connections that went with the ended thread too.
+    this.#index = [];
+    this.#at = 0;
     this.pending.fill(0);
     this.acked(this.#seq);
   }

@@ -208,3 +208,29 @@ Deno.test("guard-written frames handed over while the app's frame is half throug
     await server.close();
   }
 });
+
+Deno.test("FrameChannel: when the guard's thread ends, its frames are dropped and no flush waits on it", async () => {
+  const posted: number[] = [];
+  const first = new FrameChannel((m) => posted.push(m.seq));
+  const socket = { bufferedAmount: 0, readyState: WebSocket.OPEN } as unknown as WebSocket;
+  const outlet = first.outlet(40_000, socket);
+  outlet.send("a");
+  outlet.send("b");
+  assert.equal(outlet.bufferedAmount, 6, "two 1-byte frames with their 2-byte headers, not written yet");
+  const waiting = first.settled(); // posts them; the thread never answers
+  assert.deepEqual(posted, [1]);
+  first.restarted(undefined); // the thread ended
+  await waiting;
+  assert.equal(outlet.bufferedAmount, 0, "what the ended thread held is no longer counted");
+  outlet.send("c"); // no thread now: dropped, never counted, never waited on
+  await first.settled();
+  assert.equal(outlet.bufferedAmount, 0);
+  assert.deepEqual(posted, [1]);
+  const next: number[] = [];
+  first.restarted((m) => next.push(new Uint32Array(m.index).length));
+  outlet.send("d");
+  const settled = first.settled();
+  assert.deepEqual(next, [4], "the next thread gets the frames from then on, one entry");
+  first.acked(3);
+  await settled;
+});
