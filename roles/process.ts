@@ -15,6 +15,7 @@ import {
   serveGuarded,
 } from "../routes/conn_guard.ts";
 import { Metrics } from "../routes/metrics.ts";
+import type { ServeEnv } from "../routes/client_address.ts";
 import { WS_MAX_MESSAGE_BYTES } from "../routes/ws.ts";
 import { type Config, ConfigError, parseEnv } from "../schema/env.ts";
 import type { Subjects } from "../broker/broker.ts";
@@ -175,7 +176,7 @@ export async function serveApp(app: Hono, config: Config, metrics: Metrics): Pro
     // or a proxy in front owns the client connections, it only costs.
     const server = Deno.serve(
       { port: config.port, onListen: () => {} },
-      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr }),
+      (req, info) => app.fetch(req, { remoteAddr: info.remoteAddr } satisfies ServeEnv),
     );
     return { port: server.addr.port, shutdown: () => server.shutdown() };
   }
@@ -187,16 +188,19 @@ export async function serveApp(app: Hono, config: Config, metrics: Metrics): Pro
       openFileLimit: fileLimit,
     });
   }
-  const front = await serveGuarded((req, remoteAddr, wsOutlet) => app.fetch(req, { remoteAddr, wsOutlet }), {
-    port: config.port,
-    maxConnections,
-    // Behind a proxy every connection comes from the proxy's address: only the total cap applies.
-    maxPerAddress: config.trustProxy ? maxConnections : config.http.maxConnectionsPerIp,
-    headerTimeoutMs: config.http.headerTimeoutMs,
-    idleTimeoutMs: config.http.idleTimeoutMs,
-    maxWsMessageBytes: WS_MAX_MESSAGE_BYTES,
-    log,
-  });
+  const front = await serveGuarded(
+    (req, remoteAddr, wsOutlet) => app.fetch(req, { remoteAddr, wsOutlet } satisfies ServeEnv),
+    {
+      port: config.port,
+      maxConnections,
+      // Behind a proxy every connection comes from the proxy's address: only the total cap applies.
+      maxPerAddress: config.trustProxy ? maxConnections : config.http.maxConnectionsPerIp,
+      headerTimeoutMs: config.http.headerTimeoutMs,
+      idleTimeoutMs: config.http.idleTimeoutMs,
+      maxWsMessageBytes: WS_MAX_MESSAGE_BYTES,
+      log,
+    },
+  );
   declareConnMetrics(metrics, front);
   return { port: front.addr.port, shutdown: () => front.shutdown() };
 }

@@ -24,8 +24,7 @@ import { type PageDeps, pageRoutes } from "./pages/mod.tsx";
 import { staticRoutes } from "./static.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ApiError, notFound, onError } from "./errors.ts";
-import { clientAddress, requestOrigin } from "./client_address.ts";
-import type { WsOutlet } from "./frame_channel.ts";
+import { clientAddress, requestOrigin, type ServeEnv } from "./client_address.ts";
 import { securityHeaders } from "./security_headers.ts";
 import { cookieKey, identity } from "./identity.ts";
 import { type Metrics, metricsRoutes } from "./metrics.ts";
@@ -157,7 +156,7 @@ export function createApp(deps: AppDeps): Hono {
       if (refused) throw new ApiError(429, "rate_limited", refused);
       const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 30 });
       // Behind the connection guard, its thread writes the hub's frames (routes/frame_channel.ts).
-      const outlet = (c.env as { wsOutlet?: (socket: WebSocket) => WsOutlet } | undefined)?.wsOutlet;
+      const outlet = (c.env as ServeEnv | undefined)?.wsOutlet;
       hub.accept(socket, c.get("userId"), address, outlet?.(socket));
       return response;
     });

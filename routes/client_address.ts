@@ -1,4 +1,13 @@
 import type { Context } from "hono";
+import type { WsOutlet } from "./frame_channel.ts";
+
+/** What the serving code (roles/process.ts) passes the app with each request, as Hono's `c.env`. */
+export interface ServeEnv {
+  /** The TCP peer: the client, as the connection guard tells it, or the proxy in front. */
+  remoteAddr?: { hostname?: string };
+  /** Behind the connection guard: turns an upgraded WebSocket into one whose frames the guard's thread writes. */
+  wsOutlet?: (socket: WebSocket) => WsOutlet;
+}
 
 /**
  * The client's address: the TCP peer the server saw (`c.env.remoteAddr`, set by the serving code), or with
@@ -9,7 +18,7 @@ export function clientAddress(c: Context, trustProxy: boolean): string {
     const fwd = c.req.header("X-Forwarded-For")?.split(",")[0]?.trim();
     if (fwd) return fwd;
   }
-  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+  const env = c.env as ServeEnv | undefined;
   return env?.remoteAddr?.hostname ?? "unknown";
 }
 

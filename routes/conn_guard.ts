@@ -137,8 +137,10 @@ class Tracked {
   downPayloadLeft = 0;
   /** The app sent its close frame: frames handed over after it are dropped. */
   appClosing = false;
-  /** A close frame handed over went to the client: nothing more goes to it; it is closed at `closeBy` at the latest. */
-  closeSent = false;
+  /**
+   * Set once a close frame handed over went to the client: nothing more goes to it, and it is closed at this time at
+   * the latest.
+   */
   closeBy = 0;
 
   constructor(readonly conn: Deno.Conn, readonly address: string, now: number, headerTimeoutMs: number) {
@@ -468,7 +470,7 @@ export class ConnGuard {
             t.wsPayloadLeft = 0;
           }
         }
-        if (t.closeSent) continue; // the client was sent a close frame: nothing follows it
+        if (t.closeBy !== 0) continue; // the client was sent a close frame: nothing follows it
         this.#down(t, buf.subarray(0, n));
         // The buffer is read into again only once the client took all of it.
         if (t.writing) await new Promise<void>((r) => t.drained.push(r));
@@ -552,15 +554,12 @@ export class ConnGuard {
     t.heldKinds = [];
     for (let k = 0; k < frames.length; k++) {
       const f = frames[k]!;
-      if (t.closeSent || t.appClosing) {
+      if (t.closeBy !== 0 || t.appClosing) {
         Atomics.sub(this.#pending, t.relayPort, f.length);
         continue;
       }
       this.#enqueue(t, f, true);
-      if (kinds[k] === FRAME_CLOSE) {
-        t.closeSent = true;
-        t.closeBy = Date.now() + CLOSE_ANSWER_MS;
-      }
+      if (kinds[k] === FRAME_CLOSE) t.closeBy = Date.now() + CLOSE_ANSWER_MS;
     }
   }
 
@@ -593,7 +592,7 @@ export class ConnGuard {
       const port = index[k]!;
       const frame = bytes.subarray(index[k + 1]!, index[k + 2]!);
       const t = this.#byRelay.get(port);
-      if (!t || t.closed || t.closeSent || t.appClosing || t.drainUntil !== 0) {
+      if (!t || t.closed || t.closeBy !== 0 || t.appClosing || t.drainUntil !== 0) {
         Atomics.sub(this.#pending, port, frame.length);
         continue;
       }

@@ -94,15 +94,9 @@ export class FrameChannel {
     const pending = this.pending;
     return {
       send: (frame) => this.#append(port, 0x1, frame, FRAME_DATA),
-      close: (code, reason) => {
-        // The close frame follows the frames already handed over; the client's answer comes back through the app's
-        // socket, which then closes. The app's own socket sends nothing more the guard would pass on.
-        const payload = new Uint8Array(125); // a control frame's most; the reason is cut to fit, never mid-character
-        payload[0] = code >> 8;
-        payload[1] = code & 0xff;
-        const { written } = encoder.encodeInto(reason, payload.subarray(2));
-        this.#appendBytes(port, 0x8, payload.subarray(0, 2 + written), FRAME_CLOSE);
-      },
+      // The close frame follows the frames already handed over; the client's answer comes back through the app's
+      // socket, which then closes. The app's own socket sends nothing more the guard would pass on.
+      close: (code, reason) => this.#append(port, 0x8, reason, FRAME_CLOSE, code),
       get bufferedAmount() {
         return socket.bufferedAmount + Atomics.load(pending, port);
       },
@@ -141,18 +135,21 @@ export class FrameChannel {
     this.acked(this.#seq);
   }
 
-  #append(port: number, opcode: number, text: string, kind: number): void {
-    this.#reserve(HEADER_ROOM + text.length * 3);
+  /**
+   * Encodes `text` as a frame's payload, after a close frame's 2-byte `code` if given. A close frame's reason is cut
+   * to the 125 bytes a control frame may carry (never inside a character).
+   */
+  #append(port: number, opcode: number, text: string, kind: number, code?: number): void {
+    this.#reserve(HEADER_ROOM + 2 + text.length * 3);
     const start = this.#at + HEADER_ROOM;
-    const { written } = encoder.encodeInto(text, this.#buf.subarray(start));
-    this.#frame(port, opcode, start, written, kind);
-  }
-
-  #appendBytes(port: number, opcode: number, payload: Uint8Array, kind: number): void {
-    this.#reserve(HEADER_ROOM + payload.length);
-    const start = this.#at + HEADER_ROOM;
-    this.#buf.set(payload, start);
-    this.#frame(port, opcode, start, payload.length, kind);
+    let at = start;
+    if (code !== undefined) {
+      this.#buf[at++] = code >> 8;
+      this.#buf[at++] = code & 0xff;
+    }
+    const room = code === undefined ? this.#buf.subarray(at) : this.#buf.subarray(at, start + 125);
+    const { written } = encoder.encodeInto(text, room);
+    this.#frame(port, opcode, start, at - start + written, kind);
   }
 
   /** Writes the header of the payload at `start` (unmasked, FIN set, as a server sends) right before it. */

@@ -59,6 +59,18 @@ async function health(port: number) {
   return await (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).json();
 }
 
+/** Kills each process and waits for it; one that already exited must not hide the error that ended the test. */
+async function killAll(procs: AppProcess[]): Promise<void> {
+  for (const p of procs) {
+    try {
+      p.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await p.finished;
+  }
+}
+
 function p99(values: number[]): number {
   const sorted = values.toSorted((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
@@ -258,15 +270,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     procs.length = 0;
   } finally {
     for (const s of sockets) if (!s.closed) s.ws.close();
-    for (const p of procs) {
-      // A member that already exited must not hide the error that ended the test.
-      try {
-        p.child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await p.finished;
-    }
+    await killAll(procs);
     await yahoo.stop();
     await nats.stop();
     await Deno.remove(shared, { recursive: true });
@@ -343,15 +347,7 @@ Deno.test("ROLE=web runs with only --allow-net --allow-env --allow-read on Deno.
     assert.deepEqual(exits.map((e) => e.code), [0, 0], exits.map((e) => e.stderr).join("\n"));
     procs.length = 0;
   } finally {
-    for (const p of procs) {
-      // A member that already exited must not hide the error that ended the test.
-      try {
-        p.child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await p.finished;
-    }
+    await killAll(procs);
     await yahoo.stop();
     await nats.stop();
     await Deno.remove(dir, { recursive: true });
