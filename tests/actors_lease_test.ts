@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
-import { startApp } from "./app_process.ts";
+import { type AppProcess, printLogs, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { leaseOwners } from "./leases.ts";
@@ -23,9 +23,10 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     ACTOR_LEASE_MS: String(LEASE_MS),
     NATS_URL: nats.url,
   });
+  const named: Record<string, AppProcess> = {};
   try {
-    const p1 = await startApp(env(1));
-    const p2 = await startApp(env(2));
+    const p1 = named.p1 = await startApp(env(1));
+    const p2 = named.p2 = await startApp(env(2));
     const ids = [
       await Deno.readTextFile(`${shared}/p1/process-id`),
       await Deno.readTextFile(`${shared}/p2/process-id`),
@@ -87,7 +88,19 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     p2.child.kill("SIGTERM");
     assert.equal((await p2.finished).code, 0);
     assert.equal((await leaseOwners(kvPath)).size, 0, "a clean shutdown hands its leases back");
+  } catch (err) {
+    printLogs(named);
+    throw err;
   } finally {
+    // A failed run must not leave its members running into the next test.
+    for (const p of Object.values(named)) {
+      try {
+        p.child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await p.finished;
+    }
     await yahoo.stop();
     await nats.stop();
     await Deno.remove(shared, { recursive: true });

@@ -9,6 +9,8 @@ export interface AppProcess {
   child: Deno.ChildProcess;
   /** Every stdout line so far. */
   stdout: string[];
+  /** Every stderr line so far. */
+  stderr: string[];
   /** Resolves with the first stdout or stderr line matching `re` (rejects after `timeoutMs` or when the process exits). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Exit status, with all stderr text. */
@@ -83,6 +85,7 @@ export function spawnApp(
   return {
     child,
     stdout,
+    stderr,
     finished,
     waitFor(re: RegExp, timeoutMs = 60_000) {
       const seen = stdout.find((l) => re.test(l)) ?? stderr.find((l) => re.test(l));
@@ -118,4 +121,15 @@ export async function startApp(
   const line = await app.waitFor(/"msg":"listening on /);
   const port = JSON.parse(line).port as number;
   return { ...app, port };
+}
+
+/**
+ * Prints each process's warnings and errors (and its stderr) under `name`: a failed multi-process test then shows
+ * what the servers said, not only what the client saw.
+ */
+export function printLogs(procs: Record<string, AppProcess>): void {
+  for (const [name, p] of Object.entries(procs)) {
+    const lines = [...p.stdout.filter((l) => /"level":"(warn|error)"/.test(l)), ...p.stderr].slice(-40);
+    console.error(`--- ${name}: ${lines.length} warning/error lines ---\n${lines.join("\n")}`);
+  }
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { client } from "./api_client.ts";
-import { type AppProcess, startApp } from "./app_process.ts";
+import { type AppProcess, printLogs, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { leaseOwners } from "./leases.ts";
@@ -89,14 +89,15 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     ACTOR_LEASE_MS: String(LEASE_MS),
   };
   const procs: AppProcess[] = [];
+  const named: Record<string, AppProcess> = {};
   const sockets: Socket[] = [];
   try {
     const a = await startApp({ ...base, DATA_DIR: `${shared}/a` });
-    procs.push(a);
+    procs.push(named.a = a);
     const b = await startApp({ ...base, DATA_DIR: `${shared}/b` });
-    procs.push(b);
+    procs.push(named.b = b);
     const web = await startApp({ ...base, ROLE: "web", DATA_DIR: `${shared}/web` });
-    procs.push(web);
+    procs.push(named.web = web);
     assert.equal((await health(web.port)).role, "web");
     assert.equal((await health(web.port)).bus.name, "nats");
     // Several members with embedded stores say once where shared history belongs.
@@ -268,6 +269,9 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     const exits = await Promise.all(procs.map((p) => p.finished));
     assert.deepEqual(exits.map((e) => e.code), procs.map(() => 0), exits.map((e) => e.stderr).join("\n"));
     procs.length = 0;
+  } catch (err) {
+    printLogs(named);
+    throw err;
   } finally {
     for (const s of sockets) if (!s.closed) s.ws.close();
     await killAll(procs);
