@@ -3,7 +3,7 @@ import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { type AppProcess, printLogs, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
-import { leaseOwners } from "./leases.ts";
+import { LeaseReader } from "./leases.ts";
 import { until } from "./wait.ts";
 
 const SYMBOLS = ["AAPL", "MSFT", "NVDA", "TSLA", "META", "AMZN", "GOOGL", "AMD", "INTC", "NFLX", "ORCL", "IBM"];
@@ -24,9 +24,12 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     NATS_URL: nats.url,
   });
   const named: Record<string, AppProcess> = {};
+  let leases: LeaseReader | undefined;
   try {
     const p1 = named.p1 = await startApp(env(1));
     const p2 = named.p2 = await startApp(env(2));
+    leases = await LeaseReader.open(kvPath);
+    const leaseOwners = () => leases!.owners();
     const ids = [
       await Deno.readTextFile(`${shared}/p1/process-id`),
       await Deno.readTextFile(`${shared}/p2/process-id`),
@@ -34,7 +37,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     // Both hold a share, together all, and each streams only its own symbols.
     await until(
       async () => {
-        const l = await leaseOwners(kvPath);
+        const l = await leaseOwners();
         const owners = new Set(l.values());
         return l.size === SYMBOLS.length && owners.size === 2;
       },
@@ -43,11 +46,11 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     );
     // The split may still settle (a lease handed over) right after both hold one: compare the subscriptions with the
     // leases as they are at each check, not with an earlier snapshot.
-    let split = await leaseOwners(kvPath);
+    let split = await leaseOwners();
     const share = (id: string) => [...split].filter(([, o]) => o === id).map(([s]) => s).sort();
     await until(
       async () => {
-        split = await leaseOwners(kvPath);
+        split = await leaseOwners();
         const subs = yahoo.open().map((c) => [...c.symbols].sort().join(","));
         return subs.includes(share(ids[0]!).join(",")) && subs.includes(share(ids[1]!).join(","));
       },
@@ -72,7 +75,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     await p1.finished;
     await until(
       async () => {
-        const l = await leaseOwners(kvPath);
+        const l = await leaseOwners();
         return l.size === SYMBOLS.length && [...l.values()].every((o) => o === ids[1]);
       },
       10_000,
@@ -87,11 +90,12 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
     );
     p2.child.kill("SIGTERM");
     assert.equal((await p2.finished).code, 0);
-    assert.equal((await leaseOwners(kvPath)).size, 0, "a clean shutdown hands its leases back");
+    assert.equal((await leaseOwners()).size, 0, "a clean shutdown hands its leases back");
   } catch (err) {
     printLogs(named);
     throw err;
   } finally {
+    leases?.close();
     // A failed run must not leave its members running into the next test.
     for (const p of Object.values(named)) {
       try {

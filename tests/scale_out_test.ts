@@ -8,7 +8,7 @@ import { client } from "./api_client.ts";
 import { type AppProcess, printLogs, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
-import { leaseOwners } from "./leases.ts";
+import { LeaseReader } from "./leases.ts";
 import { until } from "./wait.ts";
 import { updateTick } from "../schema/quote.ts";
 
@@ -91,6 +91,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
   const procs: AppProcess[] = [];
   const named: Record<string, AppProcess> = {};
   const sockets: Socket[] = [];
+  let leases: LeaseReader | undefined;
   try {
     const a = await startApp({ ...base, DATA_DIR: `${shared}/a` });
     procs.push(named.a = a);
@@ -98,6 +99,8 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     procs.push(named.b = b);
     const web = await startApp({ ...base, ROLE: "web", DATA_DIR: `${shared}/web` });
     procs.push(named.web = web);
+    leases = await LeaseReader.open(kvPath);
+    const leaseOwners = () => leases!.owners();
     assert.equal((await health(web.port)).role, "web");
     assert.equal((await health(web.port)).bus.name, "nats");
     // Several members with embedded stores say once where shared history belongs.
@@ -110,7 +113,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     let split = new Map<string, string>();
     await until(
       async () => {
-        split = await leaseOwners(kvPath);
+        split = await leaseOwners();
         return split.size === SYMBOLS.length && new Set(split.values()).size === 2;
       },
       20_000,
@@ -207,7 +210,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     procs.splice(procs.indexOf(a), 1);
     await until(
       async () => {
-        const o = await leaseOwners(kvPath);
+        const o = await leaseOwners();
         return SYMBOLS.every((s) => o.get(s) === ids.b);
       },
       20_000,
@@ -273,6 +276,7 @@ Deno.test("two members and a web instance on NATS: every client sees every symbo
     printLogs(named);
     throw err;
   } finally {
+    leases?.close();
     for (const s of sockets) if (!s.closed) s.ws.close();
     await killAll(procs);
     await yahoo.stop();
@@ -285,8 +289,9 @@ Deno.test("a second member sharing a KV without NATS_URL refuses to start, namin
   const shared = await Deno.makeTempDir({ prefix: "breadboard-alone-" });
   const env = { KV_PATH: `${shared}/kv.sqlite3`, SYMBOLS: "AAA" };
   const first = await startApp({ ...env, DATA_DIR: `${shared}/a` });
+  const leases = await LeaseReader.open(`${shared}/kv.sqlite3`);
   try {
-    await until(async () => (await leaseOwners(`${shared}/kv.sqlite3`)).size === 1, 20_000, "first member holds AAA");
+    await until(async () => (await leases.owners()).size === 1, 20_000, "first member holds AAA");
     const { spawnApp } = await import("./app_process.ts");
     const second = spawnApp({ ...env, PORT: "0", DATA_DIR: `${shared}/b` });
     const { code, stderr } = await second.finished;
@@ -295,6 +300,7 @@ Deno.test("a second member sharing a KV without NATS_URL refuses to start, namin
     assert.equal(lines.length, 1, stderr);
     assert.match(lines[0]!, /set NATS_URL/);
   } finally {
+    leases.close();
     first.child.kill("SIGTERM");
     assert.equal((await first.finished).code, 0);
     await Deno.remove(shared, { recursive: true });
