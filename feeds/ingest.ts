@@ -46,9 +46,11 @@ export class ArrivalClock {
 /** Declares the ingest counters on `metrics`. */
 export function declareIngestMetrics(metrics: MetricsRegistry): void {
   metrics
-    .counter("breadboard_ticks_received_total", "Ticks decoded from a feed, by source")
-    .counter("breadboard_frames_rejected_total", "Upstream frames not turned into ticks, by reason")
-    .counter("breadboard_ticks_dropped_total", "Ticks the writer could not take (store far behind), by reason");
+    .counter("breadboard_ticks_received_total", "Ticks decoded from a feed, by source", ["source"])
+    .counter("breadboard_frames_rejected_total", "Upstream frames not turned into ticks, by reason", ["reason"])
+    .counter("breadboard_ticks_dropped_total", "Ticks the writer could not take (store far behind), by reason", [
+      "reason",
+    ]);
 }
 
 /**

@@ -51,6 +51,7 @@ export async function openBooks(
   metrics?.counter(
     "breadboard_book_resync_failures_total",
     "Failed re-reads of the rule or watchlist book after a change (each is retried)",
+    ["collection"],
   );
   const rules = await RuleBook.open(kv, config.alertThreshold, quotas, report("rules"));
   const watchlists = await WatchlistBook.open(kv, Date.now, quotas, report("watchlists"));

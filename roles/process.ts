@@ -136,6 +136,7 @@ export function processMetrics(): Metrics {
     "breadboard_store_seconds",
     "ClickHouse call latency by operation and outcome",
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    ["op", "outcome"],
   );
   // The loop's lag is how late a 100 ms timer fires; the gauge shows the worst since the last scrape.
   let expected = performance.now() + 100;

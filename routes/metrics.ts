@@ -1,59 +1,50 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Env } from "hono";
 import { access, apiRouter } from "./api/declare.ts";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Labels, MetricsRegistry } from "../schema/metrics.ts";
 
-const NEEDS_ESCAPE = /[\\"\n]/;
+/** What a gauge or a running-total counter reads at scrape time: one value, or one per value of its label. */
+type Reader = () => number | Record<string, number>;
 
 /**
- * The series key of a label set: names in code-unit order, values escaped. Called per counted tick, so it avoids
- * entries arrays, locale-aware sorting and escaping values that need none.
- */
-function key(labels: Labels): string {
-  const names = Object.keys(labels);
-  if (names.length > 1) names.sort();
-  let out = "";
-  for (const k of names) {
-    let v = labels[k]!;
-    if (NEEDS_ESCAPE.test(v)) v = v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-    out += `${out ? "," : ""}${k}="${v}"`;
-  }
-  return out;
-}
-
-/**
- * Counters and gauges in Prometheus text format. Counters are incremented by the pipeline; gauges are read from a
- * callback at scrape time, so nothing is sampled in between.
+ * The process's metrics, kept and rendered in Prometheus's text format by prom-client. Counters and histograms are
+ * counted by the pipeline; gauges and running totals a component already keeps are read at scrape time, so nothing
+ * is sampled in between. Each instance has its own registry, so two apps in one process (tests) never share series.
  */
 export class Metrics implements MetricsRegistry {
-  #counters = new Map<string, { help: string; values: Map<string, number> }>();
-  #gauges = new Map<
-    string,
-    { help: string; read: () => number | Record<string, number>; label?: string; type: "gauge" | "counter" }
-  >();
-  #histograms = new Map<
-    string,
-    { help: string; buckets: readonly number[]; series: Map<string, { counts: number[]; sum: number; n: number }> }
-  >();
+  readonly registry = new Registry();
+  readonly #counters = new Map<string, Counter>();
+  readonly #histograms = new Map<string, Histogram>();
 
   /** Adds `by` (default 1) to counter `name` with `labels`. */
   inc(name: string, labels: Labels = {}, by = 1): void {
     const c = this.#counters.get(name);
     if (!c) throw new Error(`counter ${name} is not declared`);
-    const k = key(labels);
-    c.values.set(k, (c.values.get(k) ?? 0) + by);
+    c.inc(labels, by);
   }
 
-  /** Declares counter `name`. */
-  counter(name: string, help: string): this {
-    this.#counters.set(name, { help, values: new Map() });
+  /** Declares counter `name`, whose series `inc` may label with `labelNames`. */
+  counter(name: string, help: string, labelNames: readonly string[] = []): this {
+    this.#counters.set(name, new Counter({ name, help, labelNames, registers: [this.registry] }));
     return this;
   }
 
   /** Declares gauge `name`, read at scrape time; a record return value gives one series per `label` value. */
-  gauge(name: string, help: string, read: () => number | Record<string, number>, label?: string): this {
+  gauge(name: string, help: string, read: Reader, label?: string): this {
     if (name.endsWith("_total")) throw new Error(`gauge ${name}: a _total name is a counter (use counterFrom)`);
-    this.#gauges.set(name, { help, read, type: "gauge", ...(label ? { label } : {}) });
+    new Gauge({
+      name,
+      help,
+      labelNames: label ? [label] : [],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const v = read();
+        if (typeof v === "number") this.set(v);
+        else for (const [lv, n] of Object.entries(v)) this.set({ [label!]: lv }, n);
+      },
+    });
     return this;
   }
 
@@ -61,15 +52,30 @@ export class Metrics implements MetricsRegistry {
    * Declares counter `name` (ending in `_total`) whose value a component already keeps: read at scrape time, it
    * must only ever grow. A record return value gives one series per `label` value.
    */
-  counterFrom(name: string, help: string, read: () => number | Record<string, number>, label?: string): this {
+  counterFrom(name: string, help: string, read: Reader, label?: string): this {
     if (!name.endsWith("_total")) throw new Error(`counter ${name} must end in _total`);
-    this.#gauges.set(name, { help, read, type: "counter", ...(label ? { label } : {}) });
+    new Counter({
+      name,
+      help,
+      labelNames: label ? [label] : [],
+      registers: [this.registry],
+      collect() {
+        // prom-client's counters only add; the running total is the component's, so the series is set anew.
+        this.reset();
+        const v = read();
+        if (typeof v === "number") this.inc(v);
+        else for (const [lv, n] of Object.entries(v)) this.inc({ [label!]: lv }, n);
+      },
+    });
     return this;
   }
 
-  /** Declares histogram `name` with upper bounds `buckets` (ascending; +Inf is implied). */
-  histogram(name: string, help: string, buckets: readonly number[]): this {
-    this.#histograms.set(name, { help, buckets, series: new Map() });
+  /** Declares histogram `name` with upper bounds `buckets` (ascending; +Inf is implied), labelled by `labelNames`. */
+  histogram(name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []): this {
+    this.#histograms.set(
+      name,
+      new Histogram({ name, help, buckets: [...buckets], labelNames, registers: [this.registry] }),
+    );
     return this;
   }
 
@@ -77,48 +83,17 @@ export class Metrics implements MetricsRegistry {
   observe(name: string, value: number, labels: Labels = {}): void {
     const h = this.#histograms.get(name);
     if (!h) throw new Error(`histogram ${name} is not declared`);
-    const k = key(labels);
-    let s = h.series.get(k);
-    if (!s) h.series.set(k, s = { counts: h.buckets.map(() => 0), sum: 0, n: 0 });
-    for (let i = 0; i < h.buckets.length; i++) if (value <= h.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.n++;
-  }
-
-  /** Observations so far of a histogram series (tests). */
-  count(name: string, labels: Labels = {}): number {
-    return this.#histograms.get(name)?.series.get(key(labels))?.n ?? 0;
-  }
-
-  /** Current value of a counter series (tests, health). */
-  value(name: string, labels: Labels = {}): number {
-    return this.#counters.get(name)?.values.get(key(labels)) ?? 0;
+    h.observe(labels, value);
   }
 
   /** The Prometheus text exposition. */
-  render(): string {
-    let out = "";
-    for (const [name, c] of this.#counters) {
-      out += `# HELP ${name} ${c.help}\n# TYPE ${name} counter\n`;
-      for (const [k, v] of c.values) out += `${name}${k ? `{${k}}` : ""} ${v}\n`;
-    }
-    for (const [name, g] of this.#gauges) {
-      out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n`;
-      const v = g.read();
-      if (typeof v === "number") out += `${name} ${v}\n`;
-      else for (const [lv, n] of Object.entries(v)) out += `${name}{${key({ [g.label ?? "label"]: lv })}} ${n}\n`;
-    }
-    for (const [name, h] of this.#histograms) {
-      out += `# HELP ${name} ${h.help}\n# TYPE ${name} histogram\n`;
-      for (const [k, s] of h.series) {
-        const pre = k ? `${k},` : "";
-        h.buckets.forEach((b, i) => out += `${name}_bucket{${pre}le="${b}"} ${s.counts[i]}\n`);
-        out += `${name}_bucket{${pre}le="+Inf"} ${s.n}\n`;
-        const lab = k ? `{${k}}` : "";
-        out += `${name}_sum${lab} ${s.sum}\n${name}_count${lab} ${s.n}\n`;
-      }
-    }
-    return out;
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The exposition's content type. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }
 
@@ -140,6 +115,6 @@ export function metricsRoutes(metrics: Metrics) {
         200: { description: "Prometheus text exposition", content: { "text/plain": { schema: z.string() } } },
       },
     }),
-    (c) => c.text(metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
+    async (c) => c.text(await metrics.render(), 200, { "Content-Type": metrics.contentType }),
   );
 }

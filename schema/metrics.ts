@@ -10,8 +10,8 @@ export type Labels = Readonly<Record<string, string>>;
 export interface MetricsRegistry {
   /** Adds `by` (default 1) to counter `name` with `labels`. */
   inc(name: string, labels?: Labels, by?: number): void;
-  /** Declares a counter the code increments with {@link MetricsRegistry.inc}. */
-  counter(name: string, help: string): this;
+  /** Declares a counter the code increments with {@link MetricsRegistry.inc}, its series labelled by `labelNames`. */
+  counter(name: string, help: string, labelNames?: readonly string[]): this;
   /** Declares a gauge read from `read` at scrape time (one series per key of a record, under `label`). */
   gauge(name: string, help: string, read: () => number | Record<string, number>, label?: string): this;
   /** Declares a counter whose running total is read from `read` at scrape time. */

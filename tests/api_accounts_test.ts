@@ -198,7 +198,7 @@ Deno.test("/metrics reports store latency, ticks, WebSocket and actor figures in
     assert.match(text, /# TYPE breadboard_store_seconds histogram/);
     const inserts = /breadboard_store_seconds_count\{op="insert",outcome="ok"\} (\d+)/.exec(text);
     assert.ok(inserts && Number(inserts[1]) >= 1, "tick inserts are timed");
-    assert.match(text, /breadboard_store_seconds_bucket\{op="query",outcome="ok",le="\+Inf"\} \d+/);
+    assert.match(text, /breadboard_store_seconds_bucket\{le="\+Inf",op="query",outcome="ok"\} \d+/);
     assert.match(text, /breadboard_ws_clients 0/);
     assert.match(text, /breadboard_actors_active \d+/);
   });
