@@ -154,6 +154,15 @@ Deno.test("OpenAPI 3.1 document and /docs describe every route from the validati
     ]);
     assert.equal(ruleBody.oneOf[0].properties.id, undefined, "the server assigns ids");
     assert.ok(doc.paths["/api/v1/watchlists"].post.security.length > 0);
+    // A parameter's default is of its own type (a query string's page size defaults to "100", not 100).
+    type Param = { name: string; schema?: { type?: string; default?: unknown } };
+    const params = Object.values(doc.paths as Record<string, Record<string, { parameters?: Param[] }>>)
+      .flatMap((ops) => Object.values(ops).flatMap((op) => op.parameters ?? []));
+    const defaulted = params.filter((p) => p.schema?.default !== undefined);
+    assert.ok(defaulted.some((p) => p.name === "limit"), "limit documents its default");
+    for (const p of defaulted) {
+      assert.equal(typeof p.schema!.default, p.schema!.type === "integer" ? "number" : p.schema!.type, p.name);
+    }
 
     // A valid OpenAPI 3.1 document, by an independent validator, naming this server, a license and, on every
     // operation, how it is called: nothing for operations, token or cookie for reads, cookie writes with the CSRF key.

@@ -27,10 +27,15 @@ export const timeParam = (what: string) =>
     return t;
   });
 
-/** A page size in a query string: plain digits from 1 to `max`, `fallback` when absent. */
+/**
+ * A page size in a query string: plain digits from 1 to `max`, `fallback` when absent. The fallback is given as the
+ * query string would carry it (and parsed like one), so the OpenAPI document's default is a string like its type.
+ */
 export const limitParam = (max: number, fallback: number) =>
   z.string().regex(/^\d{1,6}$/, { error: `limit must be 1-${max}, in plain digits` }).transform(Number)
-    .refine((n) => n >= 1 && n <= max, { error: `limit must be 1-${max}, in plain digits` }).default(fallback);
+    .refine((n) => n >= 1 && n <= max, { error: `limit must be 1-${max}, in plain digits` }).prefault(
+      String(fallback),
+    );
 
 /** Adds the one range rule every endpoint applies: `from` (or `since`) must come before `to` (or `until`). */
 export function orderedRange(first: string, second: string) {
