@@ -171,8 +171,12 @@ const DOWN_BUFFER_BYTES = [16 * 1024, 64 * 1024] as const;
 /** How long a client has to answer a close frame the app handed over before its connection is closed. */
 const CLOSE_ANSWER_MS = 5_000;
 const HEAD_END = [13, 10, 13, 10] as const;
-/** The longest the app waits on the writes of one message of frames ({@link ConnGuard.inject}). */
-const BATCH_WAIT_MS = 250;
+/**
+ * The app stops waiting on the writes of a message of frames ({@link ConnGuard.inject}) once no write to any client
+ * has finished for this long (what is left is for clients that stopped reading), and after the longest wait at most.
+ */
+const WRITES_STALLED_MS = 100;
+const BATCH_WAIT_MS = 2_000;
 
 /** Listens on the public port and relays admitted connections to `upstream`. */
 export class ConnGuard {
@@ -184,6 +188,8 @@ export class ConnGuard {
   readonly #peers: PeerTable;
   readonly #stats: ConnGuardStats;
   readonly #pending: Int32Array;
+  /** When a write to a client last finished (`performance.now()`): how {@link ConnGuard.inject} tells a stall. */
+  #lastWrite = 0;
   /** Connections by the local port of their relay to the app: where frames the app hands over go. */
   readonly #byRelay = new Map<number, Tracked>();
   /** The message being injected, while it is. */
@@ -567,9 +573,12 @@ export class ConnGuard {
    * Frames the app's thread encoded ({@link FrameChannel}): each goes to its relay's client, between two of the app's
    * own frames. Frames for connections gone, or past a close frame, are dropped (and taken off the pending count).
    *
-   * Resolves once all but a hundredth of these frames are written, or after {@link BATCH_WAIT_MS} at most, so a few
-   * clients that stop reading hold up nobody for long (the hub sees their unsent bytes and holds their quotes back).
-   * The app's next flush waits for it: the fan-out goes at the pace of the writes, and frames never queue up here.
+   * Resolves once all but a hundredth of these frames are written, or once no write to any client has finished for
+   * {@link WRITES_STALLED_MS} (the rest wait on clients that stopped reading), or after {@link BATCH_WAIT_MS}. So
+   * clients that stop reading hold up nobody for long (the hub sees their unsent bytes and holds their quotes back),
+   * while a thread that is merely busy, writing slower than the app encodes, paces the app: its next flush waits for
+   * this, and frames never queue up here. (A fixed wait did let them queue: at 5,000 clients on two cores the writes
+   * of one flush took longer than it, and every flush after it added to each client's queue.)
    */
   inject(bytes: Uint8Array, index: Uint32Array): Promise<void> {
     let done!: () => void;
@@ -583,7 +592,15 @@ export class ConnGuard {
     }
     batch.stragglers = Math.floor((batch.left - 1) / 100);
     if (--batch.left <= batch.stragglers) return Promise.resolve();
-    const timer = setTimeout(done, BATCH_WAIT_MS);
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout>;
+    const check = () => {
+      const now = performance.now();
+      const idle = now - Math.max(this.#lastWrite, started);
+      if (idle >= WRITES_STALLED_MS || now - started >= BATCH_WAIT_MS) done();
+      else timer = setTimeout(check, WRITES_STALLED_MS - idle);
+    };
+    timer = setTimeout(check, WRITES_STALLED_MS);
     return written.then(() => clearTimeout(timer));
   }
 
@@ -620,6 +637,7 @@ export class ConnGuard {
       while (t.outq.length > 0 && !t.closed) {
         const o = t.outq[0]!;
         await writeAll(t.conn, o.bytes);
+        this.#lastWrite = performance.now();
         if (t.closed) break;
         t.outq.shift();
         if (o.counted) Atomics.sub(this.#pending, t.relayPort, o.bytes.length);
