@@ -7,6 +7,13 @@ import type { Labels, MetricsRegistry } from "../schema/metrics.ts";
 /** What a gauge or a running-total counter reads at scrape time: one value, or one per value of its label. */
 type Reader = () => number | Record<string, number>;
 
+/** Hands `put` each series of what `read` returns now: one unlabelled value, or one per value of `label`. */
+function series(read: Reader, label: string | undefined, put: (labels: Labels, n: number) => void): void {
+  const v = read();
+  if (typeof v === "number") put({}, v);
+  else for (const [lv, n] of Object.entries(v)) put({ [label!]: lv }, n);
+}
+
 /**
  * The process's metrics, kept and rendered in Prometheus's text format by prom-client. Counters and histograms are
  * counted by the pipeline; gauges and running totals a component already keeps are read at scrape time, so nothing
@@ -34,15 +41,10 @@ export class Metrics implements MetricsRegistry {
   gauge(name: string, help: string, read: Reader, label?: string): this {
     if (name.endsWith("_total")) throw new Error(`gauge ${name}: a _total name is a counter (use counterFrom)`);
     new Gauge({
-      name,
-      help,
-      labelNames: label ? [label] : [],
-      registers: [this.registry],
+      ...this.#readAtScrape(name, help, label),
       collect() {
         this.reset();
-        const v = read();
-        if (typeof v === "number") this.set(v);
-        else for (const [lv, n] of Object.entries(v)) this.set({ [label!]: lv }, n);
+        series(read, label, (labels, n) => this.set(labels, n));
       },
     });
     return this;
@@ -55,19 +57,19 @@ export class Metrics implements MetricsRegistry {
   counterFrom(name: string, help: string, read: Reader, label?: string): this {
     if (!name.endsWith("_total")) throw new Error(`counter ${name} must end in _total`);
     new Counter({
-      name,
-      help,
-      labelNames: label ? [label] : [],
-      registers: [this.registry],
+      ...this.#readAtScrape(name, help, label),
       collect() {
         // prom-client's counters only add; the running total is the component's, so the series is set anew.
         this.reset();
-        const v = read();
-        if (typeof v === "number") this.inc(v);
-        else for (const [lv, n] of Object.entries(v)) this.inc({ [label!]: lv }, n);
+        series(read, label, (labels, n) => this.inc(labels, n));
       },
     });
     return this;
+  }
+
+  /** The settings of a metric read at scrape time, in this registry. */
+  #readAtScrape(name: string, help: string, label: string | undefined) {
+    return { name, help, labelNames: label ? [label] : [], registers: [this.registry] };
   }
 
   /** Declares histogram `name` with upper bounds `buckets` (ascending; +Inf is implied), labelled by `labelNames`. */

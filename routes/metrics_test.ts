@@ -21,12 +21,14 @@ Deno.test("gauges and running totals are read at scrape time, one series per key
   let sent: Record<string, number> = { email: 1 };
   const m = new Metrics()
     .gauge("t_open", "open things", () => open)
-    .counterFrom("t_sent_total", "sent things", () => sent, "channel");
+    .counterFrom("t_sent_total", "sent things", () => sent, "channel")
+    .counterFrom("t_done_total", "done things", () => open * 10);
   assert.match(await m.render(), /^t_open 3$/m);
   open = 5;
   sent = { email: 4, webhook: 2 };
   const text = await m.render();
   assert.match(text, /^t_open 5$/m);
+  assert.match(text, /^t_done_total 50$/m);
   assert.match(text, /^# TYPE t_sent_total counter$/m);
   assert.match(text, /^t_sent_total\{channel="email"\} 4$/m);
   assert.match(text, /^t_sent_total\{channel="webhook"\} 2$/m);
