@@ -166,6 +166,11 @@ interface OutChunk {
   batch: Batch | undefined;
 }
 
+/** A chunk is written, or dropped with its client: its batch has one write less to wait for. */
+function settle(o: OutChunk): void {
+  if (o.batch && --o.batch.left === o.batch.stragglers) o.batch.done();
+}
+
 /** Sizes of the buffer relaying the app's bytes to a client: the first, and the one a full read moves to. */
 const DOWN_BUFFER_BYTES = [16 * 1024, 64 * 1024] as const;
 /** How long a client has to answer a close frame the app handed over before its connection is closed. */
@@ -380,7 +385,7 @@ export class ConnGuard {
       for (const b of t.held) unsent += b.length;
       Atomics.sub(this.#pending, t.relayPort, unsent);
     }
-    for (const o of t.outq) if (o.batch && --o.batch.left === o.batch.stragglers) o.batch.done();
+    for (const o of t.outq) settle(o);
     t.outq = [];
     t.held = [];
     t.heldKinds = [];
@@ -641,7 +646,7 @@ export class ConnGuard {
         if (t.closed) break;
         t.outq.shift();
         if (o.counted) Atomics.sub(this.#pending, t.relayPort, o.bytes.length);
-        if (o.batch && --o.batch.left === o.batch.stragglers) o.batch.done();
+        settle(o);
       }
     } catch {
       this.#close(t); // the client went away

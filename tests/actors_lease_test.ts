@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
-import { type AppProcess, printLogs, startApp } from "./app_process.ts";
+import { type AppProcess, killAll, printLogs, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { evenMemberIds, LeaseReader, presetMemberId } from "./leases.ts";
@@ -98,14 +98,7 @@ Deno.test("two processes sharing one KV split the symbols, and the survivor take
   } finally {
     leases?.close();
     // A failed run must not leave its members running into the next test.
-    for (const p of Object.values(named)) {
-      try {
-        p.child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await p.finished;
-    }
+    await killAll(Object.values(named));
     await yahoo.stop();
     await nats.stop();
     await Deno.remove(shared, { recursive: true });

@@ -133,3 +133,15 @@ export function printLogs(procs: Record<string, AppProcess>): void {
     console.error(`--- ${name}: ${lines.length} warning/error lines ---\n${lines.join("\n")}`);
   }
 }
+
+/** Kills each process and waits for it; one that already exited must not hide the error that ended the test. */
+export async function killAll(procs: Iterable<AppProcess>): Promise<void> {
+  for (const p of procs) {
+    try {
+      p.child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+    await p.finished;
+  }
+}

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createYahooDecoder } from "../feeds/yahoo_decode.ts";
 import { client } from "./api_client.ts";
-import { type AppProcess, printLogs, startApp } from "./app_process.ts";
+import { type AppProcess, killAll, printLogs, startApp } from "./app_process.ts";
 import { startFakeYahoo } from "./fake_yahoo.ts";
 import { startNatsServer } from "./nats_server.ts";
 import { evenMemberIds, LeaseReader, presetMemberId } from "./leases.ts";
@@ -57,18 +57,6 @@ class Socket {
 
 async function health(port: number) {
   return await (await fetch(`http://127.0.0.1:${port}/api/v1/health`)).json();
-}
-
-/** Kills each process and waits for it; one that already exited must not hide the error that ended the test. */
-async function killAll(procs: AppProcess[]): Promise<void> {
-  for (const p of procs) {
-    try {
-      p.child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await p.finished;
-  }
 }
 
 function p99(values: number[]): number {
