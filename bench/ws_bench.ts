@@ -11,8 +11,8 @@
  *
  * Rounds are interleaved (each round runs every server once), and each server's median and spread over the rounds
  * are printed: staleness p50/p99 (the age at the client of each value it receives: receive time minus the tick's
- * server time, one clock), frames per client per second, quotes delivered per second against those offered (every
- * tick to every subscriber), slow-client disconnects, and the load client processes' CPU (near 1.0 per process means
+ * server time, one clock), the time between two frames to one client (its 99th percentile), frames per client per
+ * second, quotes delivered per second against those offered (every tick to every subscriber), slow-client disconnects, and the load client processes' CPU (near 1.0 per process means
  * the run was client-bound). For Breadboard also: API p99 during the load, server CPU per delivered quote, and RSS
  * before (after a 45 s warm-up), during and a minute after the clients leave (first round at N=1,000).
  *
@@ -169,17 +169,19 @@ for (const n of NS) {
       `\nN=${n}, ${ROUNDS} rounds, median (min-max); offered ${offered} quotes/s (every tick to every subscriber)`,
     );
     console.log(
-      "| server | delivered / offered | p50 ms | p99 ms | frames/client/s | disconnects | load client CPU (cores) |",
+      "| server | delivered / offered | p50 ms | p99 ms | frame gap p99 ms | frames/client/s | disconnects | load client CPU (cores) |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const name of servers) {
       const fs = runs.get(name)!;
       console.log(
         `| ${name} | ${spread(fs.map((f) => f.quotesPerSecond / offered), 2)} | ${spread(fs.map((f) => f.p50))} | ${
           spread(fs.map((f) => f.p99))
-        } | ${spread(fs.map((f) => f.framesPerSecond / Math.max(1, f.connected)), 1)} | ${
-          spread(fs.map((f) => f.disconnected))
-        } | ${spread(fs.map((f) => f.clientCpu.reduce((a, b) => a + b, 0)), 2)} |`,
+        } | ${spread(fs.map((f) => f.gapP99))} | ${
+          spread(fs.map((f) => f.framesPerSecond / Math.max(1, f.connected)), 1)
+        } | ${spread(fs.map((f) => f.disconnected))} | ${
+          spread(fs.map((f) => f.clientCpu.reduce((a, b) => a + b, 0)), 2)
+        } |`,
       );
     }
     const ours = median(runs.get(servers[0]!)!.map((f) => f.p99));

@@ -17,13 +17,16 @@ const [url, protocol, fromArg, countArg, warmArg, measureArg] = Deno.args;
 const from = Number(fromArg);
 const count = Number(countArg);
 const hist = new Uint32Array(60_001);
+/** Time between two frames to the same client (ms → count): the cadence each client sees. */
+const gaps = new Uint32Array(60_001);
+const lastFrame = new Float64Array(count);
 let measuring = false;
 let frames = 0;
 let quotes = 0;
 let disconnected = 0;
 const sockets: WebSocket[] = [];
 
-function record(s: string) {
+function record(s: string, client: number) {
   // A frame of one tick (bare servers, Socket.IO events) or a batch of quotes: every quote's time is the tick's
   // server time, so now minus it is the age at the client of the newest value for that symbol. A quote is an object
   // with "time" or, in a Breadboard batch, a tick row [symbol, price, time, ...]. Scanned, not parsed, so this
@@ -31,6 +34,8 @@ function record(s: string) {
   if (!s.startsWith('{"type":"tick"') && !s.startsWith('{"type":"batch"') && !s.startsWith('42["tick"')) return;
   frames++;
   const now = Date.now();
+  if (lastFrame[client]! > 0) gaps[Math.min(60_000, now - lastFrame[client]!)]!++;
+  lastFrame[client] = now;
   const age = (t: number) => {
     quotes++;
     hist[Math.min(60_000, Math.max(0, now - t))]!++;
@@ -63,7 +68,7 @@ function open(i: number): Promise<void> {
           ws.send(`42${JSON.stringify(["subscribe", symbolsOf(i)])}`);
           resolve();
         } else if (s === "2") ws.send("3"); // Engine.IO ping
-        else if (measuring) record(s);
+        else if (measuring) record(s, i - from);
       };
     } else {
       ws.onopen = () => {
@@ -71,7 +76,7 @@ function open(i: number): Promise<void> {
         resolve();
       };
       ws.onmessage = (ev) => {
-        if (measuring) record(ev.data as string);
+        if (measuring) record(ev.data as string, i - from);
       };
     }
   });
@@ -107,12 +112,15 @@ for (const ws of sockets) ws.close();
 await new Promise((r) => setTimeout(r, 500));
 const sparse: [number, number][] = [];
 hist.forEach((n, ms) => n > 0 && sparse.push([ms, n]));
+const sparseGaps: [number, number][] = [];
+gaps.forEach((n, ms) => n > 0 && sparseGaps.push([ms, n]));
 console.log(JSON.stringify({
   connected,
   frames,
   quotes,
   disconnected,
   hist: sparse,
+  gaps: sparseGaps,
   seconds,
   cpuSeconds: (cpu1.user - cpu0.user + cpu1.system - cpu0.system) / 1e6,
 }));

@@ -20,6 +20,9 @@ export interface Figures {
   connected: number;
   p50: number;
   p99: number;
+  /** Time between two frames to the same client, median and 99th percentile (ms). */
+  gapP50: number;
+  gapP99: number;
   framesPerSecond: number;
   /** Quotes carried per second (equal to frames for a server that sends one tick per frame). */
   quotesPerSecond: number;
@@ -67,6 +70,7 @@ export async function load(url: string, n: number, protocol: "plain" | "socketio
           quotes: number;
           disconnected: number;
           hist: [number, number][];
+          gaps: [number, number][];
           seconds: number;
           cpuSeconds: number;
         }
@@ -77,16 +81,21 @@ export async function load(url: string, n: number, protocol: "plain" | "socketio
   for (const r of runs) for (const [ms, c] of r.hist) hist[ms]! += c;
   const quotes = runs.reduce((a, r) => a + r.quotes, 0);
   const seconds = Math.max(...runs.map((r) => r.seconds));
-  const pct = (p: number) => {
+  const gaps = new Uint32Array(60_001);
+  for (const r of runs) for (const [ms, c] of r.gaps) gaps[ms]! += c;
+  const pct = (p: number, h = hist, total = quotes) => {
     let seen = 0;
-    for (let ms = 0; ms < hist.length; ms++) if ((seen += hist[ms]!) >= quotes * p) return ms;
+    for (let ms = 0; ms < h.length; ms++) if ((seen += h[ms]!) >= total * p) return ms;
     return Infinity;
   };
+  const gapCount = gaps.reduce((a, b) => a + b, 0);
   return {
     clients: n,
     connected: runs.reduce((a, r) => a + r.connected, 0),
     p50: pct(0.5),
     p99: pct(0.99),
+    gapP50: pct(0.5, gaps, gapCount),
+    gapP99: pct(0.99, gaps, gapCount),
     framesPerSecond: runs.reduce((a, r) => a + r.frames, 0) / seconds,
     quotesPerSecond: quotes / seconds,
     disconnected: runs.reduce((a, r) => a + r.disconnected, 0),
@@ -97,6 +106,7 @@ export async function load(url: string, n: number, protocol: "plain" | "socketio
 export const show = (label: string, f: Figures) =>
   console.log(
     `${label.padEnd(26)} N=${String(f.clients).padStart(5)} connected=${f.connected} p50=${f.p50} ms p99=${f.p99} ms ` +
+      `frame gap p50=${f.gapP50} ms p99=${f.gapP99} ms ` +
       `frames=${Math.round(f.framesPerSecond)}/s (${
         (f.framesPerSecond / Math.max(1, f.connected)).toFixed(1)
       }/s per client) ` +

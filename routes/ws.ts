@@ -98,16 +98,18 @@ export interface HubStats {
   heldBack: number;
 }
 
+/** One followed symbol of a client: its topic, the topic's version last sent, and whether every print goes out. */
+interface Follow {
+  readonly topic: Topic;
+  sent: number;
+  ticks: boolean;
+}
+
 class Client {
-  readonly symbols = new Set<string>();
-  /** Symbols this client takes every print of. */
-  readonly ticksFor = new Set<string>();
-  /** Symbols in the flush under way, in order; their JSON is the flush's, picked when the frame is made. */
-  readonly pending: string[] = [];
+  /** Followed symbols, in the order they were followed: each batch lists its quotes in this order. */
+  readonly follows = new Map<string, Follow>();
   /** The flush that last listed this client (its number): the flush lists each client once, without a set. */
   listedIn = 0;
-  /** Quotes held back while the socket is behind, one per symbol (latest wins). */
-  readonly held = new Map<string, string>();
   /** Alert frames held back, in order; never conflated. */
   readonly alerts: string[] = [];
   behindSince = 0;
@@ -132,8 +134,32 @@ class Client {
   }
 }
 
+/**
+ * A symbol some local client follows: its subscribers and what the hub last heard of it. Every quote bumps `version`;
+ * a client is current on the symbol once it sent that version, so each client's batch takes exactly what changed
+ * since its own last one, whenever in a flush its turn comes.
+ */
+class Topic {
+  readonly clients = new Set<Client>();
+  version = 0;
+  /** The latest quote's JSON, whole and as its tick row. */
+  latest: string | undefined;
+  row = "";
+  /** The latest quote's fields other than the tick's, as JSON, and the version at which they last changed. */
+  rest: string | undefined;
+  restVersion = 0;
+  /** Prints some tick-by-tick subscriber may not have had yet, oldest first; `printsFrom` is the first one's version. */
+  prints: string[] = [];
+  printsFrom = 0;
+  tickSubscribers = 0;
+  /** Ends the broker subscriptions of the symbol's quotes and built-in alerts. */
+  off: () => void = () => {};
+}
+
 /** A flush that took `d` ms is followed by the next one no sooner than `STRETCH × d` after it started. */
 const STRETCH = 1.5;
+/** Prints kept per symbol between flushes for tick-by-tick clients. */
+const MAX_PRINTS = 1_000;
 const IS_TICK_FIELD = new Set<string>(TICK_FIELDS);
 
 /**
@@ -152,25 +178,22 @@ function splitQuote(json: string): { row: string; rest: string } {
  *
  * Quotes arrive from the broker as JSON, serialized once by their owner. At most every `flushMs` (a first change
  * after a quiet spell at once) each client gets one `batch` frame with the latest quote of each of its symbols that
- * changed since the last flush (every print, whole and in order, for symbols it subscribed with `ticks: true`): the
- * hub concatenates JSON made once per quote, it never serializes a quote per client, and it works through the clients in slices, yielding to the event loop between them so the API
- * stays responsive. Alerts are never batched, conflated or dropped: they go out at once.
+ * changed since its last batch (every print, whole and in order, for symbols it subscribed with `ticks: true`): the
+ * hub concatenates JSON made once per quote, it never serializes a quote per client, and it works through the
+ * clients in slices, yielding to the event loop between them so the API stays responsive. Alerts are never batched,
+ * conflated or dropped: they go out at once.
  *
- * A client whose socket has more than `highWaterBytes` unsent is behind: its quotes are held one per symbol (latest
- * wins, counted as conflated) and its alerts in order, and the next flush after its socket drains sends them. A
- * client behind for longer than `maxBehindMs`, or with too many alerts waiting, is closed with code 4008 and the
- * reason, so slow clients never slow the others. Alerts of a user's own rules go only to that user's connections;
+ * A client whose socket has more than `highWaterBytes` unsent is behind: its turns send nothing and its alerts wait
+ * in order; the next flush after its socket drains sends the alerts, then the latest of each changed symbol (the
+ * quotes it skipped counted as conflated). A client behind for longer than `maxBehindMs`, or with too many alerts
+ * waiting, is closed with code 4008 and the reason, so slow clients never slow the others. Alerts of a user's own
+ * rules go only to that user's connections;
  * built-in alerts to every subscriber of the symbol.
  */
 export class Hub {
   readonly #o: Required<HubOptions>;
   readonly #clients = new Set<Client>();
-  readonly #topics = new Map<string, Set<Client>>();
-  /** Broker subscriptions of followed symbols, and the latest quote JSON each delivered. */
-  readonly #topicSubs = new Map<string, () => void>();
-  readonly #latest = new Map<string, string>();
-  /** Per symbol, the quote's fields other than the tick's ({@link TICK_FIELDS}) as last sent, as JSON. */
-  readonly #rest = new Map<string, string>();
+  readonly #topics = new Map<string, Topic>();
   /** Local sockets per user, and the user's alert subscription. */
   readonly #users = new Map<string, { clients: Set<Client>; off: () => void }>();
   readonly #publisher: LivePublisher;
@@ -184,13 +207,8 @@ export class Hub {
   /** The least time between flushes now: `flushMs`, stretched while flushes take long (see {@link Hub.flush}). */
   #interval = 0;
   #closed = false;
-  /** Latest quote JSON of each symbol that changed since the last flush. */
-  #changed = new Map<string, string>();
-  /** Symbols to send whole in the next flush: fields other than the tick's changed since the last one. */
-  #wholeDue = new Set<string>();
-  /** Every print since the last flush, for symbols some client takes tick by tick. */
-  #prints = new Map<string, string[]>();
-  readonly #tickSubscribers = new Map<string, number>();
+  /** Symbols that changed since the last flush started: their subscribers are listed in the next one. */
+  #changed = new Set<Topic>();
   #flushing: Promise<void> | undefined;
   #flushNumber = 0;
   #stats: HubStats = {
@@ -290,12 +308,11 @@ export class Hub {
     c.closed = true;
     this.#clients.delete(c);
     this.#behind.delete(c);
-    for (const s of c.symbols) {
-      this.#untick(c, s);
+    for (const [s, f] of c.follows) {
+      this.#untick(f);
       this.#leave(s, c);
     }
-    c.symbols.clear();
-    c.held.clear();
+    c.follows.clear();
     this.#leaveUser(c);
     const n = (this.#perAddress.get(c.address) ?? 1) - 1;
     if (n <= 0) this.#perAddress.delete(c.address);
@@ -344,31 +361,33 @@ export class Hub {
     if (msg.type === "ping") return this.#send(c, '{"type":"pong"}');
     if (msg.type === "unsubscribe") {
       for (const s of msg.symbols) {
-        c.symbols.delete(s);
-        c.held.delete(s);
-        this.#untick(c, s);
+        const f = c.follows.get(s);
+        if (!f) continue;
+        c.follows.delete(s);
+        this.#untick(f);
         this.#leave(s, c);
       }
       return;
     }
-    const fresh = msg.symbols.filter((s) => !c.symbols.has(s));
-    if (c.symbols.size + fresh.length > this.#o.maxSymbols) {
+    const fresh = msg.symbols.filter((s) => !c.follows.has(s));
+    if (c.follows.size + fresh.length > this.#o.maxSymbols) {
       return this.#error(c, `too many symbols: at most ${this.#o.maxSymbols} per connection`);
     }
-    for (const s of msg.symbols) {
-      if (msg.ticks && !c.ticksFor.has(s)) {
-        c.ticksFor.add(s);
-        this.#tickSubscribers.set(s, (this.#tickSubscribers.get(s) ?? 0) + 1);
-      } else if (msg.ticks === false) this.#untick(c, s);
-    }
     for (const s of fresh) {
-      c.symbols.add(s);
-      let set = this.#topics.get(s);
-      if (!set) {
-        this.#topics.set(s, set = new Set());
-        this.#follow(s);
+      let topic = this.#topics.get(s);
+      if (!topic) {
+        this.#topics.set(s, topic = new Topic());
+        this.#follow(s, topic);
       }
-      set.add(c);
+      topic.clients.add(c);
+      c.follows.set(s, { topic, sent: 0, ticks: false });
+    }
+    for (const s of msg.symbols) {
+      const f = c.follows.get(s)!;
+      if (msg.ticks && !f.ticks) {
+        f.ticks = true;
+        f.topic.tickSubscribers++;
+      } else if (msg.ticks === false) this.#untick(f);
     }
     this.#snapshot(c, msg.symbols);
   }
@@ -381,12 +400,15 @@ export class Hub {
     const parts: string[] = [];
     const missing: string[] = [];
     for (const s of symbols) {
-      const json = this.#latest.get(s);
+      const f = c.follows.get(s)!;
+      const json = f.topic.latest;
+      // The snapshot carries what the hub holds: batches go on from there.
+      f.sent = f.topic.version;
       if (json) parts.push(json);
       else missing.push(s);
     }
     const finish = (quotes: readonly Quote[]) => {
-      for (const q of quotes) parts.push(this.#latest.get(q.symbol) ?? JSON.stringify(q));
+      for (const q of quotes) parts.push(this.#topics.get(q.symbol)?.latest ?? JSON.stringify(q));
       if (!c.closed) this.#send(c, `{"type":"snapshot","quotes":[${parts.join(",")}]}`);
     };
     if (missing.length === 0) return finish([]);
@@ -402,19 +424,19 @@ export class Hub {
   }
 
   /** Subscribes to a newly followed symbol's quotes and built-in alerts. */
-  #follow(symbol: string): void {
+  #follow(symbol: string, topic: Topic): void {
     const offQuote = this.#o.broker.subscribe(
       this.#o.subjects.quote(symbol),
-      (json) => this.#deliverQuote(symbol, json),
+      (json) => this.#deliverQuote(topic, json),
     );
     const offAlert = this.#o.broker.subscribe(
       this.#o.subjects.symbolAlert(symbol),
-      (json) => this.#deliverAlert(this.#topics.get(symbol) ?? [], json),
+      (json) => this.#deliverAlert(topic.clients, json),
     );
-    this.#topicSubs.set(symbol, () => {
+    topic.off = () => {
       offQuote();
       offAlert();
-    });
+    };
   }
 
   #joinUser(c: Client): void {
@@ -438,24 +460,21 @@ export class Hub {
     this.#users.delete(c.userId);
   }
 
-  #untick(c: Client, symbol: string): void {
-    if (!c.ticksFor.delete(symbol)) return;
-    const n = (this.#tickSubscribers.get(symbol) ?? 1) - 1;
-    if (n > 0) this.#tickSubscribers.set(symbol, n);
-    else this.#tickSubscribers.delete(symbol);
+  #untick(f: Follow): void {
+    if (!f.ticks) return;
+    f.ticks = false;
+    if (--f.topic.tickSubscribers === 0) f.topic.prints = [];
   }
 
   /** Takes `c` off `symbol`'s subscribers; a symbol nobody follows is forgotten. */
   #leave(symbol: string, c: Client): void {
-    const set = this.#topics.get(symbol);
-    if (!set) return;
-    set.delete(c);
-    if (set.size > 0) return;
+    const topic = this.#topics.get(symbol);
+    if (!topic) return;
+    topic.clients.delete(c);
+    if (topic.clients.size > 0) return;
     this.#topics.delete(symbol);
-    this.#latest.delete(symbol);
-    this.#rest.delete(symbol);
-    this.#topicSubs.get(symbol)?.();
-    this.#topicSubs.delete(symbol);
+    this.#changed.delete(topic);
+    topic.off();
   }
 
   /** Symbols with at least one subscriber (tests, metrics). */
@@ -478,71 +497,70 @@ export class Hub {
 
   /**
    * Notes one quote for the next flush; nothing is sent or serialized per client here. Batches carry the latest
-   * quote as its tick row (a third of the bytes) unless its other fields changed since they were last sent: then
-   * whole, and a flush that conflates it with later ticks still sends the symbol whole. Prints for
-   * tick-by-tick clients stay whole, so dropping the oldest of a long burst loses no field change.
+   * quote as its tick row (a third of the bytes) unless its other fields changed since the client's last batch: then
+   * whole. Prints for tick-by-tick clients stay whole.
    */
-  #deliverQuote(symbol: string, json: string): void {
-    if (!this.#topics.has(symbol)) return;
-    this.#latest.set(symbol, json);
+  #deliverQuote(t: Topic, json: string): void {
+    if (this.#closed) return;
+    const version = ++t.version;
+    t.latest = json;
     const { row, rest } = splitQuote(json);
-    const whole = rest !== this.#rest.get(symbol);
-    if (whole) {
-      this.#rest.set(symbol, rest);
-      this.#wholeDue.add(symbol);
+    t.row = row;
+    if (rest !== t.rest) {
+      t.rest = rest;
+      t.restVersion = version;
     }
-    this.#changed.set(symbol, this.#wholeDue.has(symbol) ? json : row);
+    this.#changed.add(t);
     this.#schedule();
-    if (this.#tickSubscribers.has(symbol)) {
-      let list = this.#prints.get(symbol);
-      if (!list) this.#prints.set(symbol, list = []);
-      // A burst beyond this per flush keeps its latest prints; the per-client budget applies to the rest anyway.
-      if (list.length >= 1_000) list.shift();
-      list.push(json);
+    if (t.tickSubscribers > 0) {
+      if (t.prints.length === 0) t.printsFrom = version;
+      // A burst beyond this between two flushes keeps its latest prints; a client that misses some gets the latest
+      // quote whole instead, and the per-client budget applies to the rest anyway.
+      else if (t.prints.length >= MAX_PRINTS) {
+        t.prints.shift();
+        t.printsFrom++;
+      }
+      t.prints.push(json);
     }
   }
 
   /**
-   * Sends every client one batch frame with what changed since the last flush, and retries clients held back. The
-   * timer runs it at most every `flushMs`; a flush still running when the next is due absorbs it (its quotes wait,
-   * conflated, for the next one). Resolves when every slice is done.
+   * Sends every client with news one batch frame, and retries clients held back. The timer runs it at most every
+   * `flushMs`; a flush still running when the next is due absorbs it. Resolves when every slice is done.
    */
   flush(): Promise<void> {
     this.#flushing ??= this.#flushOnce().finally(() => {
       this.#flushing = undefined;
-      // What arrived during the flush, and clients still behind, go in the next one.
+      // Symbols that changed during the flush, and clients still behind, go in the next one.
       if (this.#changed.size > 0 || this.#behind.size > 0) this.#schedule();
     });
     return this.#flushing;
   }
 
+  /**
+   * One flush: lists the subscribers of the symbols that changed since the last flush started, and the clients held
+   * back, then sends each its batch in slices. A client's batch is made when its turn comes and takes every change up
+   * to then, including those that arrived while earlier slices went out; and clients take their turns in the order
+   * they connected, flush after flush. So a client's frames are one flush interval apart, and no value waits longer
+   * than that for its client's next turn, even when one flush's slices take most of the interval.
+   */
   async #flushOnce(): Promise<void> {
     const started = this.#o.clock();
     this.#lastFlush = started;
     const changed = this.#changed;
-    const prints = this.#prints;
-    this.#changed = new Map();
-    this.#prints = new Map();
-    this.#wholeDue = new Set();
-    // Each client is listed once, marked with this flush's number rather than kept in a set: a flush at 5,000 clients
-    // visits a million client-symbol pairs, and a set insertion per pair was a tenth of its time.
+    this.#changed = new Set();
+    // Each client is marked with this flush's number rather than put in a set: a flush at 5,000 clients visits a
+    // million client-symbol pairs, and a set insertion per pair was a tenth of its time.
     const flush = ++this.#flushNumber;
+    for (const c of this.#behind) c.listedIn = flush;
+    // Prints up to these versions reach every tick-by-tick subscriber in this flush (or are moot for one behind).
+    const printedTo: [Topic, number][] = [];
+    for (const t of changed) {
+      for (const c of t.clients) c.listedIn = flush;
+      if (t.prints.length > 0) printedTo.push([t, t.version]);
+    }
     const listed: Client[] = [];
-    for (const c of this.#behind) {
-      c.listedIn = flush;
-      listed.push(c);
-    }
-    for (const symbol of changed.keys()) {
-      const subs = this.#topics.get(symbol);
-      if (!subs) continue;
-      for (const c of subs) {
-        c.pending.push(symbol);
-        if (c.listedIn !== flush) {
-          c.listedIn = flush;
-          listed.push(c);
-        }
-      }
-    }
+    for (const c of this.#clients) if (c.listedIn === flush) listed.push(c);
     // Outlets written by another thread (behind the connection guard): the flush ends once that thread took its
     // frames, so a thread that writes slower than this one batches paces the flushes instead of queueing them up.
     const writers = new Set<() => Promise<void>>();
@@ -550,13 +568,20 @@ export class Hub {
     let sliceStart = this.#o.clock();
     for (let i = 0; i < listed.length; i++) {
       const c = listed[i]!;
-      this.#sendBatch(c, changed, prints);
+      this.#sendBatch(c);
       const settled = c.outlet.settled;
       if (settled !== undefined && settled !== lastWriter) writers.add(lastWriter = settled);
       // The clock is read every 16 clients: a batch takes microseconds, a clock read is not free either.
       if ((i & 15) === 15 && this.#o.clock() - sliceStart >= this.#o.sliceMs) {
         await new Promise((r) => setImmediate(r));
         sliceStart = this.#o.clock();
+      }
+    }
+    for (const [t, to] of printedTo) {
+      const done = Math.min(t.prints.length, to - t.printsFrom + 1);
+      if (done > 0) {
+        t.prints.splice(0, done);
+        t.printsFrom += done;
       }
     }
     const ownWork = this.#o.clock() - started;
@@ -569,43 +594,45 @@ export class Hub {
   }
 
   /**
-   * One client's part of a flush: its batch frame, or its quotes held back while its socket is behind. `changed`
-   * and `prints` are the flush's: each symbol's JSON for the batch, and every print of tick-by-tick symbols.
+   * One client's turn in a flush: a batch frame with the latest quote of each followed symbol that changed since its
+   * last one (every print since then for symbols it takes tick by tick), or nothing while its socket is behind: its
+   * symbols' versions then stay where they were, and its first batch after it drains carries only the latest of each.
    */
-  #sendBatch(c: Client, changed: Map<string, string>, prints: Map<string, string[]>): void {
+  #sendBatch(c: Client): void {
     if (c.closed) {
-      c.pending.length = 0;
       this.#behind.delete(c);
       return;
     }
     if (c.outlet.bufferedAmount > this.#o.highWaterBytes) {
-      for (const symbol of c.pending) {
-        if (c.held.has(symbol)) this.#stats.ticksConflated++;
-        c.held.delete(symbol); // keep the held quotes in arrival order
-        // Held whole: a later tick row replacing it must not lose a change of the other fields.
-        c.held.set(symbol, this.#latest.get(symbol) ?? changed.get(symbol)!);
-      }
-      c.pending.length = 0;
       this.#markBehind(c);
       if (this.#o.now() - c.behindSince > this.#o.maxBehindMs) {
         this.#close(c, 4008, `too slow: behind for more than ${Math.round(this.#o.maxBehindMs / 1000)} s`);
       }
       return;
     }
-    if (c.behind) {
+    const wasBehind = c.behind;
+    if (wasBehind) {
       c.behind = false;
       for (const f of c.alerts.splice(0)) this.#sendRaw(c, f);
       c.behindSince = 0;
       this.#behind.delete(c);
     }
-    const parts = c.held.size > 0 ? [...c.held.values()] : [];
-    c.held.clear();
-    for (const symbol of c.pending) {
-      const all = c.ticksFor.size > 0 && c.ticksFor.has(symbol) ? prints.get(symbol) : undefined;
-      if (all) { for (const j of all) parts.push(j); }
-      else parts.push(changed.get(symbol)!);
+    const parts: string[] = [];
+    for (const f of c.follows.values()) {
+      const t = f.topic;
+      const sent = f.sent;
+      if (t.version === sent || t.latest === undefined) continue;
+      f.sent = t.version;
+      if (f.ticks) {
+        if (!wasBehind && t.printsFrom <= sent + 1 && t.prints.length > 0) {
+          for (let k = sent + 1 - t.printsFrom; k < t.prints.length; k++) parts.push(t.prints[k]!);
+          continue;
+        }
+        parts.push(t.latest);
+      } else parts.push(t.restVersion > sent ? t.latest : t.row);
+      // Held back: every quote of the symbol since its last batch but the latest was replaced.
+      if (wasBehind) this.#stats.ticksConflated += t.version - sent - 1;
     }
-    c.pending.length = 0;
     if (parts.length === 0) return;
     this.#stats.quotesSent += parts.length;
     this.#sendRaw(c, `{"type":"batch","quotes":[${parts.join(",")}]}`);

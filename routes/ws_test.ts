@@ -57,7 +57,7 @@ const alert = (symbol: string, userId: string): Alert => ({
   changePercent: 0,
 });
 
-function setup() {
+function setup(sliceMs?: number) {
   let now = 0;
   const hub = new Hub({
     quotes: () => [],
@@ -65,6 +65,7 @@ function setup() {
     maxBehindMs: 5_000,
     flushMs: 0,
     now: () => now,
+    ...(sliceMs === undefined ? {} : { sliceMs, clock: () => 0 }),
   });
   const join = (user: string, symbols: string[], ticks?: boolean) => {
     const s = new TestSocket();
@@ -118,6 +119,30 @@ Deno.test("Hub sends every print, in order, of the symbols a client takes tick b
   hub.close();
 });
 
+Deno.test("Hub: a quote that arrives mid-flush reaches the clients whose turn is to come in that flush, the rest in the next", async () => {
+  // Slices of 0 ms: the flush yields after every 16 clients.
+  const { hub, join } = setup(0);
+  const charts = Array.from({ length: 20 }, (_, i) => join(`c${i}`, ["AAPL"], true));
+  const tile = join("t", ["AAPL", "MSFT"]);
+  hub.quote(quote("AAPL", 1));
+  const flushing = hub.flush();
+  // The flush is at its first yield: the first 16 clients, in the order they connected, have their frames.
+  assert.deepEqual(charts.map((c) => types(c).length), [...Array(16).fill(2), ...Array(4).fill(1)]);
+  hub.quote(quote("AAPL", 2));
+  hub.quote(quote("MSFT", 3));
+  await flushing;
+  for (const c of charts.slice(16)) assert.deepEqual(types(c), ["snapshot", "batch AAPL@1 AAPL@2"]);
+  assert.deepEqual(types(tile), ["snapshot", "batch AAPL@2 MSFT@3"], "the latest of each, as its turn came");
+  await hub.flush();
+  for (const c of charts.slice(0, 16)) assert.deepEqual(types(c), ["snapshot", "batch AAPL@1", "batch AAPL@2"]);
+  for (const c of charts.slice(16)) assert.equal(c.sent.length, 2, "no print twice");
+  assert.equal(tile.sent.length, 2, "nothing new for the tile");
+  hub.quote(quote("AAPL", 4));
+  await hub.flush();
+  for (const c of [...charts, tile]) assert.deepEqual(types(c).at(-1), "batch AAPL@4");
+  hub.close();
+});
+
 Deno.test("Hub conflates quotes for a client that is behind, keeps its alerts, and the others get everything", async () => {
   const { hub, join, advance } = setup();
   const fast = join("u1", ["AAPL", "MSFT"]);
@@ -132,12 +157,12 @@ Deno.test("Hub conflates quotes for a client that is behind, keeps its alerts, a
   await hub.flush();
   assert.equal(fast.sent.filter((f) => f.type === "batch").length, 101, "the fast client got every flush");
   assert.deepEqual(types(slow), ["snapshot"]);
-  assert.equal(hub.stats().ticksConflated, 99);
   slow.bufferedAmount = 0;
   advance(1_000);
   await hub.flush();
-  // The alert, then only the latest quote of each symbol.
-  assert.deepEqual(types(slow), ["snapshot", "alert", "batch MSFT@199 AAPL@500"]);
+  // The alert, then only the latest quote of each symbol: 51 quotes of AAPL and 50 of MSFT, 99 of them replaced.
+  assert.deepEqual(types(slow), ["snapshot", "alert", "batch AAPL@500 MSFT@199"]);
+  assert.equal(hub.stats().ticksConflated, 99);
   hub.quote(quote("AAPL", 501));
   await hub.flush();
   assert.deepEqual(types(slow).at(-1), "batch AAPL@501", "caught up: quotes go out every flush again");
