@@ -198,6 +198,13 @@ export class Hub {
   readonly #users = new Map<string, { clients: Set<Client>; off: () => void }>();
   readonly #publisher: LivePublisher;
   readonly #behind = new Set<Client>();
+  /** Clients whose turn passed while their last frame was still unsent: listed again in the next flush. */
+  #waiting = new Set<Client>();
+  /**
+   * In the flush under way, per symbol with prints: the version up to which every tick-by-tick subscriber has its
+   * prints once the flush is done (lowered for a subscriber that skips its turn), so they can be let go.
+   */
+  #printedTo = new Map<Topic, number>();
   readonly #perAddress = new Map<string, number>();
   /** Upgraded sockets not open yet: they count toward the limits too. */
   #opening = 0;
@@ -308,6 +315,7 @@ export class Hub {
     c.closed = true;
     this.#clients.delete(c);
     this.#behind.delete(c);
+    this.#waiting.delete(c);
     for (const [s, f] of c.follows) {
       this.#untick(f);
       this.#leave(s, c);
@@ -532,7 +540,7 @@ export class Hub {
     this.#flushing ??= this.#flushOnce().finally(() => {
       this.#flushing = undefined;
       // Symbols that changed during the flush, and clients still behind, go in the next one.
-      if (this.#changed.size > 0 || this.#behind.size > 0) this.#schedule();
+      if (this.#changed.size > 0 || this.#behind.size > 0 || this.#waiting.size > 0) this.#schedule();
     });
     return this.#flushing;
   }
@@ -553,11 +561,13 @@ export class Hub {
     // million client-symbol pairs, and a set insertion per pair was a tenth of its time.
     const flush = ++this.#flushNumber;
     for (const c of this.#behind) c.listedIn = flush;
+    for (const c of this.#waiting) c.listedIn = flush;
+    this.#waiting = new Set();
     // Prints up to these versions reach every tick-by-tick subscriber in this flush (or are moot for one behind).
-    const printedTo: [Topic, number][] = [];
+    const printedTo = this.#printedTo = new Map<Topic, number>();
     for (const t of changed) {
       for (const c of t.clients) c.listedIn = flush;
-      if (t.prints.length > 0) printedTo.push([t, t.version]);
+      if (t.prints.length > 0) printedTo.set(t, t.version);
     }
     const listed: Client[] = [];
     for (const c of this.#clients) if (c.listedIn === flush) listed.push(c);
@@ -611,6 +621,17 @@ export class Hub {
       return;
     }
     const wasBehind = c.behind;
+    // Its last frame is not written yet (the socket, or the guard's thread, is busy with it): a frame made now would
+    // only queue behind it. The client's next turn takes the latest instead, so no value waits in a queue here.
+    if (!wasBehind && c.outlet.bufferedAmount > 0) {
+      this.#waiting.add(c);
+      // Its next turn still takes every print it has not had.
+      for (const f of c.follows.values()) {
+        const to = f.ticks ? this.#printedTo.get(f.topic) : undefined;
+        if (to !== undefined && f.sent < to) this.#printedTo.set(f.topic, f.sent);
+      }
+      return;
+    }
     if (wasBehind) {
       c.behind = false;
       for (const f of c.alerts.splice(0)) this.#sendRaw(c, f);

@@ -143,6 +143,33 @@ Deno.test("Hub: a quote that arrives mid-flush reaches the clients whose turn is
   hub.close();
 });
 
+Deno.test("Hub: a client whose last frame is still unsent skips its turn, and its next turn takes the latest", async () => {
+  const { hub, join } = setup();
+  const busy = join("u1", ["AAPL"]);
+  const other = join("u2", ["AAPL"]);
+  const chart = join("u3", ["AAPL"], true);
+  const liveChart = join("u4", ["AAPL"], true);
+  hub.quote(quote("AAPL", 1));
+  busy.bufferedAmount = 500; // under the high-water mark (1,000): not behind, but its last frame is not written yet
+  chart.bufferedAmount = 500;
+  await hub.flush();
+  assert.deepEqual(types(busy), ["snapshot"]);
+  assert.deepEqual(types(chart), ["snapshot"]);
+  assert.deepEqual(types(other), ["snapshot", "batch AAPL@1"]);
+  hub.quote(quote("AAPL", 2));
+  await hub.flush();
+  assert.deepEqual(types(busy), ["snapshot"], "still unsent: no frame queued behind it");
+  busy.bufferedAmount = 0;
+  chart.bufferedAmount = 0;
+  await hub.flush(); // no new quote: the clients that skipped their turns are listed again on their own
+  assert.deepEqual(types(busy), ["snapshot", "batch AAPL@2"], "only the latest");
+  assert.deepEqual(types(chart), ["snapshot", "batch AAPL@1 AAPL@2"], "every print it has not had, in order");
+  assert.deepEqual(types(liveChart), ["snapshot", "batch AAPL@1", "batch AAPL@2"]);
+  assert.deepEqual(types(other), ["snapshot", "batch AAPL@1", "batch AAPL@2"]);
+  assert.equal(hub.stats().heldBack, 0, "never counted as behind");
+  hub.close();
+});
+
 Deno.test("Hub conflates quotes for a client that is behind, keeps its alerts, and the others get everything", async () => {
   const { hub, join, advance } = setup();
   const fast = join("u1", ["AAPL", "MSFT"]);
