@@ -198,7 +198,7 @@ export class Hub {
   readonly #users = new Map<string, { clients: Set<Client>; off: () => void }>();
   readonly #publisher: LivePublisher;
   readonly #behind = new Set<Client>();
-  /** Clients whose turn passed while their last frame was still unsent: listed again in the next flush. */
+  /** Clients whose turn passed while the guard's thread still had their last frame: listed again in the next flush. */
   #waiting = new Set<Client>();
   /**
    * In the flush under way, per symbol with prints: the version up to which every tick-by-tick subscriber has its
@@ -621,9 +621,10 @@ export class Hub {
       return;
     }
     const wasBehind = c.behind;
-    // Its last frame is not written yet (the socket, or the guard's thread, is busy with it): a frame made now would
-    // only queue behind it. The client's next turn takes the latest instead, so no value waits in a queue here.
-    if (!wasBehind && c.outlet.bufferedAmount > 0) {
+    // Another thread writes its frames (the connection guard's) and has not written its last one yet: a frame made
+    // now would only queue behind it. The client's next turn takes the latest instead. (A socket this thread writes
+    // has had its last frame written by now unless the client stopped reading, which the high-water mark handles.)
+    if (!wasBehind && c.outlet.settled !== undefined && c.outlet.bufferedAmount > 0) {
       this.#waiting.add(c);
       // Its next turn still takes every print it has not had.
       for (const f of c.follows.values()) {

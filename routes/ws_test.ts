@@ -67,15 +67,29 @@ function setup(sliceMs?: number) {
     now: () => now,
     ...(sliceMs === undefined ? {} : { sliceMs, clock: () => 0 }),
   });
-  const join = (user: string, symbols: string[], ticks?: boolean) => {
+  /** `threaded`: its frames go through an outlet another thread writes, as behind the connection guard. */
+  const join = (user: string, symbols: string[], ticks?: boolean, threaded = false) => {
     const s = new TestSocket();
-    hub.accept(s as unknown as WebSocket, user);
+    hub.accept(s as unknown as WebSocket, user, "", threaded ? threadOutlet(s) : undefined);
     s.onopen?.();
     s.say({ type: "subscribe", symbols, ...(ticks === undefined ? {} : { ticks }) });
     return s;
   };
   return { hub, join, advance: (ms: number) => (now += ms) };
 }
+
+/** An outlet whose frames another thread writes (here at once); its unsent bytes are the socket's. */
+const threadOutlet = (s: TestSocket): WsOutlet => ({
+  send: (frame) => s.send(frame),
+  close: (code, reason) => s.close(code, reason),
+  get bufferedAmount() {
+    return s.bufferedAmount;
+  },
+  get open() {
+    return s.readyState === WebSocket.OPEN;
+  },
+  settled: () => Promise.resolve(),
+});
 
 /** Frames as short strings: a batch lists its quotes as SYMBOL@price. */
 const types = (s: TestSocket) =>
@@ -143,12 +157,15 @@ Deno.test("Hub: a quote that arrives mid-flush reaches the clients whose turn is
   hub.close();
 });
 
-Deno.test("Hub: a client whose last frame is still unsent skips its turn, and its next turn takes the latest", async () => {
+Deno.test("Hub: a client whose last frame the guard's thread has not written skips its turn; its next turn takes the latest", async () => {
   const { hub, join } = setup();
-  const busy = join("u1", ["AAPL"]);
-  const other = join("u2", ["AAPL"]);
-  const chart = join("u3", ["AAPL"], true);
-  const liveChart = join("u4", ["AAPL"], true);
+  const busy = join("u1", ["AAPL"], undefined, true);
+  const other = join("u2", ["AAPL"], undefined, true);
+  const chart = join("u3", ["AAPL"], true, true);
+  const liveChart = join("u4", ["AAPL"], true, true);
+  // A socket this thread writes gets its frame: unsent bytes there are the client's to read.
+  const direct = join("u5", ["AAPL"]);
+  direct.bufferedAmount = 500;
   hub.quote(quote("AAPL", 1));
   busy.bufferedAmount = 500; // under the high-water mark (1,000): not behind, but its last frame is not written yet
   chart.bufferedAmount = 500;
@@ -156,6 +173,7 @@ Deno.test("Hub: a client whose last frame is still unsent skips its turn, and it
   assert.deepEqual(types(busy), ["snapshot"]);
   assert.deepEqual(types(chart), ["snapshot"]);
   assert.deepEqual(types(other), ["snapshot", "batch AAPL@1"]);
+  assert.deepEqual(types(direct), ["snapshot", "batch AAPL@1"]);
   hub.quote(quote("AAPL", 2));
   await hub.flush();
   assert.deepEqual(types(busy), ["snapshot"], "still unsent: no frame queued behind it");
