@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mergeQuoteUpdate, type Quote, type QuoteUpdate, tickRow, updateTick } from "../schema/quote.ts";
 import type { Alert } from "../schema/alert.ts";
 import { Hub } from "./ws.ts";
-import type { WsOutlet } from "./frame_channel.ts";
+import { socketOutlet, type WsOutlet } from "./frame_channel.ts";
 
 /** A socket the hub can drive, with a send buffer the test fills and drains by hand. */
 class TestSocket {
@@ -79,17 +79,8 @@ function setup(sliceMs?: number) {
 }
 
 /** An outlet whose frames another thread writes (here at once); its unsent bytes are the socket's. */
-const threadOutlet = (s: TestSocket): WsOutlet => ({
-  send: (frame) => s.send(frame),
-  close: (code, reason) => s.close(code, reason),
-  get bufferedAmount() {
-    return s.bufferedAmount;
-  },
-  get open() {
-    return s.readyState === WebSocket.OPEN;
-  },
-  settled: () => Promise.resolve(),
-});
+const threadOutlet = (s: TestSocket): WsOutlet =>
+  Object.assign(socketOutlet(s as unknown as WebSocket), { settled: () => Promise.resolve() });
 
 /** Frames as short strings: a batch lists its quotes as SYMBOL@price. */
 const types = (s: TestSocket) =>
