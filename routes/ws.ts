@@ -142,8 +142,8 @@ class Client {
 class Topic {
   readonly clients = new Set<Client>();
   version = 0;
-  /** The latest quote's JSON, whole and as its tick row. */
-  latest: string | undefined;
+  /** The latest quote's JSON, whole and as its tick row (empty before the first). */
+  latest = "";
   row = "";
   /** The latest quote's fields other than the tick's, as JSON, and the version at which they last changed. */
   rest: string | undefined;
@@ -200,11 +200,6 @@ export class Hub {
   readonly #behind = new Set<Client>();
   /** Clients whose turn passed while the guard's thread still had their last frame: listed again in the next flush. */
   #waiting = new Set<Client>();
-  /**
-   * In the flush under way, per symbol with prints: the version up to which every tick-by-tick subscriber has its
-   * prints once the flush is done (lowered for a subscriber that skips its turn), so they can be let go.
-   */
-  #printedTo = new Map<Topic, number>();
   readonly #perAddress = new Map<string, number>();
   /** Upgraded sockets not open yet: they count toward the limits too. */
   #opening = 0;
@@ -416,7 +411,7 @@ export class Hub {
       else missing.push(s);
     }
     const finish = (quotes: readonly Quote[]) => {
-      for (const q of quotes) parts.push(this.#topics.get(q.symbol)?.latest ?? JSON.stringify(q));
+      for (const q of quotes) parts.push(this.#topics.get(q.symbol)?.latest || JSON.stringify(q));
       if (!c.closed) this.#send(c, `{"type":"snapshot","quotes":[${parts.join(",")}]}`);
     };
     if (missing.length === 0) return finish([]);
@@ -563,8 +558,9 @@ export class Hub {
     for (const c of this.#behind) c.listedIn = flush;
     for (const c of this.#waiting) c.listedIn = flush;
     this.#waiting = new Set();
-    // Prints up to these versions reach every tick-by-tick subscriber in this flush (or are moot for one behind).
-    const printedTo = this.#printedTo = new Map<Topic, number>();
+    // Per symbol with prints: the version up to which every tick-by-tick subscriber has its prints once this flush is
+    // done (or they are moot for one behind; lowered for one that skips its turn), so they can be let go.
+    const printedTo = new Map<Topic, number>();
     for (const t of changed) {
       for (const c of t.clients) c.listedIn = flush;
       if (t.prints.length > 0) printedTo.set(t, t.version);
@@ -578,7 +574,7 @@ export class Hub {
     let sliceStart = this.#o.clock();
     for (let i = 0; i < listed.length; i++) {
       const c = listed[i]!;
-      this.#sendBatch(c);
+      this.#sendBatch(c, printedTo);
       const settled = c.outlet.settled;
       if (settled !== undefined && settled !== lastWriter) writers.add(lastWriter = settled);
       // The clock is read every 16 clients: a batch takes microseconds, a clock read is not free either.
@@ -608,12 +604,13 @@ export class Hub {
    * last one (every print since then for symbols it takes tick by tick), or nothing while its socket is behind: its
    * symbols' versions then stay where they were, and its first batch after it drains carries only the latest of each.
    */
-  #sendBatch(c: Client): void {
+  #sendBatch(c: Client, printedTo: Map<Topic, number>): void {
     if (c.closed) {
       this.#behind.delete(c);
       return;
     }
-    if (c.outlet.bufferedAmount > this.#o.highWaterBytes) {
+    const unsent = c.outlet.bufferedAmount;
+    if (unsent > this.#o.highWaterBytes) {
       this.#markBehind(c);
       if (this.#o.now() - c.behindSince > this.#o.maxBehindMs) {
         this.#close(c, 4008, `too slow: behind for more than ${Math.round(this.#o.maxBehindMs / 1000)} s`);
@@ -624,12 +621,12 @@ export class Hub {
     // Another thread writes its frames (the connection guard's) and has not written its last one yet: a frame made
     // now would only queue behind it. The client's next turn takes the latest instead. (A socket this thread writes
     // has had its last frame written by now unless the client stopped reading, which the high-water mark handles.)
-    if (!wasBehind && c.outlet.settled !== undefined && c.outlet.bufferedAmount > 0) {
+    if (!wasBehind && c.outlet.settled !== undefined && unsent > 0) {
       this.#waiting.add(c);
       // Its next turn still takes every print it has not had.
       for (const f of c.follows.values()) {
-        const to = f.ticks ? this.#printedTo.get(f.topic) : undefined;
-        if (to !== undefined && f.sent < to) this.#printedTo.set(f.topic, f.sent);
+        const to = f.ticks ? printedTo.get(f.topic) : undefined;
+        if (to !== undefined && f.sent < to) printedTo.set(f.topic, f.sent);
       }
       return;
     }
@@ -643,7 +640,7 @@ export class Hub {
     for (const f of c.follows.values()) {
       const t = f.topic;
       const sent = f.sent;
-      if (t.version === sent || t.latest === undefined) continue;
+      if (t.version === sent) continue;
       f.sent = t.version;
       if (f.ticks) {
         if (!wasBehind && t.printsFrom <= sent + 1 && t.prints.length > 0) {
