@@ -339,6 +339,11 @@ export class SymbolActor {
     };
   }
 
+  /** The last {@link snapshot} was not saved (the KV refused the write): the actor is {@link dirty} again. */
+  unsaved(): void {
+    this.#dirty = true;
+  }
+
   /**
    * The actor as a plain value (and no longer {@link dirty}: the caller saves it); rule states of rules not in
    * `ruleIds` are left out.

@@ -277,7 +277,8 @@ export class ActorSystem {
     await Promise.all(saves);
     for (const s of idle) {
       const e = this.#entries.get(s);
-      if (e?.actor && e.mailbox.length === 0 && now - e.actor.lastArrival > this.#o.idleMs) {
+      // Only once saved: an actor whose snapshot the KV refused stays until a checkpoint saves it.
+      if (e?.actor && !e.actor.dirty && e.mailbox.length === 0 && now - e.actor.lastArrival > this.#o.idleMs) {
         this.#entries.delete(s);
         this.#stats.active--;
         this.#stats.passivated++;
@@ -313,8 +314,20 @@ export class ActorSystem {
   async #save(a: SymbolActor): Promise<void> {
     const key = keys.actor(this.#o.namespace, a.symbol);
     const ruleIds = new Set(this.#o.rules.forSymbol(a.symbol).map((r) => r.id));
-    const res = await this.#o.kv.atomic().check({ key, versionstamp: a.versionstamp }).set(key, a.snapshot(ruleIds))
-      .commit();
+    let res: Deno.KvCommitResult | Deno.KvCommitError;
+    try {
+      res = await this.#o.kv.atomic().check({ key, versionstamp: a.versionstamp }).set(key, a.snapshot(ruleIds))
+        .commit();
+    } catch (err) {
+      // The KV refused the write (processes sharing its file hold its lock, say): the actor keeps its state, dirty,
+      // and the next checkpoint saves it. A checkpoint never ends the process.
+      a.unsaved();
+      this.#o.log?.("warn", "actor snapshot not saved; retrying at the next checkpoint", {
+        symbol: a.symbol,
+        error: String(err),
+      });
+      return;
+    }
     if (res.ok) {
       a.versionstamp = res.versionstamp;
       this.#stats.snapshots++;

@@ -9,6 +9,7 @@ import { keys } from "./keys.ts";
 import { RuleBook } from "./rule_book.ts";
 import { ActorSystem } from "./system.ts";
 import { StoreWriter } from "../store/writer.ts";
+import type { Logger } from "../schema/log.ts";
 
 const tick = (symbol: string, time: number, price: number): Tick => ({
   symbol,
@@ -20,7 +21,7 @@ const tick = (symbol: string, time: number, price: number): Tick => ({
   lastSize: 10,
 });
 
-async function setup(opts: { idleMs?: number; now?: () => number } = {}) {
+async function setup(opts: { idleMs?: number; now?: () => number; log?: Logger } = {}) {
   const store = await openTestStore();
   await migrate(store, await loadMigrations());
   const kv = await Deno.openKv(":memory:");
@@ -89,6 +90,37 @@ Deno.test("ActorSystem passivates idle actors to KV and wakes them with their st
   await until(() => s.system.actor("IDLE") !== undefined);
   const w = s.system.actor("IDLE")!.windowStats()["5m"]!;
   assert.deepEqual([w.first, w.high, w.low, w.last, w.ticks], [10, 12, 10, 11, 3], "the window survived passivation");
+});
+
+Deno.test("ActorSystem: a snapshot the KV refuses keeps the actor, dirty, and the next checkpoint saves it", async () => {
+  let clock = Date.now();
+  const warned: string[] = [];
+  await using s = await setup({ idleMs: 60_000, now: () => clock, log: (_level, msg) => warned.push(msg) });
+  // The next commit fails as SQLite does when processes sharing the KV file hold its lock.
+  let refuse = false;
+  const atomic = s.kv.atomic.bind(s.kv);
+  s.kv.atomic = () => {
+    const op = atomic();
+    if (refuse) {
+      refuse = false;
+      op.commit = () => Promise.reject(new TypeError("database is locked"));
+    }
+    return op;
+  };
+  const t0 = clock - 5 * 60_000;
+  s.system.tick(tick("LOCK", t0, 10));
+  s.system.tick(tick("LOCK", t0 + 1_000, 12));
+  await until(() => s.system.stats().ticks.applied === 2);
+  clock += 61_000;
+  refuse = true;
+  await s.system.checkpoint();
+  assert.deepEqual(warned, ["actor snapshot not saved; retrying at the next checkpoint"]);
+  assert.equal(s.system.actor("LOCK")?.dirty, true, "kept, with its state, for the next checkpoint");
+  assert.equal((await s.kv.get(keys.actor("live", "LOCK"))).value, null);
+  await s.system.checkpoint();
+  assert.equal(s.system.actor("LOCK"), undefined, "saved, then passivated");
+  const snap = await s.kv.get<{ lastPrice: number }>(keys.actor("live", "LOCK"));
+  assert.equal(snap.value?.lastPrice, 12);
 });
 
 Deno.test("ActorSystem publishes an alert once and a rule saved at run time applies to the next tick", async () => {
