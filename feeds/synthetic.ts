@@ -152,16 +152,19 @@ export class SyntheticFeed implements Feed {
     this.#carry += this.#o.ticksPerSecond * since / 1000;
     const n = Math.floor(this.#carry);
     this.#carry -= n;
+    const time = Math.floor(now);
     for (let i = 0; i < n; i++) {
       const symbol = this.#symbols[this.#cursor++ % this.#symbols.length]!;
-      // Spread over the interval, so each tick's step covers the time since that symbol's previous tick.
-      this.#o.sink.tick(this.#step(symbol, now - since + (i + 1) * since / n, session));
+      // The walk steps to a point spread over the interval, so each step covers the time since that symbol's previous
+      // one; the tick is stamped with the time it goes out. (Stamped with the spread time, a tick would reach the
+      // hub up to a whole pump interval older than its time says, and every client would see it that much staler.)
+      this.#o.sink.tick(this.#step(symbol, now - since + (i + 1) * since / n, time, session));
     }
   }
 
-  #step(symbol: string, at: number, session: Tick["marketHours"]): Tick {
+  #step(symbol: string, at: number, time: number, session: Tick["marketHours"]): Tick {
     const w = this.#walks.get(symbol)!;
-    const day = exchangeDay(at);
+    const day = exchangeDay(time);
     if (day !== w.day) {
       // A new session: yesterday's last price is the previous close.
       w.previousClose = w.price;
@@ -178,7 +181,6 @@ export class SyntheticFeed implements Feed {
     const size = 1 + Math.floor(this.#random() * 500);
     w.dayVolume += size;
     const change = Math.round((w.price - w.previousClose) * 100) / 100;
-    const time = Math.floor(at);
     this.#lastTickAt = time;
     return {
       symbol,

@@ -128,7 +128,29 @@ Deno.test("a pump that comes late covers at most MAX_CATCH_UP_MS: a saturated pr
   // Ten seconds late (the event loop was blocked): a quarter second's worth, the newest, not ten seconds'.
   feed.pump(now += 10_000);
   assert.equal(ticks.length, 50 + MAX_CATCH_UP_MS);
-  assert.ok(ticks.slice(50).every((t) => t.time > now - MAX_CATCH_UP_MS && t.time <= now));
+  assert.ok(ticks.slice(50).every((t) => t.time === now), "stamped when they go out, not back over the late spell");
   feed.pump(now += 50);
   assert.equal(ticks.length, 50 + MAX_CATCH_UP_MS + 50, "and back to the rate");
+});
+
+Deno.test("each tick is stamped with the time its burst goes out, while the walk steps over the burst's spread", () => {
+  const ticks: Tick[] = [];
+  let now = TUESDAY_10AM + 0.6;
+  const feed = new SyntheticFeed({
+    ticksPerSecond: 2_000,
+    seed: 11,
+    sink: { tick: (t) => ticks.push(t), reject: () => {} },
+    now: () => now,
+  });
+  feed.setSymbols(["AAA"]);
+  feed.pump(now);
+  for (let k = 1; k <= 4; k++) {
+    const from = ticks.length;
+    feed.pump(now += 50);
+    // A burst of 100 ticks of one symbol: none older than the moment the hub gets it.
+    assert.equal(ticks.length - from, 100);
+    assert.ok(ticks.slice(from).every((t) => t.time === Math.floor(now)), `burst ${k} stamped ${Math.floor(now)}`);
+  }
+  // Stepped by 0.5 ms each, the path still moves tick by tick rather than once per burst.
+  assert.ok(new Set(ticks.slice(0, 100).map((t) => t.price)).size > 1);
 });
