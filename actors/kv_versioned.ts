@@ -67,3 +67,16 @@ export function followVersion(
 export class WriteConflictError extends Error {
   override name = "WriteConflictError";
 }
+
+/** Raised when the KV stayed locked by another process sharing its file through every retry; retry later. */
+export class KvBusyError extends Error {
+  override name = "KvBusyError";
+}
+
+/**
+ * True for the error a local Deno KV gives when another process sharing its SQLite file holds the lock: transient,
+ * unlike a failed check or a bad value, so the write can be tried again as it was.
+ */
+export function isKvBusy(err: unknown): boolean {
+  return err instanceof Error && /database (table )?is locked|SQLITE_BUSY/i.test(err.message);
+}

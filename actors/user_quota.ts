@@ -1,5 +1,6 @@
 import { keys } from "./keys.ts";
-import { WriteConflictError } from "./kv_versioned.ts";
+import { backoffDelay } from "../schema/backoff.ts";
+import { isKvBusy, KvBusyError, WriteConflictError } from "./kv_versioned.ts";
 
 /** The user-owned collections that have a per-user cap. */
 export type Collection = "rules" | "watchlists" | "channels" | "tokens";
@@ -174,9 +175,14 @@ export class Quotas {
   }
 }
 
+/** Tries a write gets while the KV file is locked by another process, backing off from 10 ms to 1 s (about 3 s). */
+export const BUSY_ATTEMPTS = 8;
+
 /**
  * Builds an atomic operation with `build` and commits it, building it again on a fresh operation after a lost race
  * (another write's versionstamp check), up to `attempts` times; then throws {@link WriteConflictError} naming `what`.
+ * A KV whose file another process holds locked ({@link isKvBusy}) is waited out the same way, with backoff, up to
+ * {@link BUSY_ATTEMPTS} times; then {@link KvBusyError}.
  *
  * @param build reads what it needs and adds checks and writes to `op`; it may throw (e.g. {@link LimitError})
  * @returns the commit result
@@ -191,10 +197,22 @@ export async function commitRetrying(
   what: string,
   attempts = 100,
 ): Promise<Deno.KvCommitResult> {
+  let busy = 0;
   for (let i = 0; i < attempts; i++) {
     const op = kv.atomic();
-    await build(op);
-    const res = await op.commit();
+    let res: Deno.KvCommitResult | Deno.KvCommitError;
+    try {
+      await build(op);
+      res = await op.commit();
+    } catch (err) {
+      if (!isKvBusy(err)) throw err;
+      if (++busy >= BUSY_ATTEMPTS) {
+        throw new KvBusyError(`${what} could not be saved: storage is busy; try again shortly`, { cause: err });
+      }
+      i--; // a lock is not a lost race: it does not use up an attempt
+      await new Promise((r) => setTimeout(r, backoffDelay(busy - 1, 10, 1_000)));
+      continue;
+    }
     if (res.ok) return res;
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + i * 2)));
   }

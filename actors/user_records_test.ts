@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { keys } from "./keys.ts";
-import { COLLECTION_LIMITS, LimitError, Quotas } from "./user_quota.ts";
+import { KvBusyError } from "./kv_versioned.ts";
+import { BUSY_ATTEMPTS, COLLECTION_LIMITS, LimitError, Quotas } from "./user_quota.ts";
 import { UserRecords } from "./user_records.ts";
 
 interface Note {
@@ -74,4 +75,51 @@ Deno.test("concurrent creates never pass the user's cap, and a refused write lea
   assert.equal(Object.keys(s).filter((k) => k.startsWith('["note_by_user",')).length, cap);
   assert.equal(s[JSON.stringify(keys.userCount("u1", "watchlists"))], cap);
   assert.deepEqual(s[JSON.stringify(keys.userSymbols("u1"))], { IBM: cap });
+});
+
+/** Makes the next `n` commits on `kv` reject as a local KV does while another process holds its file's lock. */
+function lockFor(kv: Deno.Kv, n: number): { refused: () => number } {
+  let refused = 0;
+  const atomic = kv.atomic.bind(kv);
+  kv.atomic = () => {
+    const op = atomic();
+    if (refused < n) {
+      op.commit = () => (refused++, Promise.reject(new TypeError("database is locked")));
+    }
+    return op;
+  };
+  return { refused: () => refused };
+}
+
+Deno.test("a write that finds the KV file locked waits it out and lands once; locked throughout, nothing is written", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  const r = notes(kv);
+  const lock = lockFor(kv, 3);
+  let built = 0;
+  await r.put("n1", () => (built++, { id: "n1", userId: "u1", symbol: "AAPL" }));
+  assert.equal(lock.refused(), 3);
+  assert.equal(built, 4, "built again for each try");
+  const s = await state(kv);
+  assert.deepEqual(s['["note","n1"]'], { id: "n1", userId: "u1", symbol: "AAPL" });
+  assert.equal(s[JSON.stringify(keys.userCount("u1", "watchlists"))], 1, "counted once");
+  assert.equal((s['["notes_version"]'] as Deno.KvU64).value, 1n);
+
+  const before = await state(kv);
+  const stuck = lockFor(kv, Infinity);
+  await assert.rejects(
+    r.put("n2", () => ({ id: "n2", userId: "u1", symbol: "MSFT" })),
+    (err: Error) => err instanceof KvBusyError && /note n2 could not be saved: storage is busy/.test(err.message),
+  );
+  assert.equal(stuck.refused(), BUSY_ATTEMPTS);
+  assert.deepEqual(await state(kv), before, "nothing written");
+  // Any other failure is not retried.
+  const atomic = kv.atomic.bind(kv);
+  let tries = 0;
+  kv.atomic = () => {
+    const op = atomic();
+    op.commit = () => (tries++, Promise.reject(new TypeError("Value too large")));
+    return op;
+  };
+  await assert.rejects(r.put("n3", () => ({ id: "n3", userId: "u1", symbol: "IBM" })), /Value too large/);
+  assert.equal(tries, 1);
 });

@@ -7,6 +7,7 @@ import type { Store } from "../store/store.ts";
 import { dropStore, openTestStore } from "../tests/embedded_store.ts";
 import { createApp } from "./app.ts";
 import { ApiError } from "./errors.ts";
+import { KvBusyError } from "../actors/kv_versioned.ts";
 
 /** Serves the app on a free port with a real embedded store and an in-memory KV. */
 async function serve(opts: { feed?: FeedStatus; closeStore?: boolean; closeKv?: boolean } = {}) {
@@ -23,6 +24,9 @@ async function serve(opts: { feed?: FeedStatus; closeStore?: boolean; closeKv?: 
   app.get("/test/zod", () => {
     z.object({ interval: z.enum(["1m", "1d"]) }).parse({ interval: "7m" });
     return new Response("unreachable");
+  });
+  app.get("/test/kv-busy", () => {
+    throw new KvBusyError("rule r1 could not be saved: storage is busy; try again shortly");
   });
   app.get("/test/crash", () => {
     throw new Error("secret connection string postgres://u:p@h");
@@ -128,6 +132,13 @@ Deno.test("onError maps every kind of failure to the JSON error shape", async ()
   const logged: string[] = [];
   console.error = (line: string) => logged.push(line);
   try {
+    const busy = await fetch(`${s.base}/test/kv-busy`);
+    assert.equal(busy.status, 503, "a KV locked by another process is an outage to retry, not a fault");
+    assert.equal(busy.headers.get("retry-after"), "1");
+    assert.deepEqual(await busy.json(), {
+      error: { code: "unavailable", message: "rule r1 could not be saved: storage is busy; try again shortly" },
+    });
+    logged.length = 0;
     const crash = await get("/test/crash");
     assert.deepEqual(crash, { status: 500, body: { error: { code: "internal", message: "internal server error" } } });
   } finally {

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { WriteConflictError } from "../actors/kv_versioned.ts";
+import { KvBusyError, WriteConflictError } from "../actors/kv_versioned.ts";
 import { LimitError } from "../actors/user_quota.ts";
 import { StoreError } from "../store/store.ts";
 import { ChannelError } from "../notify/channel_book.ts";
@@ -42,7 +42,7 @@ export function errorBody(code: string, message: string, issues?: ErrorBody["err
 
 /**
  * The one place errors become responses: {@link ApiError} and Hono's HTTPException keep their status, a ZodError is
- * a 400 naming each field, a lost KV write race a 409, a channel the server cannot save a 400 (a full quota 409) on
+ * a 400 naming each field, a lost KV write race a 409, a KV locked through every retry a 503, a channel the server cannot save a 400 (a full quota 409) on
  * its field, missing island bundles a 503; anything else is a 500 whose detail goes to the log, not to the client.
  */
 export function onError(err: Error, c: Context): Response {
@@ -54,6 +54,12 @@ export function onError(err: Error, c: Context): Response {
     return c.json(errorBody(CODES[status] ?? "error", err.message || "request failed"), status);
   }
   if (err instanceof WriteConflictError) return c.json(errorBody("conflict", err.message), 409);
+  if (err instanceof KvBusyError) {
+    // Nothing was written: the client may send the same request again.
+    console.error(JSON.stringify({ level: "warn", msg: "KV busy", path: c.req.path, error: err.message }));
+    c.header("Retry-After", "1");
+    return c.json(errorBody("unavailable", err.message), 503);
+  }
   if (err instanceof LimitError) {
     return c.json(errorBody("limit_reached", err.message, [{ path: err.limit, message: err.message }]), 409);
   }
