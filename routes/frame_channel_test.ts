@@ -234,3 +234,31 @@ Deno.test("FrameChannel: when the guard's thread ends, its frames are dropped an
   first.acked(3);
   await settled;
 });
+
+Deno.test("FrameChannel: a flush waits for every message it handed over, though the guard finishes them out of order", async () => {
+  const posted: number[] = [];
+  const channel = new FrameChannel((m) => posted.push(m.seq));
+  const socket = { bufferedAmount: 0, readyState: WebSocket.OPEN } as unknown as WebSocket;
+  const outlets = [40_001, 40_002, 40_003].map((port) => channel.outlet(port, socket));
+  // Three turns of the event loop, three messages: what a flush's slices post.
+  for (const o of outlets) {
+    o.send("x");
+    await new Promise((r) => setTimeout(r, 0)); // the turn ends: its frames are posted
+  }
+  assert.deepEqual(posted, [1, 2, 3]);
+  let done = false;
+  const settled = channel.settled().then(() => done = true);
+  channel.acked(3); // the last message's writes ended first
+  channel.acked(1);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(done, false, "message 2 is still being written: the flush is not over");
+  channel.acked(2);
+  await settled;
+  assert.equal(done, true);
+  // Taken in order from then on, and a repeated or old answer changes nothing.
+  outlets[0]!.send("y");
+  const next = channel.settled();
+  channel.acked(2);
+  channel.acked(4);
+  await next;
+});
