@@ -198,23 +198,24 @@ export async function commitRetrying(
   attempts = 100,
 ): Promise<Deno.KvCommitResult> {
   let busy = 0;
-  for (let i = 0; i < attempts; i++) {
+  let races = 0;
+  while (races < attempts) {
     const op = kv.atomic();
     let res: Deno.KvCommitResult | Deno.KvCommitError;
     try {
       await build(op);
       res = await op.commit();
     } catch (err) {
+      // A lock is not a lost race: it counts against its own tries.
       if (!isKvBusy(err)) throw err;
       if (++busy >= BUSY_ATTEMPTS) {
         throw new KvBusyError(`${what} could not be saved: storage is busy; try again shortly`, { cause: err });
       }
-      i--; // a lock is not a lost race: it does not use up an attempt
       await new Promise((r) => setTimeout(r, backoffDelay(busy - 1, 10, 1_000)));
       continue;
     }
     if (res.ok) return res;
-    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + i * 2)));
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + races++ * 2)));
   }
   throw new WriteConflictError(`${what} was changed at the same time too often; try again`);
 }

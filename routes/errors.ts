@@ -42,8 +42,9 @@ export function errorBody(code: string, message: string, issues?: ErrorBody["err
 
 /**
  * The one place errors become responses: {@link ApiError} and Hono's HTTPException keep their status, a ZodError is
- * a 400 naming each field, a lost KV write race a 409, a KV locked through every retry a 503, a channel the server cannot save a 400 (a full quota 409) on
- * its field, missing island bundles a 503; anything else is a 500 whose detail goes to the log, not to the client.
+ * a 400 naming each field, a lost KV write race a 409, a KV locked through every retry a 503, a channel the server
+ * cannot save a 400 (a full quota 409) on its field, missing island bundles a 503; anything else is a 500 whose detail
+ * goes to the log, not to the client.
  */
 export function onError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {

@@ -126,10 +126,11 @@ export class FrameChannel {
     // guard may still be writing when the last one is done (more than half the messages at 5,000 clients).
     this.#takenAhead.add(seq);
     while (this.#takenAhead.delete(this.#acked + 1)) this.#acked++;
-    this.#release();
+    this.#wake();
   }
 
-  #release(): void {
+  /** Resolves the flushes waiting for messages up to {@link acked}. */
+  #wake(): void {
     this.#waiters = this.#waiters.filter((w) => w.seq > this.#acked || (w.resolve(), false));
   }
 
@@ -145,7 +146,7 @@ export class FrameChannel {
     this.pending.fill(0);
     this.#takenAhead.clear();
     this.#acked = this.#seq;
-    this.#release();
+    this.#wake();
   }
 
   /**
