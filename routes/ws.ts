@@ -5,6 +5,7 @@ import type { Alert } from "../schema/alert.ts";
 import { symbolSchema } from "../schema/symbol.ts";
 import { type Broker, MemoryBroker, type Subjects, subjects } from "../broker/broker.ts";
 import { LivePublisher } from "../broker/live.ts";
+import process from "node:process";
 import { setImmediate } from "node:timers";
 import { socketOutlet, type WsOutlet } from "./frame_channel.ts";
 
@@ -60,11 +61,15 @@ export interface HubOptions {
    * flush wait for the next. Held-back frames of slow clients are retried at the same pace. 0 starts no timer
    * (tests call {@link Hub.flush}).
    *
-   * Under load the interval stretches: after a flush that took `d` ms the next starts no sooner than 1.5 × `d`
-   * after it, so fan-out takes at most two thirds of the event loop and the feed, the actors and the API keep the
-   * rest. A flush back under `flushMs` / 1.5 restores the configured interval. Where another thread writes the
-   * frames (an outlet with `settled`, behind the connection guard), a flush ends once that thread has written them,
-   * and the next one starts no sooner.
+   * Under load the interval stretches toward 1.5 × the time a flush works (its CPU time on this thread when
+   * `cpu` tells it, the writes of its frames included; its duration otherwise), so fan-out takes at most two thirds
+   * of the event loop and the feed, the actors and the API keep the rest. Each flush moves the interval a fifth of
+   * the way there: one slow flush (a collection, a burst of requests) does not double the next wait for every
+   * client. Flushes back under `flushMs` / 1.5 bring the configured interval back. Stretched to twice `flushMs` or
+   * more, a flush spreads the clients' turns over the interval instead of sending them all at once, so each client's
+   * frames stay an interval apart and the sockets' writes do not arrive in one burst. Where another thread writes the frames (an
+   * outlet with `settled`, behind the connection guard), a flush ends once that thread has written them, and the
+   * interval is no shorter than that took.
    */
   flushMs?: number;
   /**
@@ -79,6 +84,12 @@ export interface HubOptions {
   now?: () => number;
   /** Monotonic milliseconds for flush timing (default `performance.now`; tests pass a virtual clock). */
   clock?: () => number;
+  /**
+   * CPU milliseconds this thread has used (default `process.threadCpuUsage` where the runtime has it; tests pass a
+   * virtual one). It tells a flush's work from the time it waits between turns; without it (undefined) the interval
+   * follows a flush's duration and turns are not spread.
+   */
+  cpu?: (() => number) | undefined;
 }
 
 /** Counters for /metrics. */
@@ -156,8 +167,31 @@ class Topic {
   off: () => void = () => {};
 }
 
-/** A flush that took `d` ms is followed by the next one no sooner than `STRETCH × d` after it started. */
+/** A flush that worked `d` ms is followed by the next one no sooner than `STRETCH × d` after it started. */
 const STRETCH = 1.5;
+/** How far each flush moves the interval toward what it measured. */
+const SMOOTHING = 0.2;
+/** The share of a stretched interval a flush spreads its turns over: the rest absorbs turns that run late. */
+const SPREAD = 0.85;
+/** Turns are spread once the interval is stretched to this many times `flushMs`. */
+const SPREAD_FROM = 2;
+/** A flush ahead of its spread by less than this goes on rather than wait a timer out. */
+const MIN_WAIT_MS = 2;
+
+/** This thread's CPU time in ms, where the runtime can tell it (Deno and Node 23.9+ on Linux and macOS). */
+function threadCpu(): (() => number) | undefined {
+  const usage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof usage !== "function") return undefined;
+  try {
+    usage.call(process);
+  } catch {
+    return undefined;
+  }
+  return () => {
+    const u = usage.call(process);
+    return (u.user + u.system) / 1000;
+  };
+}
 /** Prints kept per symbol between flushes for tick-by-tick clients. */
 const MAX_PRINTS = 1_000;
 const IS_TICK_FIELD = new Set<string>(TICK_FIELDS);
@@ -191,7 +225,7 @@ function splitQuote(json: string): { row: string; rest: string } {
  * built-in alerts to every subscriber of the symbol.
  */
 export class Hub {
-  readonly #o: Required<HubOptions>;
+  readonly #o: Required<Omit<HubOptions, "cpu">> & Pick<HubOptions, "cpu">;
   readonly #clients = new Set<Client>();
   readonly #topics = new Map<string, Topic>();
   /** Local sockets per user, and the user's alert subscription. */
@@ -240,10 +274,11 @@ export class Hub {
       maxClientsPerAddress: 64,
       now: Date.now,
       clock: () => performance.now(),
+      cpu: "cpu" in options ? options.cpu : threadCpu(),
       broker: options.broker ?? new MemoryBroker(),
       subjects: options.subjects ?? subjects("live"),
       ...options,
-    } as Required<HubOptions>;
+    } as Required<Omit<HubOptions, "cpu">> & Pick<HubOptions, "cpu">;
     this.#interval = this.#stats.flushIntervalMs = this.#o.flushMs;
     this.#publisher = new LivePublisher(this.#o.broker, this.#o.subjects);
   }
@@ -571,6 +606,14 @@ export class Hub {
     // frames, so a thread that writes slower than this one batches paces the flushes instead of queueing them up.
     const writers = new Set<() => Promise<void>>();
     let lastWriter: (() => Promise<void>) | undefined;
+    const cpu = this.#o.cpu;
+    const cpuStart = cpu?.() ?? 0;
+    // Stretched to twice flushMs or more, the turns are spread over most of the interval: client i's turn comes no
+    // sooner than its share of it. Less stretched, a flush is short, and its turns go at once, right after the ticks
+    // that brought it on (a feed delivers ticks in bursts, and spreading would put later clients' turns well after
+    // theirs). Without a CPU clock, waiting would read as work and stretch the interval further: no spreading.
+    const spread = cpu && this.#interval >= SPREAD_FROM * this.#o.flushMs ? SPREAD * this.#interval : 0;
+    let waited = 0;
     let sliceStart = this.#o.clock();
     for (let i = 0; i < listed.length; i++) {
       const c = listed[i]!;
@@ -578,7 +621,14 @@ export class Hub {
       const settled = c.outlet.settled;
       if (settled !== undefined && settled !== lastWriter) writers.add(lastWriter = settled);
       // The clock is read every 16 clients: a batch takes microseconds, a clock read is not free either.
-      if ((i & 15) === 15 && this.#o.clock() - sliceStart >= this.#o.sliceMs) {
+      if ((i & 15) !== 15 || i + 1 === listed.length) continue;
+      const now = this.#o.clock();
+      const ahead = spread > 0 ? started + spread * (i + 1) / listed.length - now : 0;
+      if (ahead >= MIN_WAIT_MS) {
+        await new Promise((r) => setTimeout(r, ahead));
+        sliceStart = this.#o.clock();
+        waited += sliceStart - now;
+      } else if (now - sliceStart >= this.#o.sliceMs) {
         await new Promise((r) => setImmediate(r));
         sliceStart = this.#o.clock();
       }
@@ -590,13 +640,18 @@ export class Hub {
         t.printsFrom += done;
       }
     }
-    const ownWork = this.#o.clock() - started;
+    // The flush's work: this thread's CPU time over it (the writes of its frames run on this thread between
+    // slices, and while it waits), or its duration.
+    const work = cpu ? cpu() - cpuStart : this.#o.clock() - started;
     if (writers.size > 0) await Promise.all([...writers].map((settled) => settled()));
     this.#stats.heldBack = this.#behind.size;
     this.#stats.flushes++;
     const took = this.#o.clock() - started;
     this.#stats.maxFlushMs = Math.max(this.#stats.maxFlushMs, took);
-    this.#interval = this.#stats.flushIntervalMs = Math.max(this.#o.flushMs, STRETCH * ownWork, took);
+    // Another thread's writes bound the interval by how long they took, less the time spent ahead of the spread.
+    const target = Math.max(this.#o.flushMs, STRETCH * work, took - waited);
+    this.#interval += SMOOTHING * (target - this.#interval);
+    this.#stats.flushIntervalMs = this.#interval;
   }
 
   /**

@@ -310,32 +310,114 @@ Deno.test("Hub timer: a change after a quiet spell goes out at once, and later o
   hub.close();
 });
 
-Deno.test("Hub stretches its flush interval after a long flush and returns to it after a short one", async () => {
-  let clock = 0;
-  const hub = new Hub({ quotes: () => [], flushMs: 50, clock: () => clock });
-  const s = new TestSocket();
-  let sendMs = 0;
-  const send = s.send.bind(s);
-  // Each frame takes the virtual clock forward by `sendMs`: how long the flush seems to take.
-  s.send = (frame: string) => {
-    send(frame);
-    clock += sendMs;
-  };
-  hub.accept(s as unknown as WebSocket, "u1");
-  s.onopen?.();
-  s.say({ type: "subscribe", symbols: ["AAPL"] });
-  assert.equal(hub.stats().flushIntervalMs, 50);
-  sendMs = 100;
-  hub.quote(quote("AAPL", 101));
-  await hub.flush();
-  assert.equal(hub.stats().flushIntervalMs, 150, "a 100 ms flush: the next one 150 ms after its start");
-  sendMs = 20;
-  hub.quote(quote("AAPL", 102));
-  await hub.flush();
-  assert.equal(hub.stats().flushIntervalMs, 50, "a 20 ms flush: back to the configured 50 ms");
-  assert.deepEqual(types(s), ["snapshot", "batch AAPL@101", "batch AAPL@102"]);
-  hub.close();
-});
+for (const cpu of ["a CPU clock", "no CPU clock"]) {
+  Deno.test(`Hub moves its flush interval a fifth of the way toward 1.5x a flush's work, and back (${cpu})`, async () => {
+    let clock = 0;
+    // All of the virtual time is work: with a CPU clock it says so, without one the flush's duration stands for it.
+    const hub = new Hub({
+      quotes: () => [],
+      flushMs: 50,
+      clock: () => clock,
+      cpu: cpu === "a CPU clock" ? () => clock : undefined,
+    });
+    const s = new TestSocket();
+    let sendMs = 0;
+    const send = s.send.bind(s);
+    // Each frame takes the virtual clock forward by `sendMs`: how long the flush seems to take.
+    s.send = (frame: string) => {
+      send(frame);
+      clock += sendMs;
+    };
+    hub.accept(s as unknown as WebSocket, "u1");
+    s.onopen?.();
+    s.say({ type: "subscribe", symbols: ["AAPL"] });
+    let price = 100;
+    const flushTaking = async (ms: number) => {
+      sendMs = ms;
+      hub.quote(quote("AAPL", ++price));
+      await hub.flush();
+      return hub.stats().flushIntervalMs;
+    };
+    assert.equal(hub.stats().flushIntervalMs, 50);
+    assert.equal(await flushTaking(100), 70, "a 100 ms flush: a fifth of the way from 50 toward 150 ms");
+    for (let i = 0; i < 30; i++) await flushTaking(100);
+    assert.ok(Math.abs(hub.stats().flushIntervalMs - 150) < 0.5, `${hub.stats().flushIntervalMs}: 100 ms flushes, 150`);
+    const once = await flushTaking(20);
+    assert.ok(Math.abs(once - 130) < 0.5, `${once}: one short flush moves it a fifth of the way back, not all of it`);
+    for (let i = 0; i < 30; i++) await flushTaking(20);
+    assert.ok(Math.abs(hub.stats().flushIntervalMs - 50) < 0.5, "20 ms flushes: back to the configured 50 ms");
+    assert.equal(types(s).filter((t) => t.startsWith("batch")).length, 62, "one frame per flush");
+    hub.close();
+  });
+
+  Deno.test(`Hub ${cpu === "a CPU clock" ? "spreads" : "does not spread"} a stretched flush's turns (${cpu})`, async () => {
+    let clock = 0;
+    const hub = new Hub({
+      quotes: () => [],
+      flushMs: 50,
+      clock: () => clock,
+      cpu: cpu === "a CPU clock" ? () => clock : undefined,
+    });
+    let sendMs = 1;
+    // Which turn of the event loop each client's frames went out in: a timer chain counts the turns.
+    let turn = 0;
+    const turns: number[][] = [];
+    const sockets = Array.from({ length: 64 }, (_, k) => {
+      const s = new TestSocket();
+      const send = s.send.bind(s);
+      turns.push([]);
+      s.send = (frame: string) => {
+        send(frame);
+        turns[k]!.push(turn);
+        clock += sendMs;
+      };
+      hub.accept(s as unknown as WebSocket, `u${k}`);
+      s.onopen?.();
+      s.say({ type: "subscribe", symbols: ["AAPL"] });
+      return s;
+    });
+    let price = 100;
+    /** Flushes with frames of `ms` each until the interval settles; then one flush the virtual clock stands still in
+     * (so every turn of the event loop it waits for is its own spreading), and the turn each client's frame went in. */
+    const measure = async (ms: number) => {
+      sendMs = ms;
+      for (let i = 0; i < 20; i++) {
+        hub.quote(quote("AAPL", ++price));
+        await hub.flush();
+      }
+      const interval = hub.stats().flushIntervalMs;
+      sendMs = 0;
+      let counting = true;
+      const count = () => {
+        turn++;
+        if (counting) setTimeout(count, 0);
+      };
+      setTimeout(count, 0);
+      for (const t of turns) t.length = 0;
+      hub.quote(quote("AAPL", ++price));
+      await hub.flush();
+      counting = false;
+      assert.ok(sockets.every((s) => types(s).at(-1) === `batch AAPL@${price}`), "every client had its turn");
+      return { interval, at: turns.map((t) => t[0]!) };
+    };
+    // 64 frames of 1 ms: stretched toward 96 ms, under twice the 50 ms configured. The turns go at once.
+    const mild = await measure(1);
+    assert.ok(mild.interval > 85 && mild.interval < 100, `${mild.interval}`);
+    assert.ok(mild.at.every((t) => t === mild.at[0]), `all in one turn of the event loop: ${mild.at.join(",")}`);
+    // 64 frames of 2 ms: stretched toward 192 ms.
+    const far = await measure(2);
+    assert.ok(far.interval > 100, `${far.interval}`);
+    const at = far.at;
+    if (cpu === "a CPU clock") {
+      // Turns go 16 clients at a time, each group after the flush waited for its share of the interval.
+      for (const k of [16, 32, 48]) assert.ok(at[k]! > at[k - 1]!, `client ${k} waited: ${at.join(",")}`);
+      for (const k of [1, 17, 33, 49]) assert.equal(at[k], at[k - 1], "within a group, one turn");
+    } else {
+      assert.ok(at.every((t) => t === at[0]), `all in one turn of the event loop: ${at.join(",")}`);
+    }
+    hub.close();
+  });
+}
 
 Deno.test("Hub sends a quote as its tick row unless its other fields changed; merged, they give every whole quote", async () => {
   const { hub, join } = setup();
@@ -392,7 +474,7 @@ Deno.test("Hub holds a slow client's quotes whole, so a change of day under conf
 
 Deno.test("Hub: a flush through an outlet written by another thread ends once that thread took its frames", async () => {
   let clock = 0;
-  const hub = new Hub({ quotes: () => [], flushMs: 50, clock: () => clock });
+  const hub = new Hub({ quotes: () => [], flushMs: 50, clock: () => clock, cpu: () => 0 });
   const s = new TestSocket();
   const taken: (() => void)[] = [];
   const outlet: WsOutlet = {
@@ -416,6 +498,6 @@ Deno.test("Hub: a flush through an outlet written by another thread ends once th
   clock += 200; // the other thread took 200 ms to write the flush's frames
   taken[0]!();
   await flushing;
-  assert.equal(hub.stats().flushIntervalMs, 200, "the next flush starts no sooner than the writes ended");
+  assert.equal(hub.stats().flushIntervalMs, 80, "a fifth of the way from 50 ms toward the 200 ms the writes took");
   hub.close();
 });
