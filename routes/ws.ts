@@ -67,9 +67,9 @@ export interface HubOptions {
    * the way there: one slow flush (a collection, a burst of requests) does not double the next wait for every
    * client. Flushes back under `flushMs` / 1.5 bring the configured interval back. Stretched to twice `flushMs` or
    * more, a flush spreads the clients' turns over the interval instead of sending them all at once, so each client's
-   * frames stay an interval apart and the sockets' writes do not arrive in one burst. Where another thread writes the frames (an
-   * outlet with `settled`, behind the connection guard), a flush ends once that thread has written them, and the
-   * interval is no shorter than that took.
+   * frames stay an interval apart and the sockets' writes do not arrive in one burst. Where another thread writes the
+   * frames (an outlet with `settled`, behind the connection guard), a flush ends once that thread has written them,
+   * and the interval moves toward no less than that took.
    */
   flushMs?: number;
   /**
@@ -178,7 +178,10 @@ const SPREAD_FROM = 2;
 /** A flush ahead of its spread by less than this goes on rather than wait a timer out. */
 const MIN_WAIT_MS = 2;
 
-/** This thread's CPU time in ms, where the runtime can tell it (Deno and Node 23.9+ on Linux and macOS). */
+/**
+ * This thread's CPU time in ms, where the runtime has `process.threadCpuUsage` (Deno does, in steps of 10 ms on this
+ * project's Linux machines: the smoothing over flushes evens the steps out).
+ */
 function threadCpu(): (() => number) | undefined {
   const usage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
   if (typeof usage !== "function") return undefined;
@@ -192,6 +195,7 @@ function threadCpu(): (() => number) | undefined {
     return (u.user + u.system) / 1000;
   };
 }
+
 /** Prints kept per symbol between flushes for tick-by-tick clients. */
 const MAX_PRINTS = 1_000;
 const IS_TICK_FIELD = new Set<string>(TICK_FIELDS);
