@@ -311,22 +311,30 @@ Deno.test("Hub timer: a change after a quiet spell goes out at once, and later o
 });
 
 for (const cpu of ["a CPU clock", "no CPU clock"]) {
-  Deno.test(`Hub moves its flush interval a fifth of the way toward 1.5x a flush's work, and back (${cpu})`, async () => {
-    let clock = 0;
-    // All of the virtual time is work: with a CPU clock it says so, without one the flush's duration stands for it.
+  /**
+   * A hub flushing every 50 ms on a virtual clock. All of its time is work: with a CPU clock it says so, without one
+   * the flush's duration stands for it.
+   */
+  const virtualHub = () => {
+    const time = { now: 0 };
     const hub = new Hub({
       quotes: () => [],
       flushMs: 50,
-      clock: () => clock,
-      cpu: cpu === "a CPU clock" ? () => clock : undefined,
+      clock: () => time.now,
+      cpu: cpu === "a CPU clock" ? () => time.now : undefined,
     });
+    return { hub, time };
+  };
+
+  Deno.test(`Hub moves its flush interval a fifth of the way toward 1.5x a flush's work, and back (${cpu})`, async () => {
+    const { hub, time } = virtualHub();
     const s = new TestSocket();
     let sendMs = 0;
     const send = s.send.bind(s);
     // Each frame takes the virtual clock forward by `sendMs`: how long the flush seems to take.
     s.send = (frame: string) => {
       send(frame);
-      clock += sendMs;
+      time.now += sendMs;
     };
     hub.accept(s as unknown as WebSocket, "u1");
     s.onopen?.();
@@ -351,13 +359,7 @@ for (const cpu of ["a CPU clock", "no CPU clock"]) {
   });
 
   Deno.test(`Hub ${cpu === "a CPU clock" ? "spreads" : "does not spread"} a stretched flush's turns (${cpu})`, async () => {
-    let clock = 0;
-    const hub = new Hub({
-      quotes: () => [],
-      flushMs: 50,
-      clock: () => clock,
-      cpu: cpu === "a CPU clock" ? () => clock : undefined,
-    });
+    const { hub, time } = virtualHub();
     let sendMs = 1;
     // Which turn of the event loop each client's frames went out in: a timer chain counts the turns.
     let turn = 0;
@@ -369,7 +371,7 @@ for (const cpu of ["a CPU clock", "no CPU clock"]) {
       s.send = (frame: string) => {
         send(frame);
         turns[k]!.push(turn);
-        clock += sendMs;
+        time.now += sendMs;
       };
       hub.accept(s as unknown as WebSocket, `u${k}`);
       s.onopen?.();
