@@ -615,8 +615,11 @@ export class Hub {
     // Stretched to twice flushMs or more, the turns are spread over most of the interval: client i's turn comes no
     // sooner than its share of it. Less stretched, a flush is short, and its turns go at once, right after the ticks
     // that brought it on (a feed delivers ticks in bursts, and spreading would put later clients' turns well after
-    // theirs). Without a CPU clock, waiting would read as work and stretch the interval further: no spreading.
-    const spread = cpu && this.#interval >= SPREAD_FROM * this.#o.flushMs ? SPREAD * this.#interval : 0;
+    // theirs). Without a CPU clock, waiting would read as work and stretch the interval further: no spreading; nor
+    // without a timer (flushMs 0), where whoever calls flush sets the pace.
+    const spread = cpu && this.#o.flushMs > 0 && this.#interval >= SPREAD_FROM * this.#o.flushMs
+      ? SPREAD * this.#interval
+      : 0;
     let waited = 0;
     let sliceStart = this.#o.clock();
     for (let i = 0; i < listed.length; i++) {

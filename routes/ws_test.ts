@@ -310,6 +310,54 @@ Deno.test("Hub timer: a change after a quiet spell goes out at once, and later o
   hub.close();
 });
 
+/**
+ * 64 clients following AAPL on `hub`, whose clock is `time`, and a measure: flushes with frames of `ms` each until the
+ * interval settles, then one flush the virtual clock stands still in (so every turn of the event loop it waits for is
+ * its own spreading). It gives the interval before that flush and the turn of the event loop each client's frame went
+ * out in, counted by a timer chain.
+ */
+function turnsOfAStretchedFlush(hub: Hub, time: { now: number }) {
+  let sendMs = 0;
+  let turn = 0;
+  const turns: number[][] = [];
+  const sockets = Array.from({ length: 64 }, (_, k) => {
+    const s = new TestSocket();
+    const send = s.send.bind(s);
+    turns.push([]);
+    s.send = (frame: string) => {
+      send(frame);
+      turns[k]!.push(turn);
+      time.now += sendMs;
+    };
+    hub.accept(s as unknown as WebSocket, `u${k}`);
+    s.onopen?.();
+    s.say({ type: "subscribe", symbols: ["AAPL"] });
+    return s;
+  });
+  let price = 100;
+  return async (ms: number) => {
+    sendMs = ms;
+    for (let i = 0; i < 20; i++) {
+      hub.quote(quote("AAPL", ++price));
+      await hub.flush();
+    }
+    const interval = hub.stats().flushIntervalMs;
+    sendMs = 0;
+    let counting = true;
+    const count = () => {
+      turn++;
+      if (counting) setTimeout(count, 0);
+    };
+    setTimeout(count, 0);
+    for (const t of turns) t.length = 0;
+    hub.quote(quote("AAPL", ++price));
+    await hub.flush();
+    counting = false;
+    assert.ok(sockets.every((s) => types(s).at(-1) === `batch AAPL@${price}`), "every client had its turn");
+    return { interval, at: turns.map((t) => t[0]!) };
+  };
+}
+
 for (const cpu of ["a CPU clock", "no CPU clock"]) {
   /**
    * A hub flushing every 50 ms on a virtual clock. All of its time is work: with a CPU clock it says so, without one
@@ -360,48 +408,7 @@ for (const cpu of ["a CPU clock", "no CPU clock"]) {
 
   Deno.test(`Hub ${cpu === "a CPU clock" ? "spreads" : "does not spread"} a stretched flush's turns (${cpu})`, async () => {
     const { hub, time } = virtualHub();
-    let sendMs = 1;
-    // Which turn of the event loop each client's frames went out in: a timer chain counts the turns.
-    let turn = 0;
-    const turns: number[][] = [];
-    const sockets = Array.from({ length: 64 }, (_, k) => {
-      const s = new TestSocket();
-      const send = s.send.bind(s);
-      turns.push([]);
-      s.send = (frame: string) => {
-        send(frame);
-        turns[k]!.push(turn);
-        time.now += sendMs;
-      };
-      hub.accept(s as unknown as WebSocket, `u${k}`);
-      s.onopen?.();
-      s.say({ type: "subscribe", symbols: ["AAPL"] });
-      return s;
-    });
-    let price = 100;
-    /** Flushes with frames of `ms` each until the interval settles; then one flush the virtual clock stands still in
-     * (so every turn of the event loop it waits for is its own spreading), and the turn each client's frame went in. */
-    const measure = async (ms: number) => {
-      sendMs = ms;
-      for (let i = 0; i < 20; i++) {
-        hub.quote(quote("AAPL", ++price));
-        await hub.flush();
-      }
-      const interval = hub.stats().flushIntervalMs;
-      sendMs = 0;
-      let counting = true;
-      const count = () => {
-        turn++;
-        if (counting) setTimeout(count, 0);
-      };
-      setTimeout(count, 0);
-      for (const t of turns) t.length = 0;
-      hub.quote(quote("AAPL", ++price));
-      await hub.flush();
-      counting = false;
-      assert.ok(sockets.every((s) => types(s).at(-1) === `batch AAPL@${price}`), "every client had its turn");
-      return { interval, at: turns.map((t) => t[0]!) };
-    };
+    const measure = turnsOfAStretchedFlush(hub, time);
     // 64 frames of 1 ms: stretched toward 96 ms, under twice the 50 ms configured. The turns go at once.
     const mild = await measure(1);
     assert.ok(mild.interval > 85 && mild.interval < 100, `${mild.interval}`);
@@ -420,6 +427,15 @@ for (const cpu of ["a CPU clock", "no CPU clock"]) {
     hub.close();
   });
 }
+
+Deno.test("Hub never spreads the turns of a flush without a timer (flushMs 0: its caller sets the pace)", async () => {
+  const time = { now: 0 };
+  const hub = new Hub({ quotes: () => [], flushMs: 0, clock: () => time.now, cpu: () => time.now });
+  const { interval, at } = await turnsOfAStretchedFlush(hub, time)(2);
+  assert.ok(interval > 100, `${interval}: stretched`);
+  assert.ok(at.every((t) => t === at[0]), `all in one turn of the event loop: ${at.join(",")}`);
+  hub.close();
+});
 
 Deno.test("Hub sends a quote as its tick row unless its other fields changed; merged, they give every whole quote", async () => {
   const { hub, join } = setup();
