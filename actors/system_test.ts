@@ -10,6 +10,7 @@ import { RuleBook } from "./rule_book.ts";
 import { ActorSystem } from "./system.ts";
 import { StoreWriter } from "../store/writer.ts";
 import type { Logger } from "../schema/log.ts";
+import { commitFaults } from "../tests/kv_faults.ts";
 
 const tick = (symbol: string, time: number, price: number): Tick => ({
   symbol,
@@ -96,23 +97,14 @@ Deno.test("ActorSystem: a snapshot the KV refuses keeps the actor, dirty, and th
   let clock = Date.now();
   const warned: string[] = [];
   await using s = await setup({ idleMs: 60_000, now: () => clock, log: (_level, msg) => warned.push(msg) });
-  // The next commit fails as SQLite does when processes sharing the KV file hold its lock.
-  let refuse = false;
-  const atomic = s.kv.atomic.bind(s.kv);
-  s.kv.atomic = () => {
-    const op = atomic();
-    if (refuse) {
-      refuse = false;
-      op.commit = () => Promise.reject(new TypeError("database is locked"));
-    }
-    return op;
-  };
+  const faults = commitFaults(s.kv);
   const t0 = clock - 5 * 60_000;
   s.system.tick(tick("LOCK", t0, 10));
   s.system.tick(tick("LOCK", t0 + 1_000, 12));
   await until(() => s.system.stats().ticks.applied === 2);
   clock += 61_000;
-  refuse = true;
+  // The next commit fails as it does while processes sharing the KV file hold its lock.
+  faults.fail(1);
   await s.system.checkpoint();
   assert.deepEqual(warned, ["actor snapshot not saved; retrying at the next checkpoint"]);
   assert.equal(s.system.actor("LOCK")?.dirty, true, "kept, with its state, for the next checkpoint");

@@ -3,6 +3,7 @@ import { keys } from "./keys.ts";
 import { KvBusyError } from "./kv_versioned.ts";
 import { BUSY_ATTEMPTS, COLLECTION_LIMITS, LimitError, Quotas } from "./user_quota.ts";
 import { UserRecords } from "./user_records.ts";
+import { commitFaults } from "../tests/kv_faults.ts";
 
 interface Note {
   id: string;
@@ -77,27 +78,14 @@ Deno.test("concurrent creates never pass the user's cap, and a refused write lea
   assert.deepEqual(s[JSON.stringify(keys.userSymbols("u1"))], { IBM: cap });
 });
 
-/** Makes the next `n` commits on `kv` reject as a local KV does while another process holds its file's lock. */
-function lockFor(kv: Deno.Kv, n: number): { refused: () => number } {
-  let refused = 0;
-  const atomic = kv.atomic.bind(kv);
-  kv.atomic = () => {
-    const op = atomic();
-    if (refused < n) {
-      op.commit = () => (refused++, Promise.reject(new TypeError("database is locked")));
-    }
-    return op;
-  };
-  return { refused: () => refused };
-}
-
 Deno.test("a write that finds the KV file locked waits it out and lands once; locked throughout, nothing is written", async () => {
   await using kv = await Deno.openKv(":memory:");
   const r = notes(kv);
-  const lock = lockFor(kv, 3);
+  const faults = commitFaults(kv);
+  faults.fail(3);
   let built = 0;
   await r.put("n1", () => (built++, { id: "n1", userId: "u1", symbol: "AAPL" }));
-  assert.equal(lock.refused(), 3);
+  assert.equal(faults.refused, 3);
   assert.equal(built, 4, "built again for each try");
   const s = await state(kv);
   assert.deepEqual(s['["note","n1"]'], { id: "n1", userId: "u1", symbol: "AAPL" });
@@ -105,21 +93,15 @@ Deno.test("a write that finds the KV file locked waits it out and lands once; lo
   assert.equal((s['["notes_version"]'] as Deno.KvU64).value, 1n);
 
   const before = await state(kv);
-  const stuck = lockFor(kv, Infinity);
+  faults.fail(Infinity);
   await assert.rejects(
     r.put("n2", () => ({ id: "n2", userId: "u1", symbol: "MSFT" })),
     (err: Error) => err instanceof KvBusyError && /note n2 could not be saved: storage is busy/.test(err.message),
   );
-  assert.equal(stuck.refused(), BUSY_ATTEMPTS);
+  assert.equal(faults.refused, 3 + BUSY_ATTEMPTS);
   assert.deepEqual(await state(kv), before, "nothing written");
   // Any other failure is not retried.
-  const atomic = kv.atomic.bind(kv);
-  let tries = 0;
-  kv.atomic = () => {
-    const op = atomic();
-    op.commit = () => (tries++, Promise.reject(new TypeError("Value too large")));
-    return op;
-  };
+  faults.fail(Infinity, "Value too large");
   await assert.rejects(r.put("n3", () => ({ id: "n3", userId: "u1", symbol: "IBM" })), /Value too large/);
-  assert.equal(tries, 1);
+  assert.equal(faults.refused, 3 + BUSY_ATTEMPTS + 1);
 });

@@ -13,8 +13,9 @@
  * are printed: staleness p50/p99 (the age at the client of each value it receives: receive time minus the tick's
  * server time, one clock), the time between two frames to one client (its 99th percentile), frames per client per
  * second, quotes delivered per second against those offered (every tick to every subscriber), slow-client
- * disconnects, and the load client processes' CPU (near 1.0 per process means the run was client-bound). For Breadboard also: API p99 during the load, server CPU per delivered quote, and RSS
- * before (after a 45 s warm-up), during and a minute after the clients leave (first round at N=1,000).
+ * disconnects, and the load client processes' CPU (near 1.0 per process means the run was client-bound). For
+ * Breadboard also: API p99 during the load, server CPU per delivered quote, and RSS before (after a 45 s warm-up),
+ * during and a minute after the clients leave (first round at N=1,000).
  *
  * WS_BENCH_N (default "1000,5000"), WS_BENCH_ROUNDS (default 3), WS_CLIENT_PROCS (default 2), WS_BENCH_SERVERS
  * (name prefixes, comma-separated; default all), WS_FLUSH_MS (passed to Breadboard; default its own, 50 ms).

@@ -211,6 +211,9 @@ function splitQuote(json: string): { row: string; rest: string } {
   return { row: JSON.stringify(tickRow(q)), rest: JSON.stringify(rest) };
 }
 
+/** Every option set: defaults filled in, but the CPU clock, which a runtime may not have. */
+type Settings = Required<Omit<HubOptions, "cpu">> & Pick<HubOptions, "cpu">;
+
 /**
  * The real-time fan-out behind /ws/realtime.
  *
@@ -229,7 +232,7 @@ function splitQuote(json: string): { row: string; rest: string } {
  * built-in alerts to every subscriber of the symbol.
  */
 export class Hub {
-  readonly #o: Required<Omit<HubOptions, "cpu">> & Pick<HubOptions, "cpu">;
+  readonly #o: Settings;
   readonly #clients = new Set<Client>();
   readonly #topics = new Map<string, Topic>();
   /** Local sockets per user, and the user's alert subscription. */
@@ -278,11 +281,11 @@ export class Hub {
       maxClientsPerAddress: 64,
       now: Date.now,
       clock: () => performance.now(),
-      cpu: "cpu" in options ? options.cpu : threadCpu(),
+      cpu: threadCpu(),
       broker: options.broker ?? new MemoryBroker(),
       subjects: options.subjects ?? subjects("live"),
       ...options,
-    } as Required<Omit<HubOptions, "cpu">> & Pick<HubOptions, "cpu">;
+    } as Settings;
     this.#interval = this.#stats.flushIntervalMs = this.#o.flushMs;
     this.#publisher = new LivePublisher(this.#o.broker, this.#o.subjects);
   }
